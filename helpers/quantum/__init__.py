@@ -1,0 +1,27 @@
+"""The dressed quantum circuit, its Qiskit ML layer and the fast exact primitives behind it."""
+
+from helpers.quantum.layer import (
+    BACKENDS,
+    Backend,
+    BatchedEstimatorQNN,
+    QuantumLayer,
+    dressed_circuit,
+    make_backend,
+    z_observables,
+)
+from helpers.quantum.primitives import FastAdjointGradient, FastStatevectorEstimator
+from helpers.quantum.simulator import UnsupportedCircuitError, compile_circuit
+
+__all__ = [
+    "BACKENDS",
+    "Backend",
+    "BatchedEstimatorQNN",
+    "FastAdjointGradient",
+    "FastStatevectorEstimator",
+    "QuantumLayer",
+    "UnsupportedCircuitError",
+    "compile_circuit",
+    "dressed_circuit",
+    "make_backend",
+    "z_observables",
+]

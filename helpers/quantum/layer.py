@@ -1,0 +1,181 @@
+"""Mari et al.'s dressed-circuit quantum layer as a Qiskit ML ``TorchConnector``.
+
+The variational circuit (arXiv:1912.08278, Fig. 2 / their PennyLane code) on n qubits, depth q:
+Hadamard on every qubit; RY(x_i) on qubit i; q times [CNOT(i, i+1) for even i, CNOT(i, i+1) for
+odd i, RY(w_{k,i}) on every qubit]; outputs <Z_j> for every qubit j (Qiskit qubit index j).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from qiskit.circuit import ParameterVector, QuantumCircuit
+from qiskit.primitives import BaseEstimatorV2, StatevectorEstimator
+from qiskit.quantum_info import SparsePauliOp
+from qiskit_machine_learning.connectors import TorchConnector
+from qiskit_machine_learning.gradients import BaseEstimatorGradient, ParamShiftEstimatorGradient
+from qiskit_machine_learning.neural_networks import EstimatorQNN
+
+from helpers.quantum.primitives import FastAdjointGradient, FastStatevectorEstimator
+
+BACKENDS = ("fast", "reference", "aer")
+
+
+def dressed_circuit(n_qubits: int = 4,
+                    q_depth: int = 6) -> tuple[QuantumCircuit, ParameterVector, ParameterVector]:
+    """Mari's variational circuit; returns (circuit, inputs x, weights w layer-major)."""
+    inputs = ParameterVector("x", n_qubits)
+    weights = ParameterVector("w", q_depth * n_qubits)
+    circuit = QuantumCircuit(n_qubits, name="dressed")
+    circuit.h(range(n_qubits))
+    for qubit in range(n_qubits):
+        circuit.ry(inputs[qubit], qubit)
+    for layer in range(q_depth):
+        for start in (0, 1):
+            for qubit in range(start, n_qubits - 1, 2):
+                circuit.cx(qubit, qubit + 1)
+        for qubit in range(n_qubits):
+            circuit.ry(weights[layer * n_qubits + qubit], qubit)
+    return circuit, inputs, weights
+
+
+def z_observables(n_qubits: int) -> list[SparsePauliOp]:
+    """One single-qubit Z per qubit: observable j measures <Z_j> on Qiskit qubit j."""
+    return [SparsePauliOp.from_sparse_list([("Z", [j], 1.0)], num_qubits=n_qubits)
+            for j in range(n_qubits)]
+
+
+@dataclasses.dataclass(frozen=True)
+class Backend:
+    """An estimator, the gradient that goes with it, and the precision the QNN asks for."""
+
+    name: str
+    estimator: BaseEstimatorV2
+    gradient: BaseEstimatorGradient
+    precision: float | None
+
+    @property
+    def exact(self) -> bool:
+        return self.precision == 0.0
+
+
+def make_backend(backend: str | BaseEstimatorV2 = "fast", *, shots: int | None = None,
+                 seed: int | None = None, noise_model: object | None = None) -> Backend:
+    """Build a backend by name, or wrap any ``BaseEstimatorV2`` (e.g. IBM Runtime's).
+
+    Args:
+        backend: ``"fast"`` (exact, vectorised; the default), ``"reference"`` (Qiskit's
+            ``StatevectorEstimator``: slow, for checks), ``"aer"`` (qiskit-aer ``EstimatorV2``,
+            exact or with shots and an optional noise model), or an estimator instance.
+        shots: finite shots (precision 1/sqrt(shots)); None means exact where the backend can.
+        seed: seed of the shot noise.
+        noise_model: a qiskit-aer ``NoiseModel`` (``"aer"`` only).
+    """
+    precision = 0.0 if shots is None else 1.0 / math.sqrt(shots)
+    if isinstance(backend, BaseEstimatorV2):
+        return Backend(type(backend).__name__, backend, ParamShiftEstimatorGradient(backend),
+                       None if shots is None else precision)
+    if backend == "fast":
+        if shots is not None or noise_model is not None:
+            raise ValueError("backend='fast' is exact; use backend='aer' for shots or noise.")
+        estimator = FastStatevectorEstimator()
+        return Backend("fast", estimator, FastAdjointGradient(estimator), 0.0)
+    if backend == "reference":
+        if noise_model is not None:
+            raise ValueError("backend='reference' has no noise model; use backend='aer'.")
+        estimator = StatevectorEstimator(default_precision=precision, seed=seed)
+        return Backend("reference", estimator, ParamShiftEstimatorGradient(estimator), precision)
+    if backend == "aer":
+        from qiskit_aer.primitives import EstimatorV2 as AerEstimator
+
+        options: dict = {"default_precision": precision, "run_options": {"seed": seed}}
+        if noise_model is not None:
+            options["backend_options"] = {"noise_model": noise_model}
+        estimator = AerEstimator(options=options)
+        return Backend("aer", estimator, ParamShiftEstimatorGradient(estimator), precision)
+    raise ValueError(f"backend={backend!r} is unknown; use one of {BACKENDS} or an estimator.")
+
+
+class BatchedEstimatorQNN(EstimatorQNN):
+    """``EstimatorQNN`` that evaluates a batch as one broadcast PUB.
+
+    The forward pass sends a single PUB ``(circuit, observables (J,), values (B, 1, P))`` whose
+    broadcast result is ``(B, J)``: every ``BaseEstimatorV2`` supports this. The backward pass
+    asks a :class:`FastAdjointGradient` for the whole Jacobian in one call, and falls back to
+    ``EstimatorQNN``'s per-circuit path for any other gradient.
+    """
+
+    def _forward(self, input_data: np.ndarray | None,
+                 weights: np.ndarray | None) -> np.ndarray | None:
+        values, num_samples = self._preprocess_forward(input_data, weights)
+        values = np.asarray(values, dtype=np.float64).reshape(num_samples, 1, -1)
+        pub = (self._circuit, list(self._observables), values)
+        result = self.estimator.run([pub], precision=self._default_precision).result()[0]
+        return np.asarray(result.data.evs, dtype=np.float64).reshape(num_samples, -1)
+
+    def _backward(self, input_data: np.ndarray | None,
+                  weights: np.ndarray | None) -> tuple[np.ndarray | None, np.ndarray]:
+        if not isinstance(self.gradient, FastAdjointGradient):
+            return super()._backward(input_data, weights)
+        values, num_samples = self._preprocess_forward(input_data, weights)
+        values = np.asarray(values, dtype=np.float64).reshape(num_samples, -1)
+        _, jac = self.gradient.jacobian(self._circuit, self._observables, values)
+        input_grad = jac[:, :, : self._num_inputs] if self._input_gradients else None
+        return input_grad, jac[:, :, self._num_inputs :]
+
+
+class QuantumLayer(TorchConnector):
+    """Mari's variational circuit as a torch module: angles ``(B, n)`` -> ``<Z_j>`` ``(B, n)``.
+
+    A ``TorchConnector`` around a :class:`BatchedEstimatorQNN`, with exact gradients for inputs
+    and weights. Its only trainable parameter, ``weight``, holds the circuit weights layer-major:
+    index ``k * n_qubits + i`` is the RY angle of layer k on qubit i.
+
+    Args:
+        n_qubits: number of qubits n.
+        q_depth: number of variational layers q.
+        q_delta: initial weights are ``q_delta * N(0, 1)`` (torch's global generator).
+        backend: see :func:`make_backend`; ``"fast"`` is exact and vectorised.
+        shots, seed, noise_model: passed to :func:`make_backend`.
+        initial_weights: explicit initial weights (length ``q_depth * n_qubits``).
+
+    Example::
+
+        layer = QuantumLayer(n_qubits=4, q_depth=6)
+        q_out = layer(torch.rand(8, 4))  # (8, 4) expectation values in [-1, 1]
+    """
+
+    def __init__(self, n_qubits: int = 4, q_depth: int = 6, *, q_delta: float = 0.01,
+                 backend: str | BaseEstimatorV2 = "fast", shots: int | None = None,
+                 seed: int | None = None, noise_model: object | None = None,
+                 initial_weights: Sequence[float] | torch.Tensor | None = None) -> None:
+        circuit, inputs, weights = dressed_circuit(n_qubits, q_depth)
+        chosen = make_backend(backend, shots=shots, seed=seed, noise_model=noise_model)
+        qnn = BatchedEstimatorQNN(
+            circuit=circuit, estimator=chosen.estimator, gradient=chosen.gradient,
+            observables=tuple(z_observables(n_qubits)), input_params=list(inputs),
+            weight_params=list(weights), input_gradients=True,
+            default_precision=chosen.precision,
+        )
+        if initial_weights is None:
+            initial_weights = q_delta * torch.randn(q_depth * n_qubits)
+        initial = torch.as_tensor(initial_weights, dtype=torch.float).detach().numpy()
+        if initial.shape != (q_depth * n_qubits,):
+            raise ValueError(f"initial_weights must have {q_depth * n_qubits} entries, "
+                             f"got shape {initial.shape}")
+        super().__init__(qnn, initial_weights=initial)
+        self.n_qubits = n_qubits
+        self.q_depth = q_depth
+        self.backend = chosen
+
+    @property
+    def circuit(self) -> QuantumCircuit:
+        """The variational circuit (parameters x and w as built, before Qiskit ML renames them)."""
+        return dressed_circuit(self.n_qubits, self.q_depth)[0]
+
+    def extra_repr(self) -> str:
+        return f"n_qubits={self.n_qubits}, q_depth={self.q_depth}, backend={self.backend.name!r}"
