@@ -26,7 +26,8 @@ SMOKE_OVERRIDES: dict[str, Any] = {
     "image_size": 32,
     "resize_size": 32,
     "epochs": 1,
-    "batch_size": 16,
+    "batch_size": 8,
+    "lr": 0.003,
 }
 
 

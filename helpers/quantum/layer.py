@@ -25,8 +25,9 @@ from helpers.quantum.primitives import FastAdjointGradient, FastStatevectorEstim
 BACKENDS = ("fast", "reference", "aer")
 
 
-def dressed_circuit(n_qubits: int = 4,
-                    q_depth: int = 6) -> tuple[QuantumCircuit, ParameterVector, ParameterVector]:
+def dressed_circuit(
+    n_qubits: int = 4, q_depth: int = 6
+) -> tuple[QuantumCircuit, ParameterVector, ParameterVector]:
     """Mari's variational circuit; returns (circuit, inputs x, weights w layer-major)."""
     inputs = ParameterVector("x", n_qubits)
     weights = ParameterVector("w", q_depth * n_qubits)
@@ -45,8 +46,10 @@ def dressed_circuit(n_qubits: int = 4,
 
 def z_observables(n_qubits: int) -> list[SparsePauliOp]:
     """One single-qubit Z per qubit: observable j measures <Z_j> on Qiskit qubit j."""
-    return [SparsePauliOp.from_sparse_list([("Z", [j], 1.0)], num_qubits=n_qubits)
-            for j in range(n_qubits)]
+    return [
+        SparsePauliOp.from_sparse_list([("Z", [j], 1.0)], num_qubits=n_qubits)
+        for j in range(n_qubits)
+    ]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,8 +66,13 @@ class Backend:
         return self.precision == 0.0
 
 
-def make_backend(backend: str | BaseEstimatorV2 = "fast", *, shots: int | None = None,
-                 seed: int | None = None, noise_model: object | None = None) -> Backend:
+def make_backend(
+    backend: str | BaseEstimatorV2 = "fast",
+    *,
+    shots: int | None = None,
+    seed: int | None = None,
+    noise_model: object | None = None,
+) -> Backend:
     """Build a backend by name, or wrap any ``BaseEstimatorV2`` (e.g. IBM Runtime's).
 
     Args:
@@ -77,8 +85,12 @@ def make_backend(backend: str | BaseEstimatorV2 = "fast", *, shots: int | None =
     """
     precision = 0.0 if shots is None else 1.0 / math.sqrt(shots)
     if isinstance(backend, BaseEstimatorV2):
-        return Backend(type(backend).__name__, backend, ParamShiftEstimatorGradient(backend),
-                       None if shots is None else precision)
+        return Backend(
+            type(backend).__name__,
+            backend,
+            ParamShiftEstimatorGradient(backend),
+            None if shots is None else precision,
+        )
     if backend == "fast":
         if shots is not None or noise_model is not None:
             raise ValueError("backend='fast' is exact; use backend='aer' for shots or noise.")
@@ -109,16 +121,18 @@ class BatchedEstimatorQNN(EstimatorQNN):
     ``EstimatorQNN``'s per-circuit path for any other gradient.
     """
 
-    def _forward(self, input_data: np.ndarray | None,
-                 weights: np.ndarray | None) -> np.ndarray | None:
+    def _forward(
+        self, input_data: np.ndarray | None, weights: np.ndarray | None
+    ) -> np.ndarray | None:
         values, num_samples = self._preprocess_forward(input_data, weights)
         values = np.asarray(values, dtype=np.float64).reshape(num_samples, 1, -1)
         pub = (self._circuit, list(self._observables), values)
         result = self.estimator.run([pub], precision=self._default_precision).result()[0]
         return np.asarray(result.data.evs, dtype=np.float64).reshape(num_samples, -1)
 
-    def _backward(self, input_data: np.ndarray | None,
-                  weights: np.ndarray | None) -> tuple[np.ndarray | None, np.ndarray]:
+    def _backward(
+        self, input_data: np.ndarray | None, weights: np.ndarray | None
+    ) -> tuple[np.ndarray | None, np.ndarray]:
         if not isinstance(self.gradient, FastAdjointGradient):
             return super()._backward(input_data, weights)
         values, num_samples = self._preprocess_forward(input_data, weights)
@@ -149,24 +163,37 @@ class QuantumLayer(TorchConnector):
         q_out = layer(torch.rand(8, 4))  # (8, 4) expectation values in [-1, 1]
     """
 
-    def __init__(self, n_qubits: int = 4, q_depth: int = 6, *, q_delta: float = 0.01,
-                 backend: str | BaseEstimatorV2 = "fast", shots: int | None = None,
-                 seed: int | None = None, noise_model: object | None = None,
-                 initial_weights: Sequence[float] | torch.Tensor | None = None) -> None:
+    def __init__(
+        self,
+        n_qubits: int = 4,
+        q_depth: int = 6,
+        *,
+        q_delta: float = 0.01,
+        backend: str | BaseEstimatorV2 = "fast",
+        shots: int | None = None,
+        seed: int | None = None,
+        noise_model: object | None = None,
+        initial_weights: Sequence[float] | torch.Tensor | None = None,
+    ) -> None:
         circuit, inputs, weights = dressed_circuit(n_qubits, q_depth)
         chosen = make_backend(backend, shots=shots, seed=seed, noise_model=noise_model)
         qnn = BatchedEstimatorQNN(
-            circuit=circuit, estimator=chosen.estimator, gradient=chosen.gradient,
-            observables=tuple(z_observables(n_qubits)), input_params=list(inputs),
-            weight_params=list(weights), input_gradients=True,
+            circuit=circuit,
+            estimator=chosen.estimator,
+            gradient=chosen.gradient,
+            observables=tuple(z_observables(n_qubits)),
+            input_params=list(inputs),
+            weight_params=list(weights),
+            input_gradients=True,
             default_precision=chosen.precision,
         )
         if initial_weights is None:
             initial_weights = q_delta * torch.randn(q_depth * n_qubits)
         initial = torch.as_tensor(initial_weights, dtype=torch.float).detach().numpy()
         if initial.shape != (q_depth * n_qubits,):
-            raise ValueError(f"initial_weights must have {q_depth * n_qubits} entries, "
-                             f"got shape {initial.shape}")
+            raise ValueError(
+                f"initial_weights must have {q_depth * n_qubits} entries, got shape {initial.shape}"
+            )
         super().__init__(qnn, initial_weights=initial)
         self.n_qubits = n_qubits
         self.q_depth = q_depth

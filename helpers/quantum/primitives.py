@@ -145,25 +145,30 @@ class FastStatevectorEstimator(BaseEstimatorV2):
         """The compiled form of a list of observables (cached by identity, then content)."""
         return self._observables(observables, n_qubits)
 
-    def run(self, pubs: Iterable[EstimatorPubLike], *,
-            precision: float | None = None) -> BasePrimitiveJob:
+    def run(
+        self, pubs: Iterable[EstimatorPubLike], *, precision: float | None = None
+    ) -> BasePrimitiveJob:
         coerced = [EstimatorPub.coerce(pub, precision) for pub in pubs]
-        return _DoneJob(PrimitiveResult([self._run_pub(pub) for pub in coerced],
-                                        metadata={"version": 2}))
+        return _DoneJob(
+            PrimitiveResult([self._run_pub(pub) for pub in coerced], metadata={"version": 2})
+        )
 
     def _run_pub(self, pub: EstimatorPub) -> PubResult:
         circuit = pub.circuit
         program = self.compiled(circuit)
         values_shape = pub.parameter_values.shape
-        values = pub.parameter_values.as_array(circuit.parameters).reshape(-1, program.n_parameters)
+        values = pub.parameter_values.as_array(circuit.parameters).reshape(
+            int(np.prod(values_shape)), program.n_parameters
+        )
         observables = pub.observables.ravel().tolist()
         keys = [_observable_key(obs) for obs in observables]
         unique: dict[tuple, int] = {}
         for key in keys:
             unique.setdefault(key, len(unique))
         first = {index: observables[keys.index(key)] for key, index in unique.items()}
-        compiled = self.compiled_observables([first[i] for i in range(len(unique))],
-                                             circuit.num_qubits)
+        compiled = self.compiled_observables(
+            [first[i] for i in range(len(unique))], circuit.num_qubits
+        )
         table = program.expectation_values(values, compiled)  # (n_values, n_unique_observables)
         shape = np.broadcast_shapes(values_shape, pub.observables.shape)
         value_index = np.broadcast_to(np.arange(len(values)).reshape(values_shape), shape)
@@ -173,8 +178,11 @@ class FastStatevectorEstimator(BaseEstimatorV2):
         evs = table[value_index, observable_index]
         return PubResult(
             DataBin(evs=evs, stds=np.zeros(shape), shape=shape),
-            metadata={"target_precision": pub.precision, "circuit_metadata": circuit.metadata,
-                      "simulator": "exact statevector (helpers.quantum)"},
+            metadata={
+                "target_precision": pub.precision,
+                "circuit_metadata": circuit.metadata,
+                "simulator": "exact statevector (helpers.quantum)",
+            },
         )
 
 
@@ -194,16 +202,25 @@ class FastAdjointGradient(BaseEstimatorGradient):
     def estimator(self) -> FastStatevectorEstimator:
         return self._estimator  # type: ignore[return-value]
 
-    def jacobian(self, circuit: QuantumCircuit, observables: Sequence[BaseOperator],
-                 parameter_values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Values ``(B, J)`` and ``d<O_j>/dθ_p`` ``(B, J, P)``, P in ``circuit.parameters`` order."""
+    def jacobian(
+        self,
+        circuit: QuantumCircuit,
+        observables: Sequence[BaseOperator],
+        parameter_values: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Values (B, J) and Jacobian (B, J, P), P in the order of ``circuit.parameters``."""
         program = self.estimator.compiled(circuit)
         compiled = self.estimator.compiled_observables(observables, circuit.num_qubits)
         return program.jacobian(np.asarray(parameter_values, dtype=np.float64), compiled)
 
-    def _run(self, circuits: Sequence[QuantumCircuit], observables: Sequence[BaseOperator],
-             parameter_values: Sequence[Sequence[float]] | np.ndarray,
-             parameters: Sequence[Sequence[Parameter]], **options) -> EstimatorGradientResult:
+    def _run(
+        self,
+        circuits: Sequence[QuantumCircuit],
+        observables: Sequence[BaseOperator],
+        parameter_values: Sequence[Sequence[float]] | np.ndarray,
+        parameters: Sequence[Sequence[Parameter]],
+        **options,
+    ) -> EstimatorGradientResult:
         groups: dict[str, list[int]] = {}
         for row, circuit in enumerate(circuits):
             groups.setdefault(circuit_cache_key(circuit), []).append(row)
@@ -220,5 +237,6 @@ class FastAdjointGradient(BaseEstimatorGradient):
                 columns = [order[param] for param in parameters[row]]
                 gradients[row] = jac[local, unique.index(keys[local]), columns]
         metadata = [{"parameters": params} for params in parameters]
-        return EstimatorGradientResult(gradients=gradients, metadata=metadata,
-                                       options=Options(**options))
+        return EstimatorGradientResult(
+            gradients=gradients, metadata=metadata, options=Options(**options)
+        )

@@ -146,8 +146,14 @@ class _Rotation:
     m: _Monomial
     k2: np.ndarray | None
 
-    def apply_inplace(self, state: np.ndarray, cos: np.ndarray, sin: np.ndarray,
-                      rotated: np.ndarray, scratch: np.ndarray) -> None:
+    def apply_inplace(
+        self,
+        state: np.ndarray,
+        cos: np.ndarray,
+        sin: np.ndarray,
+        rotated: np.ndarray,
+        scratch: np.ndarray,
+    ) -> None:
         """``state ← U state`` given ``rotated = M state``; cos/sin of the half angle are (B,).
 
         Pass ``-sin`` for the adjoint. ``rotated`` and ``scratch`` are overwritten.
@@ -172,7 +178,7 @@ def _full_register(local: np.ndarray, qubits: Sequence[int], n_qubits: int) -> n
 
 
 def _affine_angle(angle: object, parameters: Sequence[Parameter]) -> tuple[int, float, float]:
-    """(parameter index, coeff, offset) with angle = coeff · parameter + offset; index −1 if fixed."""
+    """(parameter index, coeff, offset) with angle = coeff · parameter + offset."""
     if not isinstance(angle, ParameterExpression):
         return -1, 0.0, float(angle)
     if len(angle.parameters) != 1:
@@ -190,8 +196,9 @@ def _affine_angle(angle: object, parameters: Sequence[Parameter]) -> tuple[int, 
     return list(parameters).index(param), float(coeff), offset
 
 
-def _rotation(gate_name: str, qubits: Sequence[int], n_qubits: int,
-              param: int, coeff: float, offset: float) -> _Rotation:
+def _rotation(
+    gate_name: str, qubits: Sequence[int], n_qubits: int, param: int, coeff: float, offset: float
+) -> _Rotation:
     generator = _full_register(ROTATION_GENERATORS[gate_name], qubits, n_qubits)
     scale = float(np.max(np.abs(np.linalg.eigvalsh(generator))))
     k = generator / scale
@@ -221,9 +228,11 @@ class CompiledCircuit:
     def _rotations(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Parameter index, slope and offset of every rotation's half angle ``sθ/2``."""
         rotations = [op for op in self.operations if isinstance(op, _Rotation)]
-        return (np.array([op.param for op in rotations], dtype=int),
-                np.array([op.coeff * op.scale / 2 for op in rotations]),
-                np.array([op.offset * op.scale / 2 for op in rotations]))
+        return (
+            np.array([op.param for op in rotations], dtype=int),
+            np.array([op.coeff * op.scale / 2 for op in rotations]),
+            np.array([op.offset * op.scale / 2 for op in rotations]),
+        )
 
     def _half_angle_trig(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """cos and sin of every rotation's half angle: two ``(R, B)`` arrays."""
@@ -234,12 +243,14 @@ class CompiledCircuit:
     def _values(self, values: np.ndarray) -> np.ndarray:
         values = np.asarray(values, dtype=np.float64)
         if values.ndim != 2 or values.shape[1] != self.n_parameters:
-            raise ValueError(f"expected parameter values of shape (B, {self.n_parameters}), "
-                             f"got {values.shape}")
+            raise ValueError(
+                f"expected parameter values of shape (B, {self.n_parameters}), got {values.shape}"
+            )
         return values
 
-    def _run(self, values: np.ndarray, trig: tuple[np.ndarray, np.ndarray],
-             complex_amplitudes: bool) -> np.ndarray:
+    def _run(
+        self, values: np.ndarray, trig: tuple[np.ndarray, np.ndarray], complex_amplitudes: bool
+    ) -> np.ndarray:
         """Final states, amplitude-first: ``(D, B)``."""
         dtype = np.complex128 if complex_amplitudes or not self.real else np.float64
         state = np.repeat(self.initial_state.astype(dtype)[:, None], len(values), axis=1)
@@ -248,8 +259,9 @@ class CompiledCircuit:
         rotation = 0
         for op in self.operations:
             if isinstance(op, _Rotation):
-                op.apply_inplace(state, cos[rotation], sin[rotation],
-                                 op.m.apply(state, buffer), scratch)
+                op.apply_inplace(
+                    state, cos[rotation], sin[rotation], op.m.apply(state, buffer), scratch
+                )
                 rotation += 1
             else:
                 state, buffer = op.apply(state, buffer), state
@@ -263,30 +275,41 @@ class CompiledCircuit:
         values = self._values(values)
         return self._run(values, self._half_angle_trig(values), complex_amplitudes).T
 
-    def expectation_values(self, values: np.ndarray, observables: CompiledObservables) -> np.ndarray:
+    def expectation_values(
+        self, values: np.ndarray, observables: CompiledObservables
+    ) -> np.ndarray:
         """``<O_j>`` for every parameter set and observable: shape ``(B, J)``."""
         values = self._values(values)
-        return np.concatenate([
-            observables.expectation(
-                self._run(chunk, self._half_angle_trig(chunk), not observables.real))
-            for chunk in np.array_split(values, max(1, -(-len(values) // CHUNK)))
-        ])
+        return np.concatenate(
+            [
+                observables.expectation(
+                    self._run(chunk, self._half_angle_trig(chunk), not observables.real)
+                )
+                for chunk in np.array_split(values, max(1, -(-len(values) // CHUNK)))
+            ]
+        )
 
-    def jacobian(self, values: np.ndarray,
-                 observables: CompiledObservables) -> tuple[np.ndarray, np.ndarray]:
+    def jacobian(
+        self, values: np.ndarray, observables: CompiledObservables
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Exact values ``(B, J)`` and Jacobian ``(B, J, n_parameters)`` by the adjoint method.
 
         The sweep carries ``[O_1 ψ, ..., O_J ψ, ψ]`` as one ``(D, J+1, B)`` array back through
         the circuit; at rotation k, ``d<O_j>/dθ_k = s_k · Re <λ_j| M_k |φ_k>``.
         """
         values = self._values(values)
-        parts = [self._jacobian_chunk(chunk, observables)
-                 for chunk in np.array_split(values, max(1, -(-len(values) // CHUNK)))]
-        return (np.concatenate([evs for evs, _ in parts]),
-                np.concatenate([jac for _, jac in parts]))
+        parts = [
+            self._jacobian_chunk(chunk, observables)
+            for chunk in np.array_split(values, max(1, -(-len(values) // CHUNK)))
+        ]
+        return (
+            np.concatenate([evs for evs, _ in parts]),
+            np.concatenate([jac for _, jac in parts]),
+        )
 
-    def _jacobian_chunk(self, values: np.ndarray,
-                        observables: CompiledObservables) -> tuple[np.ndarray, np.ndarray]:
+    def _jacobian_chunk(
+        self, values: np.ndarray, observables: CompiledObservables
+    ) -> tuple[np.ndarray, np.ndarray]:
         cos, sin = self._half_angle_trig(values)
         state = self._run(values, (cos, sin), not observables.real)
         evs = observables.expectation(state)
@@ -304,8 +327,9 @@ class CompiledCircuit:
                 rotation -= 1
                 rotated = op.m.apply(sweep, buffer)
                 lam = sweep[:, :n_obs]
-                overlap = np.einsum("djb,db->jb", lam.conj() if complex_sweep else lam,
-                                    rotated[:, n_obs])
+                overlap = np.einsum(
+                    "djb,db->jb", lam.conj() if complex_sweep else lam, rotated[:, n_obs]
+                )
                 jac[op.param] += (2 * slope[rotation]) * overlap.real
                 op.apply_inplace(sweep, cos[rotation], -sin[rotation], rotated, scratch)
             else:
@@ -313,8 +337,9 @@ class CompiledCircuit:
         return evs, jac.transpose(2, 1, 0)
 
 
-def compile_circuit(circuit: QuantumCircuit,
-                    parameters: Sequence[Parameter] | None = None) -> CompiledCircuit:
+def compile_circuit(
+    circuit: QuantumCircuit, parameters: Sequence[Parameter] | None = None
+) -> CompiledCircuit:
     """Compile ``circuit``; values are later given in the order of ``parameters``.
 
     ``parameters`` defaults to ``circuit.parameters`` (Qiskit's sorted order, as primitives use).
@@ -325,8 +350,9 @@ def compile_circuit(circuit: QuantumCircuit,
             f"the fast simulator handles up to {MAX_QUBITS} qubits, this circuit has {n}; "
             "use backend='aer' for larger circuits."
         )
-    if circuit.num_clbits or any(inst.operation.name in ("measure", "reset")
-                                 for inst in circuit.data):
+    if circuit.num_clbits or any(
+        inst.operation.name in ("measure", "reset") for inst in circuit.data
+    ):
         raise UnsupportedCircuitError(
             "measurements and resets are not supported: the estimator measures the observables."
         )
@@ -374,7 +400,8 @@ def compile_circuit(circuit: QuantumCircuit,
     while operations and isinstance(operations[0], _FixedBlock):
         initial = operations.pop(0).matrix @ initial
     real = np.allclose(initial.imag, 0, atol=_ATOL) and all(
-        np.allclose(op.matrix.imag, 0, atol=_ATOL) if isinstance(op, _FixedBlock)
+        np.allclose(op.matrix.imag, 0, atol=_ATOL)
+        if isinstance(op, _FixedBlock)
         else np.allclose(op.m.phase.imag, 0, atol=_ATOL)
         for op in operations
     )
@@ -390,7 +417,7 @@ def compile_circuit(circuit: QuantumCircuit,
 
 @dataclasses.dataclass(frozen=True)
 class CompiledObservables:
-    """J Hermitian observables as diagonals ``(J, D)`` when all are diagonal, else dense matrices."""
+    """J Hermitian observables: diagonals ``(J, D)`` if all are diagonal, else dense matrices."""
 
     diagonals: np.ndarray | None
     matrices: np.ndarray | None
@@ -417,11 +444,13 @@ class CompiledObservables:
         return np.einsum("db,djb->bj", state.conj(), self.apply(state)).real
 
 
-def compile_observables(observables: Sequence[SparsePauliOp | dict[str, complex]],
-                        n_qubits: int) -> CompiledObservables:
+def compile_observables(
+    observables: Sequence[SparsePauliOp | dict[str, complex]], n_qubits: int
+) -> CompiledObservables:
     """Compile Pauli sums (SparsePauliOp, or ``{label: coeff}`` as in an ObservablesArray)."""
     operators = [
-        SparsePauliOp.from_list(list(obs.items()), num_qubits=n_qubits) if isinstance(obs, dict)
+        SparsePauliOp.from_list(list(obs.items()), num_qubits=n_qubits)
+        if isinstance(obs, dict)
         else SparsePauliOp(obs)
         for obs in observables
     ]
@@ -431,4 +460,6 @@ def compile_observables(observables: Sequence[SparsePauliOp | dict[str, complex]
     if all(not op.paulis.x.any() for op in operators):
         diagonals = np.array([op.to_matrix(sparse=True).diagonal().real for op in operators])
         return CompiledObservables(diagonals=diagonals, matrices=None)
-    return CompiledObservables(diagonals=None, matrices=np.array([op.to_matrix() for op in operators]))
+    return CompiledObservables(
+        diagonals=None, matrices=np.array([op.to_matrix() for op in operators])
+    )

@@ -1,0 +1,239 @@
+"""Training heads on cached features, evaluation, and checkpoints with configuration checks.
+
+Artifacts of a run (the design's contract): ``<artifacts_dir>/<kind>/checkpoint.pt`` (best
+validation state), ``metrics.json`` (``val_accuracy``, ``val_loss``, ``history``, ``config``,
+``train_seconds``, ...) and ``trajectory.pt`` (the head's parameters after every epoch).
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+import platform
+import time
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from torch.nn.utils import parameters_to_vector
+from tqdm.auto import tqdm
+
+from helpers.backbone import Features, cached_features
+from helpers.config import Config, set_seed
+from helpers.heads import KINDS, build_head
+from helpers.io import save_json, save_torch
+
+# Configuration fields that change what a checkpoint's weights mean.
+MODEL_FIELDS: dict[str, tuple[str, ...]] = {
+    "classical": (
+        "dataset",
+        "classes",
+        "weights",
+        "image_size",
+        "resize_size",
+        "n_qubits",
+        "classical_head",
+    ),
+    "hybrid": ("dataset", "classes", "weights", "image_size", "resize_size", "n_qubits", "q_depth"),
+}
+_PACKAGES = ("torch", "torchvision", "qiskit", "qiskit-machine-learning", "qiskit-aer", "numpy")
+
+
+class CheckpointMismatchError(ValueError):
+    """A checkpoint was trained with another configuration than the one asked for."""
+
+
+def library_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for package in _PACKAGES:
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = "not installed"
+    return versions
+
+
+def run_dir(cfg: Config, kind: str) -> Path:
+    if kind not in KINDS:
+        raise ValueError(f"kind={kind!r} is unknown; use one of {KINDS}.")
+    return cfg.artifacts_path / kind
+
+
+@torch.no_grad()
+def evaluate(
+    head: nn.Module, features: torch.Tensor, labels: torch.Tensor, batch_size: int = 4096
+) -> tuple[float, float, torch.Tensor]:
+    """Mean cross-entropy, accuracy and logits of ``head`` on features (eval mode)."""
+    was_training = head.training
+    head.eval()
+    logits = torch.cat(
+        [head(features[i : i + batch_size]) for i in range(0, len(features), batch_size)]
+    )
+    head.train(was_training)
+    loss = nn.functional.cross_entropy(logits, labels).item()
+    accuracy = (logits.argmax(1) == labels).float().mean().item()
+    return loss, accuracy, logits
+
+
+@dataclasses.dataclass
+class TrainingRun:
+    """A trained head (best validation state loaded) and what was written about it."""
+
+    kind: str
+    head: nn.Module
+    metrics: dict[str, Any]
+    features: Features
+    directory: Path
+
+
+def fit(
+    head: nn.Module, features: Features, cfg: Config, desc: str = "training"
+) -> tuple[list[dict[str, float]], dict[str, torch.Tensor], torch.Tensor, float]:
+    """Adam + StepLR + cross-entropy on cached features, keeping the best validation state.
+
+    Returns the per-epoch history, the best state dict, the parameter trajectory
+    ``(epochs + 1, n_params)`` and the training time in seconds.
+    """
+    generator = torch.Generator().manual_seed(cfg.seed)
+    optimizer = torch.optim.Adam(head.parameters(), lr=cfg.lr)
+    scheduler = torch.optim.lr_scheduler.StepLR(
+        optimizer, step_size=cfg.lr_step, gamma=cfg.lr_gamma
+    )
+    loss_fn = nn.CrossEntropyLoss()
+    n_train = len(features.train)
+    history: list[dict[str, float]] = []
+    trajectory = [parameters_to_vector(head.parameters()).detach().clone()]
+    best_state, best_key = copy.deepcopy(head.state_dict()), (-1.0, float("inf"))
+    start = time.perf_counter()
+    for epoch in tqdm(range(1, cfg.epochs + 1), desc=desc, leave=False):
+        epoch_start = time.perf_counter()
+        head.train()
+        order = torch.randperm(n_train, generator=generator)
+        total_loss, correct = 0.0, 0
+        for first in range(0, n_train, cfg.batch_size):
+            batch = order[first : first + cfg.batch_size]
+            logits = head(features.train[batch])
+            loss = loss_fn(logits, features.train_labels[batch])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            total_loss += loss.item() * len(batch)
+            correct += (logits.argmax(1) == features.train_labels[batch]).sum().item()
+        scheduler.step()
+        val_loss, val_accuracy, _ = evaluate(head, features.val, features.val_labels)
+        history.append(
+            {
+                "epoch": epoch,
+                "train_loss": total_loss / n_train,
+                "train_accuracy": correct / n_train,
+                "val_loss": val_loss,
+                "val_accuracy": val_accuracy,
+                "seconds": time.perf_counter() - epoch_start,
+            }
+        )
+        trajectory.append(parameters_to_vector(head.parameters()).detach().clone())
+        if (val_accuracy, -val_loss) > (best_key[0], -best_key[1]):
+            best_key, best_state = (val_accuracy, val_loss), copy.deepcopy(head.state_dict())
+    return history, best_state, torch.stack(trajectory), time.perf_counter() - start
+
+
+def train(cfg: Config, kind: str, features: Features | None = None) -> TrainingRun:
+    """Train a ``kind`` head on cached features and write its artifacts; never reads old ones."""
+    directory = run_dir(cfg, kind)
+    features = features if features is not None else cached_features(cfg)
+    set_seed(cfg.seed)
+    head = build_head(kind, cfg)
+    history, best_state, trajectory, seconds = fit(head, features, cfg, desc=f"{kind} head")
+    head.load_state_dict(best_state)
+    val_loss, val_accuracy, _ = evaluate(head, features.val, features.val_labels)
+    best_epoch = max(history, key=lambda row: (row["val_accuracy"], -row["val_loss"]))["epoch"]
+    metrics = {
+        "kind": kind,
+        "head": cfg.classical_head if kind == "classical" else "dressed_quantum",
+        "backend": cfg.backend if kind == "hybrid" else None,
+        "val_accuracy": val_accuracy,
+        "val_loss": val_loss,
+        "best_epoch": best_epoch,
+        "history": history,
+        "config": cfg.to_dict(),
+        "train_seconds": seconds,
+        "train_samples_per_second": cfg.epochs * len(features.train) / seconds,
+        "n_train": len(features.train),
+        "n_val": len(features.val),
+        "n_parameters": sum(p.numel() for p in head.parameters()),
+        "versions": library_versions(),
+    }
+    save_checkpoint(directory / "checkpoint.pt", head, cfg, kind, metrics)
+    save_torch(
+        {
+            "vectors": trajectory,
+            "names": [name for name, _ in head.named_parameters()],
+            "shapes": [tuple(p.shape) for p in head.parameters()],
+        },
+        directory / "trajectory.pt",
+    )
+    save_json(metrics, directory / "metrics.json")
+    return TrainingRun(kind, head, metrics, features, directory)
+
+
+def save_checkpoint(
+    path: Path, head: nn.Module, cfg: Config, kind: str, metrics: dict[str, Any]
+) -> Path:
+    """Write the head's state with its configuration and library versions, atomically."""
+    return save_torch(
+        {
+            "kind": kind,
+            "state_dict": head.state_dict(),
+            "config": cfg.to_dict(),
+            "val_accuracy": metrics["val_accuracy"],
+            "val_loss": metrics["val_loss"],
+            "versions": library_versions(),
+        },
+        path,
+    )
+
+
+def load_checkpoint(path: Path, cfg: Config, kind: str) -> dict[str, Any]:
+    """Read a checkpoint and check it was made for ``cfg``'s model; raise a clear error if not."""
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"no {kind} checkpoint at {path}: run notebook "
+            f"{'01_classical' if kind == 'classical' else '02_hybrid_train'} first with the same "
+            "parameters (or `python -m helpers.pipeline`)."
+        )
+    checkpoint = torch.load(path, map_location="cpu", weights_only=False)
+    if checkpoint.get("kind") != kind:
+        raise CheckpointMismatchError(
+            f"{path} holds a {checkpoint.get('kind')!r} head, not a {kind!r} one."
+        )
+    saved, wanted = checkpoint["config"], cfg.to_dict()
+    differing = {
+        name: (saved.get(name), wanted[name])
+        for name in MODEL_FIELDS[kind]
+        if saved.get(name) != wanted[name]
+    }
+    if differing:
+        details = "; ".join(
+            f"{name}: checkpoint {old!r}, requested {new!r}"
+            for name, (old, new) in differing.items()
+        )
+        raise CheckpointMismatchError(
+            f"{path} was trained with another configuration ({details}). Retrain with these "
+            "parameters, or set them to the checkpoint's values."
+        )
+    return checkpoint
+
+
+def load_trained_head(cfg: Config, kind: str) -> tuple[nn.Module, dict[str, Any]]:
+    """The trained head of ``kind`` from ``cfg.artifacts_dir`` (eval mode) and its metrics."""
+    directory = run_dir(cfg, kind)
+    checkpoint = load_checkpoint(directory / "checkpoint.pt", cfg, kind)
+    head = build_head(kind, cfg)
+    head.load_state_dict(checkpoint["state_dict"])
+    head.eval()
+    metrics_path = directory / "metrics.json"
+    metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
+    return head, metrics

@@ -1,0 +1,61 @@
+"""Notebooks are stored clean and share one parameters cell that matches ``Config``."""
+
+import ast
+import json
+import subprocess
+import sys
+
+import pytest
+
+from helpers.config import Config
+from helpers.pipeline import NOTEBOOK_DIR, notebooks
+
+NOTEBOOKS = notebooks()
+
+
+def _parameters_cell(path):
+    cells = json.loads(path.read_text())["cells"]
+    tagged = [c for c in cells if "parameters" in c.get("metadata", {}).get("tags", [])]
+    assert len(tagged) == 1, f"{path.name} needs exactly one cell tagged 'parameters'"
+    return "".join(tagged[0]["source"])
+
+
+def test_the_series_starts_with_the_training_notebooks():
+    assert [nb.name for nb in NOTEBOOKS[:2]] == ["01_classical.ipynb", "02_hybrid_train.ipynb"]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_outputs_are_stripped(path):
+    for cell in json.loads(path.read_text())["cells"]:
+        if cell["cell_type"] == "code":
+            assert cell["outputs"] == [] and cell["execution_count"] is None, path.name
+    result = subprocess.run(
+        [sys.executable, "-m", "nbstripout", "--verify", str(path)], capture_output=True, text=True
+    )
+    assert result.returncode == 0, f"{path.name} is not stripped: {result.stdout}{result.stderr}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_parameters_cell_declares_every_config_field_with_its_default(path):
+    namespace: dict = {}
+    exec(compile(ast.parse(_parameters_cell(path)), path.name, "exec"), namespace)
+    declared = {k: v for k, v in namespace.items() if not k.startswith("__")}
+    assert set(declared) == set(Config.field_names()), path.name
+    assert Config(**declared) == Config(), f"{path.name}: defaults differ from Config's"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_opens_with_a_story(path):
+    first = json.loads(path.read_text())["cells"][0]
+    assert first["cell_type"] == "markdown" and "".join(first["source"]).startswith("# ")
+
+
+def test_no_notebook_defines_functions_or_classes():
+    for path in NOTEBOOK_DIR.glob("*.ipynb"):
+        for cell in json.loads(path.read_text())["cells"]:
+            if cell["cell_type"] == "code":
+                tree = ast.parse("".join(cell["source"]))
+                defined = [
+                    n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.ClassDef)
+                ]
+                assert not defined, f"{path.name} defines code that belongs in helpers"

@@ -1,0 +1,78 @@
+import json
+
+import pytest
+import torch
+
+from helpers import io, train
+from helpers.config import Config
+
+VOLATILE = ("train_seconds", "train_samples_per_second", "seconds")
+
+
+def _stable(metrics):
+    def strip(row):
+        return {k: v for k, v in row.items() if k not in VOLATILE}
+
+    return {**strip(metrics), "history": [strip(row) for row in metrics["history"]]}
+
+
+@pytest.mark.parametrize("kind", ["classical", "hybrid"])
+def test_identical_seeds_give_identical_metrics(smoke_cfg, kind):
+    first = train.train(smoke_cfg, kind)
+    second = train.train(smoke_cfg, kind)
+    assert _stable(first.metrics) == _stable(second.metrics)
+    other = train.train(Config(**{**smoke_cfg.to_dict(), "seed": 1}), kind)
+    assert _stable(other.metrics)["history"] != _stable(first.metrics)["history"]
+
+
+def test_training_writes_the_contracted_artifacts(smoke_cfg):
+    run = train.train(smoke_cfg, "hybrid")
+    directory = smoke_cfg.artifacts_path / "hybrid"
+    metrics = json.loads((directory / "metrics.json").read_text())
+    for key in ("val_accuracy", "val_loss", "history", "config", "train_seconds"):
+        assert key in metrics
+    assert metrics["config"] == smoke_cfg.to_dict()
+    assert len(metrics["history"]) == smoke_cfg.epochs
+    assert metrics["val_accuracy"] == pytest.approx(run.metrics["val_accuracy"])
+    checkpoint = train.load_checkpoint(directory / "checkpoint.pt", smoke_cfg, "hybrid")
+    assert checkpoint["versions"]["qiskit"]
+    trajectory = torch.load(directory / "trajectory.pt")
+    assert trajectory["vectors"].shape == (smoke_cfg.epochs + 1, run.metrics["n_parameters"])
+    # the checkpoint holds the best epoch: reloading it reproduces the reported accuracy
+    head, _ = train.load_trained_head(smoke_cfg, "hybrid")
+    _, accuracy, _ = train.evaluate(head, run.features.val, run.features.val_labels)
+    assert accuracy == pytest.approx(metrics["val_accuracy"])
+
+
+def test_smoke_training_learns_the_synthetic_task(smoke_cfg):
+    for kind in ("classical", "hybrid"):
+        assert train.train(smoke_cfg, kind).metrics["val_accuracy"] > 0.8, kind
+
+
+def test_checkpoint_from_other_configuration_names_the_fields(smoke_cfg):
+    train.train(smoke_cfg, "hybrid")
+    other = Config(**{**smoke_cfg.to_dict(), "q_depth": 2, "n_qubits": 3})
+    with pytest.raises(
+        train.CheckpointMismatchError,
+        match=r"n_qubits: checkpoint 4, requested 3"
+        r".*q_depth: checkpoint 5, requested 2",
+    ):
+        train.load_trained_head(other, "hybrid")
+    with pytest.raises(FileNotFoundError, match="run notebook 01_classical first"):
+        train.load_trained_head(smoke_cfg, "classical")
+
+
+def test_atomic_write_keeps_the_old_file_when_writing_fails(tmp_path, monkeypatch):
+    path = tmp_path / "checkpoint.pt"
+    io.save_torch({"epoch": 1}, path)
+
+    def crash(obj, handle):
+        handle.write(b"partial")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(io.torch, "save", crash)
+    with pytest.raises(KeyboardInterrupt):
+        io.save_torch({"epoch": 2}, path)
+    monkeypatch.undo()
+    assert torch.load(path) == {"epoch": 1}
+    assert [p.name for p in tmp_path.iterdir()] == ["checkpoint.pt"]
