@@ -29,7 +29,7 @@ from helpers.quantum import (
     make_backend,
     z_observables,
 )
-from helpers.quantum.simulator import ROTATION_GENERATORS
+from helpers.quantum.simulator import ROTATION_GENERATORS, compile_observables
 
 FIXED_1Q = ("h", "x", "y", "z", "s", "sdg", "t", "sx")
 FIXED_2Q = ("cx", "cy", "cz", "swap")
@@ -289,3 +289,46 @@ def test_torch_gradcheck_on_quantum_layer_inputs():
     assert torch.autograd.gradcheck(
         layer, (angles,), eps=1e-3, atol=2e-3, rtol=1e-2, fast_mode=False, raise_exception=True
     )
+
+
+def _shared_weight_values(rng, n_rows, n_inputs, n_weights):
+    """Rows of [inputs, weights] with the weights shared, as a QNN batch has them."""
+    inputs = rng.uniform(-math.pi, math.pi, (n_rows, n_inputs))
+    weights = np.broadcast_to(rng.uniform(-math.pi, math.pi, n_weights), (n_rows, n_weights))
+    return np.concatenate([inputs, weights], axis=1)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=random_qnn_circuits(), seed=st.integers(0, 2**16))
+def test_heisenberg_path_matches_the_adjoint_sweep(case, seed):
+    circuit, inputs, weights, observables = case
+    if circuit.num_qubits > 4:
+        return
+    qnn = _fast_qnn(circuit, inputs, weights, observables)
+    program = compile_circuit(qnn._circuit)
+    compiled = compile_observables(observables, circuit.num_qubits)
+    n_rows = 4 * 4**circuit.num_qubits + 1  # enough rows for the Heisenberg path to pay
+    values = _shared_weight_values(np.random.default_rng(seed), n_rows, len(inputs), len(weights))
+    fast = program._heisenberg(values, compiled, with_jacobian=True)
+    has_shared_suffix = any(
+        slot >= 0 for slot in program._rotation_slots[program._shared_suffix_start(values) :]
+    )
+    assert (fast is not None) == has_shared_suffix
+    evs, jac = program.jacobian(values, compiled)
+    np.testing.assert_allclose(program.expectation_values(values, compiled), evs, atol=1e-12)
+    reference_evs, reference_jac = program._chunk_jacobian(values, compiled)
+    np.testing.assert_allclose(evs, reference_evs, atol=1e-12)
+    np.testing.assert_allclose(jac, reference_jac, atol=1e-12)
+
+
+def test_large_batches_match_qiskit_reference():
+    # 2 qubits: the Heisenberg path takes over from 2 * 4**2 = 32 rows on.
+    circuit, inputs, weights = dressed_circuit(2, 3)
+    for observables in (z_observables(2), [SparsePauliOp("XY"), SparsePauliOp("YI")]):
+        values = _shared_weight_values(np.random.default_rng(5), 40, 2, 6)
+        fast = _fast_qnn(circuit, list(inputs), list(weights), observables)
+        reference = _reference_qnn(circuit, list(inputs), list(weights), observables)
+        x, w = values[:, :2], values[0, 2:]
+        np.testing.assert_allclose(fast.forward(x, w), reference.forward(x, w), atol=TOLERANCE)
+        for got, want in zip(fast.backward(x, w), reference.backward(x, w), strict=True):
+            np.testing.assert_allclose(got, want, atol=TOLERANCE)

@@ -28,8 +28,10 @@ from qiskit.circuit import Parameter, ParameterExpression, QuantumCircuit
 from qiskit.quantum_info import Operator, SparsePauliOp
 
 MAX_QUBITS = 10
-# Parameter sets evaluated together: small enough for the adjoint sweep to stay in cache.
+# Parameter sets evaluated together: small enough for the working arrays to stay in cache.
 CHUNK = 256
+# The Heisenberg-picture path needs a D×D pulled-back observable; it pays up to 5 qubits.
+HEISENBERG_MAX_DIM = 32
 _ATOL = 1e-12
 
 _I2 = np.eye(2, dtype=complex)
@@ -133,20 +135,58 @@ class _FixedBlock:
 
 @dataclasses.dataclass(frozen=True)
 class _Rotation:
-    """``U(θ) = 1 + (cos(sθ/2) − 1)·K² + sin(sθ/2)·M`` with ``G = s·K``, ``M = −iK``.
+    """A rotation ``U(θ) = exp(−iθ/2·G)``, ``G = s·K``, with θ = ``coeff·values[param] + offset``.
 
-    K has eigenvalues in {−1, 0, 1} and is a monomial; K² is diagonal (``k2``, None when 1).
-    θ = ``coeff · values[param] + offset``.
+    Subclasses apply it in place to states ``(D, B)`` and adjoint sweeps ``(D, J+1, B)`` given
+    cos and sin of the half angle ``sθ/2`` (one value per parameter set, shape ``(B,)``).
     """
 
     param: int
     coeff: float
     offset: float
     scale: float
+
+    def forward(
+        self,
+        state: np.ndarray,
+        cos: np.ndarray,
+        sin: np.ndarray,
+        buffer: np.ndarray,
+        scratch: np.ndarray,
+    ) -> None:
+        """``state ← U state``; ``buffer`` and ``scratch`` (shaped like state) are overwritten."""
+        raise NotImplementedError
+
+    def adjoint_step(
+        self,
+        sweep: np.ndarray,
+        n_obs: int,
+        cos: np.ndarray,
+        sin: np.ndarray,
+        buffer: np.ndarray,
+        scratch: np.ndarray,
+    ) -> np.ndarray:
+        """``Re <λ_j| M |φ>`` ``(J, B)`` for the sweep ``[λ.., φ]``, then ``sweep ← U† sweep``."""
+        raise NotImplementedError
+
+    def is_real(self) -> bool:
+        raise NotImplementedError
+
+    def astype(self, dtype: np.dtype) -> _Rotation:
+        raise NotImplementedError
+
+
+@dataclasses.dataclass(frozen=True)
+class _GatherRotation(_Rotation):
+    """Any supported rotation: ``U = 1 + (cos − 1)·K² + sin·M``, ``M = −iK`` a monomial.
+
+    K has eigenvalues in {−1, 0, 1}; K² is diagonal (``k2``, None when it is the identity).
+    """
+
     m: _Monomial
     k2: np.ndarray | None
 
-    def apply_inplace(
+    def _apply(
         self,
         state: np.ndarray,
         cos: np.ndarray,
@@ -154,10 +194,6 @@ class _Rotation:
         rotated: np.ndarray,
         scratch: np.ndarray,
     ) -> None:
-        """``state ← U state`` given ``rotated = M state``; cos/sin of the half angle are (B,).
-
-        Pass ``-sin`` for the adjoint. ``rotated`` and ``scratch`` are overwritten.
-        """
         if self.k2 is not None:
             np.multiply(state, _column(self.k2, state.ndim), out=scratch)
             scratch *= cos - 1.0
@@ -167,7 +203,22 @@ class _Rotation:
         rotated *= sin
         state += rotated
 
-    def astype(self, dtype: np.dtype) -> _Rotation:
+    def forward(self, state, cos, sin, buffer, scratch):  # type: ignore[no-untyped-def]
+        self._apply(state, cos, sin, self.m.apply(state, buffer), scratch)
+
+    def adjoint_step(self, sweep, n_obs, cos, sin, buffer, scratch):  # type: ignore[no-untyped-def]
+        rotated = self.m.apply(sweep, buffer)
+        lam = sweep[:, :n_obs]
+        overlap = np.einsum(
+            "djb,db->jb", lam.conj() if np.iscomplexobj(lam) else lam, rotated[:, n_obs]
+        )
+        self._apply(sweep, cos, -sin, rotated, scratch)
+        return overlap.real
+
+    def is_real(self) -> bool:
+        return bool(np.allclose(self.m.phase.imag, 0, atol=_ATOL))
+
+    def astype(self, dtype: np.dtype) -> _GatherRotation:
         return dataclasses.replace(self, m=self.m.astype(dtype))
 
 
@@ -199,15 +250,15 @@ def _affine_angle(angle: object, parameters: Sequence[Parameter]) -> tuple[int, 
 def _rotation(
     gate_name: str, qubits: Sequence[int], n_qubits: int, param: int, coeff: float, offset: float
 ) -> _Rotation:
-    generator = _full_register(ROTATION_GENERATORS[gate_name], qubits, n_qubits)
-    scale = float(np.max(np.abs(np.linalg.eigvalsh(generator))))
-    k = generator / scale
+    local = ROTATION_GENERATORS[gate_name]
+    scale = float(np.max(np.abs(np.linalg.eigvalsh(local))))
+    k = _full_register(local, qubits, n_qubits) / scale
     k_monomial = _Monomial.from_matrix(k)
     k2 = np.diag(k @ k).real
     if k_monomial is None or not np.allclose(k @ k, np.diag(k2), atol=_ATOL):
         raise UnsupportedCircuitError(f"generator of {gate_name} is not of the supported form")
     m = _Monomial(k_monomial.perm, -1j * k_monomial.phase)
-    return _Rotation(param, coeff, offset, scale, m, None if np.allclose(k2, 1.0) else k2)
+    return _GatherRotation(param, coeff, offset, scale, m, None if np.allclose(k2, 1.0) else k2)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -234,9 +285,12 @@ class CompiledCircuit:
             np.array([op.offset * op.scale / 2 for op in rotations]),
         )
 
-    def _half_angle_trig(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """cos and sin of every rotation's half angle: two ``(R, B)`` arrays."""
-        params, slope, offset = self._rotations
+    def _half_angle_trig(
+        self, values: np.ndarray, count: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """cos and sin of the half angles of the first ``count`` rotations (default all):
+        two ``(count, B)`` arrays."""
+        params, slope, offset = (part[:count] for part in self._rotations)
         half = values[:, params].T * slope[:, None] + offset[:, None]
         return np.cos(half), np.sin(half)
 
@@ -248,24 +302,66 @@ class CompiledCircuit:
             )
         return values
 
-    def _run(
-        self, values: np.ndarray, trig: tuple[np.ndarray, np.ndarray], complex_amplitudes: bool
-    ) -> np.ndarray:
-        """Final states, amplitude-first: ``(D, B)``."""
-        dtype = np.complex128 if complex_amplitudes or not self.real else np.float64
-        state = np.repeat(self.initial_state.astype(dtype)[:, None], len(values), axis=1)
-        buffer, scratch = np.empty_like(state), np.empty_like(state)
-        cos, sin = trig
-        rotation = 0
+    @functools.cached_property
+    def _rotation_slots(self) -> tuple[int, ...]:
+        """For every operation, its index among the rotations (−1 for fixed blocks)."""
+        slots, count = [], 0
         for op in self.operations:
-            if isinstance(op, _Rotation):
-                op.apply_inplace(
-                    state, cos[rotation], sin[rotation], op.m.apply(state, buffer), scratch
-                )
-                rotation += 1
+            slots.append(count if isinstance(op, _Rotation) else -1)
+            count += isinstance(op, _Rotation)
+        return tuple(slots)
+
+    def _forward(
+        self, state: np.ndarray, start: int, stop: int, cos: np.ndarray, sin: np.ndarray
+    ) -> np.ndarray:
+        """Apply ``operations[start:stop]`` to contiguous states ``(D, B)``; returns the result."""
+        buffer, scratch = np.empty_like(state), np.empty_like(state)
+        for op, slot in zip(
+            self.operations[start:stop], self._rotation_slots[start:stop], strict=True
+        ):
+            if slot >= 0:
+                op.forward(state, cos[slot], sin[slot], buffer, scratch)
             else:
                 state, buffer = op.apply(state, buffer), state
         return state
+
+    def _adjoint(
+        self,
+        state: np.ndarray,
+        lam: np.ndarray,
+        start: int,
+        stop: int,
+        cos: np.ndarray,
+        sin: np.ndarray,
+    ) -> np.ndarray:
+        """Adjoint sweep back through ``operations[start:stop]``.
+
+        ``state`` ``(D, B)`` is the state after ``operations[stop-1]``, ``lam`` ``(D, J, B)``
+        the back-propagated ``O_j |ψ>``. Returns ``d<O_j>/dθ_p`` from those operations:
+        ``(n_parameters, J, B)``. The sweep carries ``[λ_1, ..., λ_J, φ]`` as one array; at
+        rotation k, ``d<O_j>/dθ_k = s_k · Re <λ_j| M_k |φ_k>``.
+        """
+        n_obs = lam.shape[1]
+        sweep = np.empty((state.shape[0], n_obs + 1, state.shape[1]), dtype=state.dtype)
+        sweep[:, :n_obs] = lam
+        sweep[:, n_obs] = state
+        buffer, scratch = np.empty_like(sweep), np.empty_like(sweep)
+        jac = np.zeros((self.n_parameters, n_obs, state.shape[1]))
+        _, slope, _ = self._rotations
+        slots = self._rotation_slots
+        first = next((i for i in range(start, stop) if slots[i] >= 0), stop)
+        for index in range(stop - 1, first - 1, -1):
+            op, slot = self.operations[index], slots[index]
+            if slot >= 0:
+                overlap = op.adjoint_step(sweep, n_obs, cos[slot], sin[slot], buffer, scratch)
+                jac[op.param] += (2 * slope[slot]) * overlap
+            else:
+                sweep, buffer = op.apply(sweep, buffer, adjoint=True), sweep
+        return jac
+
+    def _initial_states(self, batch: int, complex_amplitudes: bool) -> np.ndarray:
+        dtype = np.complex128 if complex_amplitudes or not self.real else np.float64
+        return np.repeat(self.initial_state.astype(dtype)[:, None], batch, axis=1)
 
     def statevectors(self, values: np.ndarray, complex_amplitudes: bool = False) -> np.ndarray:
         """Final states ``(B, 2**n)`` for parameter values ``(B, n_parameters)``.
@@ -273,68 +369,189 @@ class CompiledCircuit:
         Real circuits give float64 states unless ``complex_amplitudes`` asks for complex128.
         """
         values = self._values(values)
-        return self._run(values, self._half_angle_trig(values), complex_amplitudes).T
+        state = self._initial_states(len(values), complex_amplitudes)
+        return self._forward(state, 0, len(self.operations), *self._half_angle_trig(values)).T
 
     def expectation_values(
         self, values: np.ndarray, observables: CompiledObservables
     ) -> np.ndarray:
         """``<O_j>`` for every parameter set and observable: shape ``(B, J)``."""
         values = self._values(values)
+        heisenberg = self._heisenberg(values, observables, with_jacobian=False)
+        if heisenberg is not None:
+            return heisenberg[0]
         return np.concatenate(
-            [
-                observables.expectation(
-                    self._run(chunk, self._half_angle_trig(chunk), not observables.real)
-                )
-                for chunk in np.array_split(values, max(1, -(-len(values) // CHUNK)))
-            ]
+            [self._chunk_values(chunk, observables) for chunk in _chunks(values, CHUNK)]
         )
 
     def jacobian(
         self, values: np.ndarray, observables: CompiledObservables
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Exact values ``(B, J)`` and Jacobian ``(B, J, n_parameters)`` by the adjoint method.
+        """Exact values ``(B, J)`` and Jacobian ``(B, J, n_parameters)``.
 
-        The sweep carries ``[O_1 ψ, ..., O_J ψ, ψ]`` as one ``(D, J+1, B)`` array back through
-        the circuit; at rotation k, ``d<O_j>/dθ_k = s_k · Re <λ_j| M_k |φ_k>``.
+        By the adjoint method (Jones & Gacon, arXiv:2009.02823), in cache-sized chunks; when the
+        trailing gates' parameters are the same for the whole batch (a QNN's weights), through
+        observables pulled back over those gates once per call (see :meth:`_heisenberg`).
         """
         values = self._values(values)
-        parts = [
-            self._jacobian_chunk(chunk, observables)
-            for chunk in np.array_split(values, max(1, -(-len(values) // CHUNK)))
-        ]
-        return (
-            np.concatenate([evs for evs, _ in parts]),
-            np.concatenate([jac for _, jac in parts]),
-        )
+        heisenberg = self._heisenberg(values, observables, with_jacobian=True)
+        if heisenberg is not None:
+            return heisenberg
+        parts = [self._chunk_jacobian(chunk, observables) for chunk in _chunks(values, CHUNK)]
+        return np.concatenate([e for e, _ in parts]), np.concatenate([j for _, j in parts])
 
-    def _jacobian_chunk(
+    def _chunk_values(self, values: np.ndarray, observables: CompiledObservables) -> np.ndarray:
+        state = self._initial_states(len(values), not observables.real)
+        cos, sin = self._half_angle_trig(values)
+        return observables.expectation(self._forward(state, 0, len(self.operations), cos, sin))
+
+    def _chunk_jacobian(
         self, values: np.ndarray, observables: CompiledObservables
     ) -> tuple[np.ndarray, np.ndarray]:
         cos, sin = self._half_angle_trig(values)
-        state = self._run(values, (cos, sin), not observables.real)
-        evs = observables.expectation(state)
+        state = self._initial_states(len(values), not observables.real)
+        state = self._forward(state, 0, len(self.operations), cos, sin)
+        jac = self._adjoint(state, observables.apply(state), 0, len(self.operations), cos, sin)
+        return observables.expectation(state), jac.transpose(2, 1, 0)
+
+    # ------------------------------------------------------------ Heisenberg-picture suffix
+    def _shared_suffix_start(self, values: np.ndarray) -> int:
+        """First operation after which every rotation's parameter is the same for all rows."""
+        shared = np.all(values == values[:1], axis=0)
+        last = -1
+        for index, (op, slot) in enumerate(zip(self.operations, self._rotation_slots, strict=True)):
+            if slot >= 0 and not shared[op.param]:
+                last = index
+        return last + 1
+
+    def _heisenberg(
+        self, values: np.ndarray, observables: CompiledObservables, with_jacobian: bool
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """Values (and Jacobian) through observables pulled back over the shared suffix.
+
+        With the suffix V fixed for the batch, ``<O_j> = φ†(V† O_j V)φ`` and its suffix-parameter
+        derivatives are Hermitian forms ``Re φ†Aφ`` of the state φ after the prefix. A form is
+        linear in the features ``φ_a φ_c`` (a <= c), and its coefficients follow exactly from
+        the form's values on ``e_a`` and ``e_a ± e_c`` (and ``e_a ± i e_c`` for complex
+        amplitudes): one adjoint run on at most ``2 D²`` probe states, then one matrix product
+        per batch. The prefix's gradient comes from an adjoint sweep seeded with ``(V† O_j V)φ``.
+        Returns None where this would not pay (small batch, wide register, no shared suffix).
+        """
+        dim = len(self.initial_state)
+        complex_amplitudes = not (self.real and observables.real)
+        n_probes = dim * dim * (2 if complex_amplitudes else 1)
+        cut = self._shared_suffix_start(values)
+        suffix_has_rotations = any(slot >= 0 for slot in self._rotation_slots[cut:])
+        if dim > HEISENBERG_MAX_DIM or len(values) < 2 * n_probes or not suffix_has_rotations:
+            return None
+        probes, pairs = _probe_states(dim, complex_amplitudes)
+        cos_shared, sin_shared = self._half_angle_trig(values[:1])
+        probe_out = self._forward(probes, cut, len(self.operations), cos_shared, sin_shared)
         n_obs = observables.count
-        sweep = np.concatenate([observables.apply(state), state[:, None, :]], axis=1)
-        buffer, scratch = np.empty_like(sweep), np.empty_like(sweep)
-        complex_sweep = np.iscomplexobj(sweep)
-        jac = np.zeros((self.n_parameters, n_obs, len(values)))
-        params, slope, _ = self._rotations
-        rotation = len(params)
-        for op in reversed(self.operations):
-            if rotation == 0:
-                break
-            if isinstance(op, _Rotation):
-                rotation -= 1
-                rotated = op.m.apply(sweep, buffer)
-                lam = sweep[:, :n_obs]
-                overlap = np.einsum(
-                    "djb,db->jb", lam.conj() if complex_sweep else lam, rotated[:, n_obs]
-                )
-                jac[op.param] += (2 * slope[rotation]) * overlap.real
-                op.apply_inplace(sweep, cos[rotation], -sin[rotation], rotated, scratch)
-            else:
-                sweep, buffer = op.apply(sweep, buffer, adjoint=True), sweep
-        return evs, jac.transpose(2, 1, 0)
+        pulled_back = _form_coefficients(observables.expectation(probe_out), pairs)
+        if with_jacobian:
+            probe_jac = self._adjoint(
+                probe_out,
+                observables.apply(probe_out),
+                cut,
+                len(self.operations),
+                cos_shared,
+                sin_shared,
+            )
+            jac_forms = _form_coefficients(
+                probe_jac.transpose(2, 1, 0).reshape(len(probe_jac[0, 0]), -1), pairs
+            )
+        operators = _hermitian_matrices(pulled_back, pairs, dim)  # V† O_j V: (J, D, D)
+        n_prefix_rotations = sum(slot >= 0 for slot in self._rotation_slots[:cut])
+        evs, jacs = [], []
+        for rows in _chunks(np.arange(len(values)), CHUNK):
+            cos, sin = self._half_angle_trig(values[rows], n_prefix_rotations)
+            phi = self._initial_states(len(rows), complex_amplitudes)
+            phi = self._forward(phi, 0, cut, cos, sin)
+            lam = np.einsum("jac,cb->ajb", operators, phi)  # (V† O_j V) φ: (D, J, B)
+            evs.append(np.einsum("ab,ajb->bj", phi.conj(), lam).real)
+            if not with_jacobian:
+                continue
+            jac = (jac_forms.T @ _form_features(phi, pairs)).T
+            jac = jac.reshape(len(rows), n_obs, self.n_parameters)
+            jac += self._adjoint(phi, np.ascontiguousarray(lam), 0, cut, cos, sin).transpose(
+                2, 1, 0
+            )
+            jacs.append(jac)
+        return np.concatenate(evs), (np.concatenate(jacs) if with_jacobian else None)
+
+
+def _chunks(array: np.ndarray, size: int) -> list[np.ndarray]:
+    return np.array_split(array, max(1, -(-len(array) // size)))
+
+
+def _probe_states(dim: int, complex_amplitudes: bool) -> tuple[np.ndarray, tuple]:
+    """Probe states ``(D, n_probes)``: e_a, e_a + e_c, e_a − e_c (, e_a − i e_c, e_a + i e_c)."""
+    upper, lower = np.triu_indices(dim, 1)
+    identity = np.eye(dim)
+    blocks = [
+        identity,
+        identity[:, upper] + identity[:, lower],
+        identity[:, upper] - identity[:, lower],
+    ]
+    if complex_amplitudes:
+        blocks += [
+            identity[:, upper] - 1j * identity[:, lower],
+            identity[:, upper] + 1j * identity[:, lower],
+        ]
+    probes = np.ascontiguousarray(
+        np.concatenate(blocks, axis=1), dtype=np.complex128 if complex_amplitudes else np.float64
+    )
+    return probes, (upper, lower, complex_amplitudes)
+
+
+def _form_coefficients(values_on_probes: np.ndarray, pairs: tuple) -> np.ndarray:
+    """Coefficients ``(F, X)`` of Hermitian forms from their values ``(n_probes, X)`` on probes:
+    diagonal ``A_aa``, then ``Re A_ac`` and (complex) ``Im A_ac`` for a < c."""
+    upper, _, complex_amplitudes = pairs
+    dim, n_pairs = (
+        values_on_probes.shape[0] - (4 if complex_amplitudes else 2) * len(upper),
+        len(upper),
+    )
+    q = values_on_probes
+    blocks = [q[:dim], (q[dim : dim + n_pairs] - q[dim + n_pairs : dim + 2 * n_pairs]) / 4]
+    if complex_amplitudes:
+        start = dim + 2 * n_pairs
+        blocks.append((q[start : start + n_pairs] - q[start + n_pairs : start + 2 * n_pairs]) / 4)
+    return np.concatenate(blocks)
+
+
+def _form_features(phi: np.ndarray, pairs: tuple) -> np.ndarray:
+    """Features ``(F, B)`` of states ``(D, B)`` with ``Re φ†Aφ = coefficients.T @ features``."""
+    upper, lower, complex_amplitudes = pairs
+    dim, n_pairs = phi.shape[0], len(upper)
+    features = np.empty((dim + n_pairs * (2 if complex_amplitudes else 1), phi.shape[1]))
+    if complex_amplitudes:
+        products = phi[upper].conj() * phi[lower]
+        features[:dim] = phi.real**2 + phi.imag**2
+        np.multiply(products.real, 2, out=features[dim : dim + n_pairs])
+        np.multiply(products.imag, -2, out=features[dim + n_pairs :])
+    else:
+        np.square(phi, out=features[:dim])
+        np.multiply(phi[upper], phi[lower], out=features[dim:])
+        features[dim:] *= 2
+    return features
+
+
+def _hermitian_matrices(coefficients: np.ndarray, pairs: tuple, dim: int) -> np.ndarray:
+    """The matrices ``(X, D, D)`` of Hermitian forms given by their coefficients ``(F, X)``."""
+    upper, lower, complex_amplitudes = pairs
+    n_pairs = len(upper)
+    dtype = np.complex128 if complex_amplitudes else np.float64
+    matrices = np.zeros((coefficients.shape[1], dim, dim), dtype=dtype)
+    diagonal = np.arange(dim)
+    matrices[:, diagonal, diagonal] = coefficients[:dim].T
+    off = coefficients[dim : dim + n_pairs].T.astype(dtype)
+    if complex_amplitudes:
+        off = off + 1j * coefficients[dim + n_pairs :].T
+    matrices[:, upper, lower] = off
+    matrices[:, lower, upper] = off.conj()
+    return matrices
 
 
 def compile_circuit(
@@ -400,9 +617,7 @@ def compile_circuit(
     while operations and isinstance(operations[0], _FixedBlock):
         initial = operations.pop(0).matrix @ initial
     real = np.allclose(initial.imag, 0, atol=_ATOL) and all(
-        np.allclose(op.matrix.imag, 0, atol=_ATOL)
-        if isinstance(op, _FixedBlock)
-        else np.allclose(op.m.phase.imag, 0, atol=_ATOL)
+        np.allclose(op.matrix.imag, 0, atol=_ATOL) if isinstance(op, _FixedBlock) else op.is_real()
         for op in operations
     )
     dtype = np.dtype(np.float64 if real else np.complex128)
