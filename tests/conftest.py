@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ import torch
 import helpers  # noqa: F401  (makes torchvision importable before any test imports it)
 from helpers.config import PROJECT_ROOT, SMOKE_OVERRIDES, Config
 
-SHARED = PROJECT_ROOT.parent / "shared"
+SHARED = Path(os.environ.get("SHARED_DIR", PROJECT_ROOT.parent / "shared"))
 
 
 @pytest.fixture(autouse=True)
