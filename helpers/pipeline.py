@@ -52,14 +52,23 @@ def build_parameters(
 
 
 def preflight(parameters: dict[str, Any]) -> None:
-    """Fail within seconds, with instructions, when the data or the weights cannot be had."""
-    from helpers.backbone import load_backbone
-    from helpers.data import load_splits
+    """Fail within seconds, naming everything missing, when data or weights cannot be had."""
+    from helpers.backbone import WeightsUnavailableError, load_backbone
+    from helpers.data import DataUnavailableError, load_splits
 
     cfg = Config(**parameters)
-    load_splits(cfg)
-    if cfg.weights != "none":
-        load_backbone(cfg.weights, cfg.seed)
+    problems = []
+    for check in (lambda: load_splits(cfg), lambda: load_backbone(cfg.weights, cfg.seed)):
+        try:
+            check()
+        except (DataUnavailableError, WeightsUnavailableError) as exc:
+            problems.append(str(exc))
+    if problems:
+        raise ResourcesUnavailableError("\n".join(f"- {problem}" for problem in problems))
+
+
+class ResourcesUnavailableError(RuntimeError):
+    """Data or weights the run needs are missing and cannot be downloaded."""
 
 
 class NotebookExecutionError(RuntimeError):
@@ -161,17 +170,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
-    from helpers.backbone import WeightsUnavailableError
-    from helpers.data import DataUnavailableError
-
     parameters = build_parameters(args.smoke, args.parameter, args.output_dir)
     if not notebooks(args.only):
         print(f"[pipeline] no notebooks match {args.only} in {NOTEBOOK_DIR}", file=sys.stderr)
         return 2
     try:
         preflight(parameters)
-    except (DataUnavailableError, WeightsUnavailableError, ValueError) as exc:
-        print(f"[pipeline] cannot start: {exc}", file=sys.stderr)
+    except (ResourcesUnavailableError, ValueError) as exc:
+        print(f"[pipeline] cannot start:\n{exc}", file=sys.stderr)
         return 2
     try:
         timings = run(parameters, args.output_dir, args.only)

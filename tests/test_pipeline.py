@@ -10,7 +10,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from helpers import data, pipeline
+from helpers import backbone, data, pipeline
 from helpers.config import PROJECT_ROOT
 
 REQUIRED_METRICS = ("val_accuracy", "val_loss", "history", "config", "train_seconds")
@@ -86,11 +86,13 @@ def test_offline_run_stops_within_seconds_naming_files_and_demo(tmp_path, monkey
         raise URLError("Name or service not known")
 
     monkeypatch.setattr(data.datasets, "CIFAR10", offline)
+    monkeypatch.setattr(backbone.models, "resnet18", offline)
     start = time.perf_counter()
     code = pipeline.main(["--output-dir", str(tmp_path), "-p", "data_dir", str(tmp_path)])
     assert code == 2 and time.perf_counter() - start < 10
     message = capsys.readouterr().err
     assert "cifar-10-python.tar.gz" in message and "python -m helpers.pipeline --smoke" in message
+    assert "resnet18-f37072fd.pth" in message  # every missing resource is named at once
 
 
 def test_parameters_are_validated_before_any_kernel_starts(tmp_path):
