@@ -66,20 +66,9 @@ def plot_history(histories: Mapping[str, Sequence[Mapping[str, float]]], title: 
         epochs = [row["epoch"] for row in history]
         colour = MODEL_COLOURS.get(name)
         for ax, metric in ((loss_ax, "loss"), (acc_ax, "accuracy")):
-            ax.plot(
-                epochs,
-                [row[f"train_{metric}"] for row in history],
-                "--o",
-                color=colour,
-                label=f"{name} train",
-            )
-            ax.plot(
-                epochs,
-                [row[f"val_{metric}"] for row in history],
-                "-o",
-                color=colour,
-                label=f"{name} validation",
-            )
+            for split, style, label in (("train", "--o", "train"), ("val", "-o", "validation")):
+                values = [row[f"{split}_{metric}"] for row in history]
+                ax.plot(epochs, values, style, color=colour, label=f"{name} {label}")
     for ax, metric in ((loss_ax, "cross-entropy loss"), (acc_ax, "accuracy")):
         ax.set_xlabel("epoch")
         ax.set_ylabel(metric)
