@@ -135,54 +135,18 @@ class _FixedBlock:
 
 @dataclasses.dataclass(frozen=True)
 class _Rotation:
-    """A rotation ``U(θ) = exp(−iθ/2·G)``, ``G = s·K``, with θ = ``coeff·values[param] + offset``.
+    """``U(θ) = exp(−iθ/2·G) = 1 + (cos − 1)·K² + sin·M`` with ``G = s·K``, ``M = −iK``.
 
-    Subclasses apply it in place to states ``(D, B)`` and adjoint sweeps ``(D, J+1, B)`` given
-    cos and sin of the half angle ``sθ/2`` (one value per parameter set, shape ``(B,)``).
+    cos and sin are of the half angle ``sθ/2``, θ = ``coeff·values[param] + offset``, one value
+    per parameter set (shape ``(B,)``). K has eigenvalues in {−1, 0, 1} and is a monomial; K² is
+    diagonal (``k2``, None when it is the identity). Applied in place to states ``(D, B)`` and
+    adjoint sweeps ``(D, J+1, B)``.
     """
 
     param: int
     coeff: float
     offset: float
     scale: float
-
-    def forward(
-        self,
-        state: np.ndarray,
-        cos: np.ndarray,
-        sin: np.ndarray,
-        buffer: np.ndarray,
-        scratch: np.ndarray,
-    ) -> None:
-        """``state ← U state``; ``buffer`` and ``scratch`` (shaped like state) are overwritten."""
-        raise NotImplementedError
-
-    def adjoint_step(
-        self,
-        sweep: np.ndarray,
-        n_obs: int,
-        cos: np.ndarray,
-        sin: np.ndarray,
-        buffer: np.ndarray,
-        scratch: np.ndarray,
-    ) -> np.ndarray:
-        """``Re <λ_j| M |φ>`` ``(J, B)`` for the sweep ``[λ.., φ]``, then ``sweep ← U† sweep``."""
-        raise NotImplementedError
-
-    def is_real(self) -> bool:
-        raise NotImplementedError
-
-    def astype(self, dtype: np.dtype) -> _Rotation:
-        raise NotImplementedError
-
-
-@dataclasses.dataclass(frozen=True)
-class _GatherRotation(_Rotation):
-    """Any supported rotation: ``U = 1 + (cos − 1)·K² + sin·M``, ``M = −iK`` a monomial.
-
-    K has eigenvalues in {−1, 0, 1}; K² is diagonal (``k2``, None when it is the identity).
-    """
-
     m: _Monomial
     k2: np.ndarray | None
 
@@ -203,10 +167,27 @@ class _GatherRotation(_Rotation):
         rotated *= sin
         state += rotated
 
-    def forward(self, state, cos, sin, buffer, scratch):  # type: ignore[no-untyped-def]
+    def forward(
+        self,
+        state: np.ndarray,
+        cos: np.ndarray,
+        sin: np.ndarray,
+        buffer: np.ndarray,
+        scratch: np.ndarray,
+    ) -> None:
+        """``state ← U state``; ``buffer`` and ``scratch`` (shaped like state) are overwritten."""
         self._apply(state, cos, sin, self.m.apply(state, buffer), scratch)
 
-    def adjoint_step(self, sweep, n_obs, cos, sin, buffer, scratch):  # type: ignore[no-untyped-def]
+    def adjoint_step(
+        self,
+        sweep: np.ndarray,
+        n_obs: int,
+        cos: np.ndarray,
+        sin: np.ndarray,
+        buffer: np.ndarray,
+        scratch: np.ndarray,
+    ) -> np.ndarray:
+        """``Re <λ_j| M |φ>`` ``(J, B)`` for the sweep ``[λ.., φ]``, then ``sweep ← U† sweep``."""
         rotated = self.m.apply(sweep, buffer)
         lam = sweep[:, :n_obs]
         overlap = np.einsum(
@@ -218,7 +199,7 @@ class _GatherRotation(_Rotation):
     def is_real(self) -> bool:
         return bool(np.allclose(self.m.phase.imag, 0, atol=_ATOL))
 
-    def astype(self, dtype: np.dtype) -> _GatherRotation:
+    def astype(self, dtype: np.dtype) -> _Rotation:
         return dataclasses.replace(self, m=self.m.astype(dtype))
 
 
@@ -258,7 +239,7 @@ def _rotation(
     if k_monomial is None or not np.allclose(k @ k, np.diag(k2), atol=_ATOL):
         raise UnsupportedCircuitError(f"generator of {gate_name} is not of the supported form")
     m = _Monomial(k_monomial.perm, -1j * k_monomial.phase)
-    return _GatherRotation(param, coeff, offset, scale, m, None if np.allclose(k2, 1.0) else k2)
+    return _Rotation(param, coeff, offset, scale, m, None if np.allclose(k2, 1.0) else k2)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -270,10 +251,6 @@ class CompiledCircuit:
     initial_state: np.ndarray  # after the leading fixed gates, shape (2**n,)
     operations: tuple[_FixedBlock | _Rotation, ...]
     real: bool
-
-    @property
-    def dtype(self) -> np.dtype:
-        return np.dtype(np.float64 if self.real else np.complex128)
 
     @functools.cached_property
     def _rotations(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -362,15 +339,6 @@ class CompiledCircuit:
     def _initial_states(self, batch: int, complex_amplitudes: bool) -> np.ndarray:
         dtype = np.complex128 if complex_amplitudes or not self.real else np.float64
         return np.repeat(self.initial_state.astype(dtype)[:, None], batch, axis=1)
-
-    def statevectors(self, values: np.ndarray, complex_amplitudes: bool = False) -> np.ndarray:
-        """Final states ``(B, 2**n)`` for parameter values ``(B, n_parameters)``.
-
-        Real circuits give float64 states unless ``complex_amplitudes`` asks for complex128.
-        """
-        values = self._values(values)
-        state = self._initial_states(len(values), complex_amplitudes)
-        return self._forward(state, 0, len(self.operations), *self._half_angle_trig(values)).T
 
     def expectation_values(
         self, values: np.ndarray, observables: CompiledObservables
