@@ -28,6 +28,11 @@ SMOKE_OVERRIDES: dict[str, Any] = {
     "epochs": 1,
     "batch_size": 8,
     "lr": 0.003,
+    "saliency_images": 16,
+    "embedding_images": 128,
+    "perplexity": 10.0,
+    "landscape_resolution": 11,
+    "landscape_samples": 256,
 }
 
 
@@ -55,6 +60,12 @@ class Config:
     classical_head: str = "512_nq_n"  # Mari's classical twins: 512_n | 512_nq_n | 551_512_n
     backend: str = "fast"  # quantum backend: fast | reference | aer
     seed: int = 0
+    saliency_images: int = 64  # validation images scored by notebook 03
+    user_image: str = ""  # a photo to explain in notebook 03; empty: a validation image
+    embedding_images: int = 500  # validation images embedded by notebooks 04 and 05
+    perplexity: float = 30.0  # t-SNE perplexity (notebook 04)
+    landscape_resolution: int = 51  # grid points per direction (notebook 06)
+    landscape_samples: int = 1000  # cached feature vectors the landscape loss averages over
     artifacts_dir: str = "artifacts"
     cache_dir: str = "data/features"  # extracted backbone features
     smoke: bool = False
@@ -75,13 +86,26 @@ class Config:
             )
         if len(self.classes) < 2 or len(set(self.classes)) != len(self.classes):
             raise ValueError(f"classes={self.classes!r}: give two or more distinct class names.")
-        for name in ("image_size", "n_qubits", "epochs", "batch_size", "lr_step"):
+        positive = (
+            "image_size",
+            "n_qubits",
+            "epochs",
+            "batch_size",
+            "lr_step",
+            "saliency_images",
+            "embedding_images",
+            "landscape_resolution",
+            "landscape_samples",
+        )
+        for name in positive:
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}={getattr(self, name)!r} must be a positive integer.")
         if self.q_depth < 0:
             raise ValueError(f"q_depth={self.q_depth!r} must be >= 0.")
         if self.lr <= 0:
             raise ValueError(f"lr={self.lr!r} must be positive.")
+        if self.perplexity <= 0:
+            raise ValueError(f"perplexity={self.perplexity!r} must be positive (typically 5-50).")
 
     # ----------------------------------------------------------------- construction
     @classmethod

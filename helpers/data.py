@@ -7,11 +7,13 @@ Every loader returns :class:`Splits` whose datasets yield ``(normalised image, l
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import torch
+from PIL import Image
 from torch.utils.data import Dataset
 from torchvision import datasets, transforms
 
@@ -201,6 +203,26 @@ def dataset_images(dataset: Dataset, indices: Sequence[int]) -> tuple[torch.Tens
     return torch.stack([image for image, _ in pairs]), torch.tensor([label for _, label in pairs])
 
 
+def balanced_indices(dataset: Dataset, n: int, seed: int = 0) -> list[int]:
+    """``n`` sample indices drawn at random (seeded) with the classes as equal as possible.
+
+    Folder datasets are sorted by class, so "the first n images" would be one class only.
+    """
+    targets = np.asarray(dataset.targets)
+    rng = np.random.default_rng(seed)
+    per_class = [rng.permutation(np.flatnonzero(targets == label)) for label in np.unique(targets)]
+    interleaved = [
+        int(i) for group in itertools.zip_longest(*per_class) for i in group if i is not None
+    ]
+    return interleaved[: min(n, len(interleaved))]
+
+
 def data_source(cfg: Config) -> Path | str:
     """What identifies the data on disk (for cache keys): the resolved folder, or the generator."""
     return "generated" if cfg.dataset == "synthetic" else cfg.data_path.resolve()
+
+
+def pil_image(image: torch.Tensor) -> Image.Image:
+    """A normalised image ``(3, H, W)`` as a PIL image (e.g. to stand in for a user's photo)."""
+    array = (denormalize(image).permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
+    return Image.fromarray(array)

@@ -21,9 +21,9 @@ from torch import nn
 from torch.nn.utils import parameters_to_vector
 from tqdm.auto import tqdm
 
-from helpers.backbone import Features, cached_features
+from helpers.backbone import Features, cached_features, load_backbone
 from helpers.config import Config, set_seed
-from helpers.heads import KINDS, build_head
+from helpers.heads import KINDS, TransferModel, build_head
 from helpers.io import save_json, save_torch
 
 # Configuration fields that change what a checkpoint's weights mean.
@@ -237,3 +237,12 @@ def load_trained_head(cfg: Config, kind: str) -> tuple[nn.Module, dict[str, Any]
     metrics_path = directory / "metrics.json"
     metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
     return head, metrics
+
+
+def load_trained_models(cfg: Config, backbone: nn.Module | None = None) -> dict[str, TransferModel]:
+    """Both trained heads on the frozen backbone (images -> logits), keyed by kind, in eval mode."""
+    backbone = backbone if backbone is not None else load_backbone(cfg.weights, cfg.seed)
+    models = {kind: TransferModel(backbone, load_trained_head(cfg, kind)[0]) for kind in KINDS}
+    for model in models.values():
+        model.eval()
+    return models

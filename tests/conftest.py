@@ -37,3 +37,22 @@ def shared_path(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"{path} is absent (the offline shared data lives beside the repository)")
     return path
+
+
+@pytest.fixture(scope="session")
+def trained_smoke_cfg(tmp_path_factory: pytest.TempPathFactory) -> Config:
+    """The smoke configuration with both heads trained once per test session (read-only)."""
+    from helpers.train import train
+
+    root = tmp_path_factory.mktemp("trained_smoke")
+    cfg = Config(
+        **{
+            **SMOKE_OVERRIDES,
+            "artifacts_dir": str(root / "artifacts"),
+            "cache_dir": str(root / "cache"),
+        }
+    )
+    torch.set_num_threads(1)
+    for kind in ("classical", "hybrid"):
+        train(cfg, kind)
+    return cfg

@@ -59,3 +59,12 @@ def test_no_notebook_defines_functions_or_classes():
                     n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.ClassDef)
                 ]
                 assert not defined, f"{path.name} defines code that belongs in helpers"
+
+
+def test_notebooks_import_torchvision_only_through_helpers():
+    """``import helpers`` makes torchvision importable; a notebook importing it first breaks."""
+    for path in NOTEBOOK_DIR.glob("*.ipynb"):
+        for cell in json.loads(path.read_text())["cells"]:
+            if cell["cell_type"] == "code":
+                source = "".join(cell["source"])
+                assert "torchvision" not in source, f"{path.name} imports torchvision directly"

@@ -55,7 +55,24 @@ def test_smoke_pipeline_runs_offline_and_writes_the_contracted_artifacts(tmp_pat
         assert metrics["config"]["smoke"] is True and metrics["config"]["dataset"] == "synthetic"
         assert (out / "artifacts" / kind / "checkpoint.pt").is_file()
     figures = {p.name for p in (out / "artifacts" / "figures").glob("*.png")}
-    assert {"01_training_curves.png", "02_circuit.png", "02_training_curves.png"} <= figures
+    assert {
+        "01_training_curves.png",
+        "02_circuit.png",
+        "02_training_curves.png",
+        "03_saliency_gradient.png",
+        "03_saliency_methods.png",
+        "03_unit_saliency.png",
+        "03_deletion_insertion.png",
+        "03_pointing_game.png",
+        "03_user_image.png",
+    } <= figures
+    scores = json.loads((out / "artifacts" / "saliency" / "scores.json").read_text())
+    assert {row["method"] for row in scores} == {
+        "gradient",
+        "smoothgrad",
+        "integrated_gradients",
+        "random",
+    }
 
 
 def _failing_notebook(folder):
