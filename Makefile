@@ -37,6 +37,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_quantum.py
+	$(PY) benchmarks/bench_embedding.py
 
 clean:
 	rm -rf $(VENV) $(OUTPUT)

@@ -315,3 +315,129 @@ def plot_score_bars(
     ax.legend()
     fig.tight_layout()
     return fig
+
+
+# ---------------------------------------------------------------------------- embeddings
+CLASS_PALETTE = "tab10"
+
+
+def _scatter_classes(
+    ax: plt.Axes, points: np.ndarray, labels: torch.Tensor, classes: Sequence[str], size: float = 8
+) -> None:
+    colours = sns.color_palette(CLASS_PALETTE, len(classes))
+    for index, name in enumerate(classes):
+        chosen = np.asarray(labels) == index
+        ax.scatter(*points[chosen].T, s=size, color=colours[index], label=name, alpha=0.75)
+
+
+def plot_layouts(
+    layouts: Mapping[str, Mapping[str, np.ndarray]],
+    labels: torch.Tensor,
+    classes: Sequence[str],
+    title: str,
+    method: str = "t-SNE",
+    annotations: Mapping[str, Mapping[str, str]] | None = None,
+) -> Figure:
+    """One row per model, one column per layer: 2-D layouts coloured by class.
+
+    ``annotations[model][layer]`` is printed under the panel title (e.g. a k-NN accuracy).
+    """
+    models = list(layouts)
+    n_columns = max(len(by_layer) for by_layer in layouts.values())
+    fig, axes = plt.subplots(
+        len(models), n_columns, figsize=(2.3 * n_columns, 2.6 * len(models) + 0.8), squeeze=False
+    )
+    for row, model in enumerate(models):
+        for column, (layer, points) in enumerate(layouts[model].items()):
+            ax = axes[row, column]
+            _scatter_classes(ax, points, labels, classes, size=5)
+            note = (annotations or {}).get(model, {}).get(layer, "")
+            ax.set_title(f"{model}: {layer}" + (f"\n{note}" if note else ""), fontsize=9)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.set_xlabel(f"{method} 1", fontsize=8)
+            ax.set_ylabel(f"{method} 2", fontsize=8)
+    handles, names = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, names, loc="upper right", title="class", markerscale=2)
+    fig.suptitle(title)
+    fig.tight_layout(rect=(0, 0, 0.95, 1))
+    return fig
+
+
+def plot_separability(rows: Sequence[Mapping[str, Any]], title: str) -> Figure:
+    """k-NN accuracy, silhouette and trustworthiness against depth, one line per model."""
+    scores = (
+        ("knn_accuracy", "k-NN accuracy (5-fold CV)"),
+        ("silhouette", "silhouette score"),
+        ("trustworthiness", "t-SNE trustworthiness"),
+    )
+    fig, axes = plt.subplots(1, len(scores), figsize=(5.2 * len(scores), 4.2))
+    for ax, (score, label) in zip(axes, scores, strict=True):
+        for model in dict.fromkeys(row["model"] for row in rows):
+            chosen = [row for row in rows if row["model"] == model]
+            depth = [row["depth"] for row in chosen]
+            values = np.array([row[score] for row in chosen], dtype=float)
+            colour = MODEL_COLOURS.get(model)
+            ax.plot(depth, values, "-o", color=colour, label=model)
+            if f"{score}_se" in chosen[0]:
+                errors = np.array([row[f"{score}_se"] for row in chosen], dtype=float)
+                ax.fill_between(depth, values - errors, values + errors, color=colour, alpha=0.15)
+        names = {}
+        for row in rows:
+            names.setdefault(row["depth"], []).append(row["layer"])
+        ax.set_xticks(
+            list(names),
+            ["/".join(dict.fromkeys(n)) for n in names.values()],
+            rotation=45,
+            ha="right",
+        )
+        ax.set_xlabel("layer")
+        ax.set_ylabel(label)
+        ax.set_title(label)
+        ax.legend()
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_unit_pairs(
+    values: torch.Tensor,
+    labels: torch.Tensor,
+    classes: Sequence[str],
+    unit_name: str,
+    title: str,
+    limits: tuple[float, float] | None = None,
+) -> Figure:
+    """Pairwise scatter plots of a layer's units (e.g. every pair of <Z_j>), coloured by class.
+
+    The diagonal shows each unit's distribution per class.
+    """
+    n_units = values.shape[1]
+    fig, axes = plt.subplots(n_units, n_units, figsize=(2.2 * n_units + 1, 2.2 * n_units + 0.6))
+    axes = np.atleast_2d(axes)
+    colours = sns.color_palette(CLASS_PALETTE, len(classes))
+    array = values.numpy()
+    for i in range(n_units):
+        for j in range(n_units):
+            ax = axes[i, j]
+            if i == j:
+                for index, name in enumerate(classes):
+                    chosen = array[np.asarray(labels) == index, i]
+                    ax.hist(
+                        chosen, bins=20, range=limits, color=colours[index], alpha=0.6, label=name
+                    )
+            else:
+                _scatter_classes(ax, array[:, [j, i]], labels, classes, size=4)
+                if limits is not None:
+                    ax.set_ylim(limits)
+            if limits is not None:
+                ax.set_xlim(limits)
+            if i == n_units - 1:
+                ax.set_xlabel(f"{unit_name}{j}")
+            if j == 0:
+                ax.set_ylabel(f"{unit_name}{i}" if i else "count")
+    handles, names = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, names, loc="upper right", title="class")
+    fig.suptitle(title)
+    fig.tight_layout(rect=(0, 0, 0.93, 1))
+    return fig

@@ -14,7 +14,6 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import torch
 from captum.attr import IntegratedGradients, NoiseTunnel, Saliency
 from matplotlib.figure import Figure
@@ -24,8 +23,10 @@ from torch import nn
 from torchvision.transforms.functional import gaussian_blur
 
 from helpers import plots
+from helpers.activations import record_outputs
 from helpers.config import Config
 from helpers.data import image_transform
+from helpers.stats import format_value, mean_and_error, verdict
 
 METHODS = ("gradient", "smoothgrad", "integrated_gradients")
 RANDOM = "random"  # reference "method": uniform random maps, the chance level of every score
@@ -99,14 +100,10 @@ def unit_saliency(
     max over channels of |d<Z_j> / d pixel|. For the classical twin, ``model.head.activation``
     gives its hidden units (a ReLU unit that is off for an image has a zero map).
     """
-    captured: list[torch.Tensor] = []
-    handle = unit_layer.register_forward_hook(lambda _m, _i, output: captured.append(output))
     images = images.detach().clone().requires_grad_(True)
-    try:
+    with record_outputs({"units": unit_layer}, detach=False) as outputs:
         model(images)
-    finally:
-        handle.remove()
-    units = captured[0]
+    units = outputs["units"][0]
     maps = []
     for j in range(units.shape[1]):
         (grad,) = torch.autograd.grad(units[:, j].sum(), images, retain_graph=True)
@@ -196,16 +193,6 @@ def pointing_game(maps: torch.Tensor, masks: torch.Tensor, tolerance: int = 0) -
             masks[:, None].float(), 2 * tolerance + 1, stride=1, padding=tolerance
         )[:, 0].bool()
     return masks[torch.arange(batch), rows, cols].numpy()
-
-
-def mean_and_error(values: np.ndarray) -> tuple[float, float]:
-    """Mean and its standard error over images, ignoring NaN (undefined) entries."""
-    values = np.asarray(values, dtype=float)
-    values = values[~np.isnan(values)]
-    if len(values) == 0:
-        return float("nan"), float("nan")
-    error = values.std(ddof=1) / np.sqrt(len(values)) if len(values) > 1 else float("nan")
-    return float(values.mean()), float(error)
 
 
 @dataclasses.dataclass
@@ -330,32 +317,16 @@ def load_user_image(source: Image.Image | str | Path, cfg: Config) -> torch.Tens
     return image_transform(cfg)(source.convert("RGB"))[None]
 
 
-def summary_table(rows: list[dict[str, object]]) -> pd.DataFrame:
-    """Summary rows as a readable table: one ``mean ± SE`` column per score."""
-    columns: dict[str, list[str]] = {}
-    for row in rows:
-        for score in row:
-            if f"{score}_se" in row:
-                columns.setdefault(score.replace("_", " "), []).append(_value(row, score))
-    index = pd.MultiIndex.from_tuples(
-        [(r["method"], r["model"]) for r in rows], names=["method", "model"]
-    )
-    return pd.DataFrame(columns, index=index)
-
-
 def _value(row: Mapping[str, object], score: str) -> str:
-    return f"{row[score]:.3f} ± {row[f'{score}_se']:.3f}"
+    return format_value(float(row[score]), float(row[f"{score}_se"]))
 
 
-def _verdict(rows: Mapping[str, Mapping[str, object]], score: str, higher_is_better: bool) -> str:
-    """Which model's maps score better, when the gap exceeds two (unpaired) standard errors."""
-    classical, hybrid = rows["classical"], rows["hybrid"]
-    gap = float(hybrid[score]) - float(classical[score])
-    error = float(np.hypot(classical[f"{score}_se"], hybrid[f"{score}_se"]))
-    if not abs(gap) > 2 * error:
-        return "no clear difference"
-    better = "hybrid" if (gap > 0) == higher_is_better else "classical"
-    return f"{better} better by {abs(gap):.3f} ({abs(gap) / error:.1f} SE)"
+def _verdict(rows: Mapping[str, Mapping[str, object]], score: str) -> str:
+    classical, hybrid = (
+        (float(rows[name][score]), float(rows[name][f"{score}_se"]))
+        for name in ("classical", "hybrid")
+    )
+    return verdict(classical, hybrid)
 
 
 def gains_over_random(scores: Mapping[str, SaliencyScores]) -> list[dict[str, object]]:
@@ -405,8 +376,7 @@ def describe_scores(
         for score in ("deletion_gain", "insertion_gain"):
             values = ", ".join(f"{name} {_value(row, score)}" for name, row in models.items())
             parts.append(
-                f"{score.replace('_', ' ')} over random maps: {values} "
-                f"({_verdict(models, score, higher_is_better=True)})"
+                f"{score.replace('_', ' ')} over random maps: {values} ({_verdict(models, score)})"
             )
         if "pointing_game" in summary["classical"]:
             values = ", ".join(

@@ -65,6 +65,10 @@ def test_smoke_pipeline_runs_offline_and_writes_the_contracted_artifacts(tmp_pat
         "03_deletion_insertion.png",
         "03_pointing_game.png",
         "03_user_image.png",
+        "04_tsne_layers.png",
+        "04_separability.png",
+        "04_q_out_pairs.png",
+        "04_h_out_pairs.png",
     } <= figures
     scores = json.loads((out / "artifacts" / "saliency" / "scores.json").read_text())
     assert {row["method"] for row in scores} == {

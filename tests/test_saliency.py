@@ -6,7 +6,7 @@ import torch
 from scipy.stats import spearmanr
 from torch import nn
 
-from helpers import saliency
+from helpers import saliency, stats
 from helpers.backbone import load_backbone
 from helpers.data import load_splits, pil_image
 from helpers.heads import DressedQuantumHead, TransferModel
@@ -177,7 +177,7 @@ def test_trained_smoke_models_point_at_the_synthetic_objects(trained_smoke_cfg):
     )
     assert len(gains) == 2 and all(row["deletion_gain"] > 0 for row in gains)
     assert "pointing game" in saliency.describe_scores(rows, gains, chance)
-    assert saliency.summary_table(rows).shape[0] == 2
+    assert stats.summary_frame(rows, ["method", "model"]).shape[0] == 2
 
 
 def test_user_images_from_a_path_or_pil(trained_smoke_cfg, tmp_path):

@@ -1,0 +1,49 @@
+"""Small statistics shared by the analyses: mean ± standard error and two-model verdicts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+def mean_and_error(values: np.ndarray) -> tuple[float, float]:
+    """Mean and its standard error, ignoring NaN (undefined) entries."""
+    values = np.asarray(values, dtype=float)
+    values = values[~np.isnan(values)]
+    if len(values) == 0:
+        return float("nan"), float("nan")
+    error = values.std(ddof=1) / np.sqrt(len(values)) if len(values) > 1 else float("nan")
+    return float(values.mean()), float(error)
+
+
+def format_value(mean: float, error: float) -> str:
+    return f"{mean:.3f} ± {error:.3f}"
+
+
+def verdict(
+    classical: tuple[float, float], hybrid: tuple[float, float], higher_is_better: bool = True
+) -> str:
+    """Which model is better, when the gap exceeds two (unpaired) standard errors."""
+    gap = hybrid[0] - classical[0]
+    error = float(np.hypot(classical[1], hybrid[1]))
+    if not abs(gap) > 2 * error:
+        return "no clear difference"
+    better = "hybrid" if (gap > 0) == higher_is_better else "classical"
+    return f"{better} better by {abs(gap):.3f} ({abs(gap) / error:.1f} SE)"
+
+
+def summary_frame(rows: list[dict[str, object]], index: list[str]) -> pd.DataFrame:
+    """Rows of scores as a readable table: ``x`` and ``x_se`` become one ``mean ± SE`` column."""
+    table = []
+    for row in rows:
+        shown: dict[str, object] = {}
+        for name, value in row.items():
+            if name.endswith("_se") and name[:-3] in row:
+                continue
+            if f"{name}_se" in row:
+                value = format_value(float(value), float(row[f"{name}_se"]))
+            elif isinstance(value, float):
+                value = round(value, 3)
+            shown[name.replace("_", " ") if name not in index else name] = value
+        table.append(shown)
+    return pd.DataFrame(table).set_index(index)
