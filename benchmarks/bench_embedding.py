@@ -46,7 +46,7 @@ def main() -> None:
     acts = Activations(layers, labels, list(range(args.images)))
 
     start = time.perf_counter()
-    layouts = embedding.embed_layers(acts, args.perplexity, seed=0)
+    layouts = embedding.embed_layers(acts, "tsne", perplexity=args.perplexity, seed=0)
     timings["tsne_s"] = time.perf_counter() - start
     start = time.perf_counter()
     rows = embedding.separability_table(acts, layouts)

@@ -64,6 +64,7 @@ class Config:
     user_image: str = ""  # a photo to explain in notebook 03; empty: a validation image
     embedding_images: int = 500  # validation images embedded by notebooks 04 and 05
     perplexity: float = 30.0  # t-SNE perplexity (notebook 04)
+    umap_metric: str = "euclidean"  # UMAP distance in notebook 05: euclidean | cosine | ...
     landscape_resolution: int = 51  # grid points per direction (notebook 06)
     landscape_samples: int = 1000  # cached feature vectors the landscape loss averages over
     artifacts_dir: str = "artifacts"

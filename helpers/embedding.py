@@ -1,4 +1,4 @@
-"""2-D layouts of layer activations (t-SNE, UMAP) and how well each layer separates the classes.
+"""2-D layouts of activations (t-SNE, UMAP, atlases) and how well each layer separates classes.
 
 Separability is measured in the **original** activation space (k-NN accuracy, cross-validated;
 silhouette score), and the faithfulness of a layout by its trustworthiness (Venna & Kaski 2001):
@@ -8,8 +8,9 @@ Every number comes with its standard error over images.
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import torch
@@ -88,21 +89,32 @@ def layer_order(kind: str) -> list[str]:
 
 
 def embed_layers(
-    activations: Activations, perplexity: float = 30.0, seed: int = 0
+    activations: Activations,
+    method: str = "tsne",
+    layers: Mapping[str, Sequence[str]] | None = None,
+    **options: object,
 ) -> dict[str, dict[str, np.ndarray]]:
-    """t-SNE layout of every layer of both models; the shared backbone layers are embedded once."""
-    shared = {
-        layer: tsne(activations.layers["backbone"][layer], perplexity, seed)
-        for layer in BACKBONE_LAYERS
+    """2-D layouts (``tsne`` or ``umap``) of chosen layers of both models, keyed [model][layer].
+
+    ``layers`` defaults to every layer of each model; a shared backbone layer is laid out once
+    and the same array is used in both models' entries. ``options`` go to the layout function.
+    """
+    layout = {"tsne": tsne, "umap": umap_layout}[method]
+    layers = layers or {
+        kind: layer_order(kind) for kind in HEAD_LAYERS if kind in activations.layers
     }
-    return {
-        kind: {
-            **shared,
-            **{layer: tsne(activations.layers[kind][layer], perplexity, seed) for layer in heads},
-        }
-        for kind, heads in HEAD_LAYERS.items()
-        if kind in activations.layers
-    }
+    shared: dict[str, np.ndarray] = {}
+    result: dict[str, dict[str, np.ndarray]] = {}
+    for kind, names in layers.items():
+        result[kind] = {}
+        for name in names:
+            if name in BACKBONE_LAYERS:
+                if name not in shared:
+                    shared[name] = layout(activations.layers["backbone"][name], **options)
+                result[kind][name] = shared[name]
+            else:
+                result[kind][name] = layout(activations.layers[kind][name], **options)
+    return result
 
 
 def separability_table(
@@ -160,3 +172,57 @@ def describe_separability(rows: list[dict[str, object]]) -> str:
             f"{verdict(classical_silhouette, hybrid_silhouette)}."
         )
     return "\n".join(lines)
+
+
+def umap_layout(
+    values: torch.Tensor | np.ndarray, metric: str = "euclidean", seed: int = 0
+) -> np.ndarray:
+    """UMAP layout ``(N, 2)`` (McInnes et al. 2018) on the first 50 PCs, seeded (single thread)."""
+    import umap  # imported here: numba compiles it on first import (~15 s)
+
+    x = principal_components(values, seed)
+    neighbours = min(15, len(x) - 1)
+    model = umap.UMAP(n_neighbors=neighbours, metric=metric, random_state=seed, n_jobs=1)
+    return model.fit_transform(x)
+
+
+@dataclasses.dataclass
+class Atlas:
+    """An activation atlas (Carter et al. 2019): a 2-D layout binned into a grid of cells.
+
+    ``cell_of[i]`` is the (row, column) index of sample i's cell, flattened as row * grid + col;
+    ``images[c]`` is the mean input image of the samples in cell c, ``counts[c]`` their number
+    and ``dominant[c]`` their most frequent class (-1 for empty cells).
+    """
+
+    grid: int
+    cell_of: np.ndarray
+    counts: np.ndarray
+    images: torch.Tensor
+    dominant: np.ndarray
+    purity: np.ndarray
+    extent: tuple[float, float, float, float]
+
+
+def activation_atlas(
+    layout: np.ndarray, images: torch.Tensor, labels: torch.Tensor, grid: int = 8
+) -> Atlas:
+    """Bin ``layout`` into ``grid`` x ``grid`` cells; average the images that land in each."""
+    low, high = layout.min(axis=0), layout.max(axis=0)
+    span = np.where(high > low, high - low, 1.0)
+    bins = np.clip(((layout - low) / span * grid).astype(int), 0, grid - 1)
+    cell_of = (grid - 1 - bins[:, 1]) * grid + bins[:, 0]  # row 0 at the top (largest y)
+    n_cells = grid * grid
+    counts = np.bincount(cell_of, minlength=n_cells)
+    sums = torch.zeros(n_cells, *images.shape[1:], dtype=torch.float64)
+    sums.index_add_(0, torch.from_numpy(cell_of), images.double())
+    means = sums / torch.from_numpy(np.maximum(counts, 1)).view(-1, *[1] * (images.dim() - 1))
+    labels = np.asarray(labels)
+    dominant = np.full(n_cells, -1)
+    purity = np.full(n_cells, np.nan)
+    for cell in np.flatnonzero(counts):
+        votes = np.bincount(labels[cell_of == cell])
+        dominant[cell] = votes.argmax()
+        purity[cell] = votes.max() / counts[cell]
+    extent = (float(low[0]), float(high[0]), float(low[1]), float(high[1]))
+    return Atlas(grid, cell_of, counts, means.float(), dominant, purity, extent)

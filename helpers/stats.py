@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 
@@ -21,15 +23,18 @@ def format_value(mean: float, error: float) -> str:
 
 
 def verdict(
-    classical: tuple[float, float], hybrid: tuple[float, float], higher_is_better: bool = True
+    classical: tuple[float, float],
+    hybrid: tuple[float, float],
+    higher_is_better: bool = True,
+    comparative: str = "better",
 ) -> str:
-    """Which model is better, when the gap exceeds two (unpaired) standard errors."""
+    """Which model is ``comparative``, when the gap exceeds two (unpaired) standard errors."""
     gap = hybrid[0] - classical[0]
     error = float(np.hypot(classical[1], hybrid[1]))
     if not abs(gap) > 2 * error:
         return "no clear difference"
     better = "hybrid" if (gap > 0) == higher_is_better else "classical"
-    return f"{better} better by {abs(gap):.3f} ({abs(gap) / error:.1f} SE)"
+    return f"{better} {comparative} by {abs(gap):.3f} ({abs(gap) / error:.1f} SE)"
 
 
 def summary_frame(rows: list[dict[str, object]], index: list[str]) -> pd.DataFrame:
@@ -47,3 +52,18 @@ def summary_frame(rows: list[dict[str, object]], index: list[str]) -> pd.DataFra
             shown[name.replace("_", " ") if name not in index else name] = value
         table.append(shown)
     return pd.DataFrame(table).set_index(index)
+
+
+def bootstrap_error(
+    values: np.ndarray,
+    statistic: Callable[[np.ndarray], float],
+    n_resamples: int = 200,
+    seed: int = 0,
+) -> float:
+    """Standard error of ``statistic(values)`` by resampling the rows of ``values``."""
+    rng = np.random.default_rng(seed)
+    values = np.asarray(values)
+    estimates = [
+        statistic(values[rng.integers(0, len(values), len(values))]) for _ in range(n_resamples)
+    ]
+    return float(np.nanstd(estimates, ddof=1))

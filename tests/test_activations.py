@@ -131,7 +131,7 @@ def test_separability_table_covers_every_layer_and_shares_the_backbone(trained_s
     heads = {kind: model.head for kind, model in models.items()}
     val = load_splits(cfg).val
     acts = activations.cached_activations(cfg, models["hybrid"].backbone, heads, val, range(40))
-    layouts = embedding.embed_layers(acts, perplexity=5, seed=0)
+    layouts = embedding.embed_layers(acts, "tsne", perplexity=5, seed=0)
     assert layouts["hybrid"]["conv1"] is layouts["classical"]["conv1"]  # embedded once
     rows = embedding.separability_table(acts, layouts)
     assert len(rows) == 2 * len(embedding.layer_order("hybrid"))

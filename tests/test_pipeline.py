@@ -69,6 +69,14 @@ def test_smoke_pipeline_runs_offline_and_writes_the_contracted_artifacts(tmp_pat
         "04_separability.png",
         "04_q_out_pairs.png",
         "04_h_out_pairs.png",
+        "05_umap.png",
+        "05_atlas_hybrid.png",
+        "05_atlas_classical.png",
+        "05_correlations.png",
+        "05_zca_matrices.png",
+        "05_spectra.png",
+        "05_whitened_layouts.png",
+        "05_unit_distributions.png",
     } <= figures
     scores = json.loads((out / "artifacts" / "saliency" / "scores.json").read_text())
     assert {row["method"] for row in scores} == {

@@ -1,0 +1,171 @@
+"""Covariance, ZCA whitening and effective dimensionality of layer activations.
+
+ZCA whitening (Bell & Sejnowski 1997; Kessy et al. 2018) maps centred activations x to W x with
+W = C^(-1/2) = U (Λ + ε I)^(-1/2) Uᵀ, the symmetric whitening matrix closest to the identity:
+whitened units keep their meaning (unit j stays "qubit j") while becoming uncorrelated with unit
+variance. ε regularises directions with (near) zero variance; here it is relative,
+ε = ``epsilon`` × mean eigenvalue, so one default suits layers of any scale.
+
+The participation ratio PR = (Σλ)² / Σλ² of the covariance eigenvalues is the effective number of
+dimensions the activations use: D for isotropic data in D dimensions, 1 when all variance lies
+along one direction.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+import numpy as np
+import torch
+
+from helpers.stats import bootstrap_error, format_value, verdict
+
+EPSILON = 1e-5  # relative regulariser of the ZCA matrix (times the mean eigenvalue)
+
+
+def _matrix(values: torch.Tensor | np.ndarray) -> np.ndarray:
+    array = values.flatten(1).double().numpy() if isinstance(values, torch.Tensor) else values
+    return np.asarray(array, dtype=np.float64).reshape(len(array), -1)
+
+
+def covariance(values: torch.Tensor | np.ndarray) -> np.ndarray:
+    """Sample covariance ``(D, D)`` of ``(N, D)`` activations (N - 1 normalisation)."""
+    return np.atleast_2d(np.cov(_matrix(values), rowvar=False))
+
+
+def correlation(values: torch.Tensor | np.ndarray) -> np.ndarray:
+    """Pearson correlation ``(D, D)``; units with zero variance get 0 off the diagonal."""
+    cov = covariance(values)
+    scale = np.sqrt(np.clip(np.diag(cov), 0, None))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        corr = cov / np.outer(scale, scale)
+    corr = np.nan_to_num(corr)
+    np.fill_diagonal(corr, 1.0)
+    return corr
+
+
+def spectrum(values: torch.Tensor | np.ndarray) -> np.ndarray:
+    """Covariance eigenvalues, largest first, from the SVD of the centred data (any D)."""
+    x = _matrix(values)
+    x = x - x.mean(axis=0)
+    singular = np.linalg.svd(x, compute_uv=False)
+    return singular**2 / max(len(x) - 1, 1)
+
+
+def participation_ratio(eigenvalues: np.ndarray) -> float:
+    """Effective dimensionality (Σλ)² / Σλ²; NaN when there is no variance at all."""
+    eigenvalues = np.clip(np.asarray(eigenvalues, dtype=np.float64), 0, None)
+    total = eigenvalues.sum()
+    return float(total**2 / (eigenvalues**2).sum()) if total > 0 else float("nan")
+
+
+@dataclasses.dataclass
+class Whitening:
+    """A fitted ZCA transform: ``whiten(x) = (x - mean) @ matrix`` (matrix is symmetric)."""
+
+    mean: np.ndarray
+    matrix: np.ndarray
+    eigenvalues: np.ndarray
+    epsilon: float
+
+    def __call__(self, values: torch.Tensor | np.ndarray) -> np.ndarray:
+        return (_matrix(values) - self.mean) @ self.matrix
+
+
+def fit_zca(values: torch.Tensor | np.ndarray, epsilon: float = EPSILON) -> Whitening:
+    """The ZCA whitening of ``(N, D)`` activations (D up to a few thousand)."""
+    x = _matrix(values)
+    eigenvalues, vectors = np.linalg.eigh(covariance(x))
+    eigenvalues = np.clip(eigenvalues, 0, None)
+    regulariser = epsilon * max(float(eigenvalues.mean()), np.finfo(float).tiny)
+    matrix = (vectors / np.sqrt(eigenvalues + regulariser)) @ vectors.T
+    return Whitening(x.mean(axis=0), (matrix + matrix.T) / 2, eigenvalues[::-1], epsilon)
+
+
+def dimensionality_table(
+    layers: dict[str, dict[str, torch.Tensor]], order: dict[str, list[str]]
+) -> list[dict[str, object]]:
+    """Per model and layer: dimension D, participation ratio, PR / D and the top eigenvalue share.
+
+    ``layers[model][layer]`` are activations; ``order[model]`` lists the layers in depth order.
+    """
+    rows: list[dict[str, object]] = []
+    for model, names in order.items():
+        for depth, name in enumerate(names):
+            eigenvalues = spectrum(layers[model][name])
+            dimension = int(layers[model][name][0].numel())
+            ratio = participation_ratio(eigenvalues)
+            rows.append(
+                {
+                    "model": model,
+                    "layer": name,
+                    "depth": depth,
+                    "dimensions": dimension,
+                    "participation_ratio": ratio,
+                    "pr_per_dimension": ratio / dimension,
+                    "top_eigenvalue_share": float(eigenvalues[0] / eigenvalues.sum())
+                    if eigenvalues.sum() > 0
+                    else float("nan"),
+                }
+            )
+    return rows
+
+
+def mean_abs_offdiagonal(matrix: np.ndarray) -> float:
+    """Mean |entry| off the diagonal: how correlated the units are on average."""
+    mask = ~np.eye(len(matrix), dtype=bool)
+    return float(np.abs(matrix[mask]).mean()) if mask.any() else float("nan")
+
+
+def _with_error(
+    values: torch.Tensor, statistic: Callable[[np.ndarray], float]
+) -> tuple[float, float]:
+    x = _matrix(values)
+    return statistic(x), bootstrap_error(x, statistic)
+
+
+def effective_dimensions(values: torch.Tensor | np.ndarray) -> float:
+    """Participation ratio of the activations' covariance spectrum."""
+    return participation_ratio(spectrum(values))
+
+
+def unit_coupling(values: torch.Tensor | np.ndarray) -> float:
+    """Mean |correlation| between different units of a layer."""
+    return mean_abs_offdiagonal(correlation(values))
+
+
+def describe_whitening(
+    layers: dict[str, dict[str, torch.Tensor]], pairs: dict[str, str], shared: str = "avgpool"
+) -> str:
+    """Markdown: effective dimensionality and unit coupling, hybrid vs classical, ± bootstrap SE.
+
+    ``pairs`` maps hybrid layer names to their classical counterparts (e.g. q_out -> h_out).
+    """
+    backbone = _with_error(layers["backbone"][shared], effective_dimensions)
+    dimension = int(layers["backbone"][shared][0].numel())
+    lines = [
+        f"- The frozen backbone's `{shared}` uses {format_value(*backbone)} effective "
+        f"dimensions (participation ratio) of its {dimension}."
+    ]
+    for hybrid_layer, classical_layer in pairs.items():
+        if hybrid_layer == classical_layer:
+            continue
+        hybrid_values = layers["hybrid"][hybrid_layer]
+        classical_values = layers["classical"][classical_layer]
+        size = int(hybrid_values[0].numel())
+        for label, statistic in (
+            ("effective dimensions", effective_dimensions),
+            ("mean |correlation| between units", unit_coupling),
+        ):
+            hybrid, classical = (
+                _with_error(hybrid_values, statistic),
+                _with_error(classical_values, statistic),
+            )
+            lines.append(
+                f"- {label}, **{hybrid_layer}** (hybrid) {format_value(*hybrid)} vs "
+                f"**{classical_layer}** (classical) {format_value(*classical)}"
+                + (f" of {size}" if label.startswith("effective") else "")
+                + f": {verdict(classical, hybrid, comparative='higher')}."
+            )
+    return "\n".join(lines)

@@ -1,0 +1,102 @@
+"""ZCA whitening, spectra and participation ratio, and the activation atlas of notebook 05."""
+
+import numpy as np
+import pytest
+import torch
+
+from helpers import embedding, whitening
+from helpers.activations import COUNTERPARTS, cached_activations
+from helpers.data import load_splits
+from helpers.train import load_trained_models
+
+
+def _correlated(n=4000, d=6, seed=0):
+    rng = np.random.default_rng(seed)
+    mixing = rng.standard_normal((d, d))
+    return rng.standard_normal((n, d)) @ mixing + rng.standard_normal(d) * 3
+
+
+def test_zca_whitened_activations_have_identity_covariance_and_w_is_symmetric():
+    x = _correlated()
+    zca = whitening.fit_zca(x)
+    np.testing.assert_allclose(zca.matrix, zca.matrix.T, atol=1e-12)
+    np.testing.assert_allclose(whitening.covariance(zca(x)), np.eye(6), atol=1e-3)
+    np.testing.assert_allclose(zca(x).mean(axis=0), 0, atol=1e-10)
+    cov = whitening.covariance(x)
+    np.testing.assert_allclose(zca.matrix @ cov @ zca.matrix, np.eye(6), atol=1e-3)
+    eigenvalues = np.linalg.eigvalsh(zca.matrix)
+    assert (eigenvalues > 0).all()  # W = C^(-1/2) is positive definite: ZCA, not PCA whitening
+    assert whitening.fit_zca(torch.tensor(x)).matrix == pytest.approx(zca.matrix)
+
+
+def test_zca_epsilon_regularises_a_rank_deficient_covariance():
+    x = _correlated(d=3)
+    x = np.hstack([x, x[:, :1]])  # a duplicated unit: singular covariance
+    zca = whitening.fit_zca(x, epsilon=1e-3)
+    assert np.isfinite(zca.matrix).all()
+    assert np.abs(zca(x)).max() < 1e3
+
+
+def test_participation_ratio_counts_effective_dimensions():
+    n = 7
+    isotropic = np.vstack([np.eye(n), -np.eye(n)])  # centred, covariance proportional to I
+    assert whitening.participation_ratio(whitening.spectrum(isotropic)) == pytest.approx(n)
+    rank_one = np.linspace(-1, 1, 50)[:, None] * np.arange(1, n + 1)
+    assert whitening.participation_ratio(whitening.spectrum(rank_one)) == pytest.approx(1.0)
+    assert whitening.participation_ratio(np.ones(5)) == pytest.approx(5.0)
+    assert np.isnan(whitening.participation_ratio(np.zeros(3)))
+    x = _correlated(n=300)
+    np.testing.assert_allclose(
+        whitening.spectrum(x)[:6], np.sort(np.linalg.eigvalsh(whitening.covariance(x)))[::-1]
+    )
+
+
+def test_correlation_of_a_constant_unit_is_zero_off_the_diagonal():
+    x = np.column_stack([np.arange(10.0), np.ones(10), -np.arange(10.0)])
+    corr = whitening.correlation(x)
+    np.testing.assert_allclose(corr, [[1, 0, -1], [0, 1, 0], [-1, 0, 1]], atol=1e-12)
+    assert whitening.mean_abs_offdiagonal(corr) == pytest.approx(2 / 6)
+
+
+def test_atlas_assigns_every_sample_to_one_cell_and_averages_its_images():
+    rng = np.random.default_rng(0)
+    layout = rng.uniform(-3, 5, (200, 2))
+    layout[0] = layout.max(axis=0)  # the corners must fall inside the grid
+    layout[1] = layout.min(axis=0)
+    images = torch.randn(200, 3, 4, 4)
+    labels = torch.tensor(rng.integers(0, 2, 200))
+    atlas = embedding.activation_atlas(layout, images, labels, grid=5)
+    assert atlas.cell_of.shape == (200,) and atlas.counts.sum() == 200
+    assert ((atlas.cell_of >= 0) & (atlas.cell_of < 25)).all()
+    for cell in range(25):
+        members = atlas.cell_of == cell
+        assert atlas.counts[cell] == members.sum()
+        if members.any():
+            torch.testing.assert_close(atlas.images[cell], images[members].mean(0))
+            votes = np.bincount(labels.numpy()[members], minlength=2)
+            assert votes[atlas.dominant[cell]] == votes.max()
+            assert atlas.purity[cell] == pytest.approx(votes.max() / members.sum())
+        else:
+            assert atlas.dominant[cell] == -1
+    top_left = np.array([layout[:, 0].min(), layout[:, 1].max()])
+    nearest = np.argmin(np.abs(layout - top_left).sum(axis=1))
+    assert atlas.cell_of[nearest] == 0  # row 0 is the top of the layout
+
+
+def test_manifold_summary_on_the_trained_smoke_models(trained_smoke_cfg):
+    cfg = trained_smoke_cfg
+    models = load_trained_models(cfg)
+    heads = {kind: model.head for kind, model in models.items()}
+    acts = cached_activations(
+        cfg, models["hybrid"].backbone, heads, load_splits(cfg).val, range(48)
+    )
+    order = {kind: embedding.layer_order(kind) for kind in ("classical", "hybrid")}
+    rows = whitening.dimensionality_table({k: acts.of(k) for k in order}, order)
+    assert len(rows) == 20
+    for row in rows:
+        assert 1 - 1e-9 <= row["participation_ratio"] <= row["dimensions"] + 1e-9
+    text = whitening.describe_whitening(acts.layers, COUNTERPARTS)
+    assert "q_out" in text and "h_out" in text and "avgpool" in text
+    layout = embedding.umap_layout(acts.flat("hybrid", "q_out"), seed=0)
+    assert layout.shape == (48, 2)
+    np.testing.assert_allclose(layout, embedding.umap_layout(acts.flat("hybrid", "q_out"), seed=0))
