@@ -38,6 +38,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/bench_quantum.py
 	$(PY) benchmarks/bench_embedding.py
+	$(PY) benchmarks/bench_landscape.py
 
 clean:
 	rm -rf $(VENV) $(OUTPUT)

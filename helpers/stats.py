@@ -19,6 +19,9 @@ def mean_and_error(values: np.ndarray) -> tuple[float, float]:
 
 
 def format_value(mean: float, error: float) -> str:
+    """``mean ± error`` with three decimals, or three significant digits for small values."""
+    if 0 < abs(mean) < 0.01 or 0 < abs(error) < 0.0005:
+        return f"{mean:.3g} ± {error:.2g}"
     return f"{mean:.3f} ± {error:.3f}"
 
 

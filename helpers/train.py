@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
+import math
 import platform
 import time
 from importlib import metadata
@@ -89,13 +90,19 @@ class TrainingRun:
     directory: Path
 
 
+TRAJECTORY_POINTS_PER_EPOCH = 10  # parameter snapshots per epoch (for PCA landscape directions)
+
+
 def fit(
     head: nn.Module, features: Features, cfg: Config, desc: str = "training"
-) -> tuple[list[dict[str, float]], dict[str, torch.Tensor], torch.Tensor, float]:
+) -> tuple[
+    list[dict[str, float]], dict[str, torch.Tensor], tuple[torch.Tensor, torch.Tensor], float
+]:
     """Adam + StepLR + cross-entropy on cached features, keeping the best validation state.
 
-    Returns the per-epoch history, the best state dict, the parameter trajectory
-    ``(epochs + 1, n_params)`` and the training time in seconds.
+    Returns the per-epoch history, the best state dict, the parameter trajectory (vectors
+    ``(K, n_params)`` and their positions in epochs ``(K,)``: the start, then
+    :data:`TRAJECTORY_POINTS_PER_EPOCH` snapshots per epoch) and the training time in seconds.
     """
     generator = torch.Generator().manual_seed(cfg.seed)
     optimizer = torch.optim.Adam(head.parameters(), lr=cfg.lr)
@@ -106,6 +113,12 @@ def fit(
     n_train = len(features.train)
     history: list[dict[str, float]] = []
     trajectory = [parameters_to_vector(head.parameters()).detach().clone()]
+    positions = [0.0]
+    n_steps = math.ceil(n_train / cfg.batch_size)
+    snapshot_steps = {
+        math.ceil(k * n_steps / TRAJECTORY_POINTS_PER_EPOCH)
+        for k in range(1, TRAJECTORY_POINTS_PER_EPOCH + 1)
+    }
     best_state, best_key = copy.deepcopy(head.state_dict()), (-1.0, float("inf"))
     start = time.perf_counter()
     for epoch in tqdm(range(1, cfg.epochs + 1), desc=desc, leave=False):
@@ -113,7 +126,7 @@ def fit(
         head.train()
         order = torch.randperm(n_train, generator=generator)
         total_loss, correct = 0.0, 0
-        for first in range(0, n_train, cfg.batch_size):
+        for step, first in enumerate(range(0, n_train, cfg.batch_size), start=1):
             batch = order[first : first + cfg.batch_size]
             logits = head(features.train[batch])
             loss = loss_fn(logits, features.train_labels[batch])
@@ -122,6 +135,9 @@ def fit(
             optimizer.step()
             total_loss += loss.item() * len(batch)
             correct += (logits.argmax(1) == features.train_labels[batch]).sum().item()
+            if step in snapshot_steps:
+                trajectory.append(parameters_to_vector(head.parameters()).detach().clone())
+                positions.append(epoch - 1 + step / n_steps)
         scheduler.step()
         val_loss, val_accuracy, _ = evaluate(head, features.val, features.val_labels)
         history.append(
@@ -134,10 +150,10 @@ def fit(
                 "seconds": time.perf_counter() - epoch_start,
             }
         )
-        trajectory.append(parameters_to_vector(head.parameters()).detach().clone())
         if (val_accuracy, -val_loss) > (best_key[0], -best_key[1]):
             best_key, best_state = (val_accuracy, val_loss), copy.deepcopy(head.state_dict())
-    return history, best_state, torch.stack(trajectory), time.perf_counter() - start
+    seconds = time.perf_counter() - start
+    return history, best_state, (torch.stack(trajectory), torch.tensor(positions)), seconds
 
 
 def train(cfg: Config, kind: str, features: Features | None = None) -> TrainingRun:
@@ -169,7 +185,8 @@ def train(cfg: Config, kind: str, features: Features | None = None) -> TrainingR
     save_checkpoint(directory / "checkpoint.pt", head, cfg, kind, metrics)
     save_torch(
         {
-            "vectors": trajectory,
+            "vectors": trajectory[0],
+            "epochs": trajectory[1],
             "names": [name for name, _ in head.named_parameters()],
             "shapes": [tuple(p.shape) for p in head.parameters()],
         },

@@ -77,7 +77,15 @@ def test_smoke_pipeline_runs_offline_and_writes_the_contracted_artifacts(tmp_pat
         "05_spectra.png",
         "05_whitened_layouts.png",
         "05_unit_distributions.png",
+        "06_landscape_1d.png",
+        "06_landscape_2d.png",
+        "06_landscape_pca.png",
+        "06_landscape_period.png",
+        "06_landscape_whole_network.png",
+        "06_sharpness.png",
     } <= figures
+    grids = {p.name for p in (out / "artifacts" / "landscape").glob("*.npz")}
+    assert {"hybrid_2d.npz", "classical_2d.npz", "hybrid_period.npz"} <= grids
     scores = json.loads((out / "artifacts" / "saliency" / "scores.json").read_text())
     assert {row["method"] for row in scores} == {
         "gradient",

@@ -332,3 +332,31 @@ def test_large_batches_match_qiskit_reference():
         np.testing.assert_allclose(fast.forward(x, w), reference.forward(x, w), atol=TOLERANCE)
         for got, want in zip(fast.backward(x, w), reference.backward(x, w), strict=True):
             np.testing.assert_allclose(got, want, atol=TOLERANCE)
+
+
+def test_float64_layer_and_per_row_weights_match_the_qiskit_reference():
+    """The float64 path (used for Hessians) and forward_rows (landscape grids) against Qiskit."""
+    torch.manual_seed(2)
+    weights = 0.8 * torch.randn(12)
+    angles = (torch.rand(5, 4) * 2 - 1).double()
+    reference = QuantumLayer(n_qubits=4, q_depth=3, backend="reference", initial_weights=weights)
+    x_ref = angles.float().clone().requires_grad_(True)
+    out_ref = reference(x_ref)
+    (out_ref * torch.arange(1.0, 5.0)).sum().backward()
+    layer = QuantumLayer(n_qubits=4, q_depth=3, initial_weights=weights).double()
+    x = angles.clone().requires_grad_(True)
+    out = layer(x)
+    assert out.dtype == torch.float64
+    (out * torch.arange(1.0, 5.0, dtype=torch.float64)).sum().backward()
+    torch.testing.assert_close(out.float().detach(), out_ref.detach(), atol=1e-6, rtol=0)
+    torch.testing.assert_close(x.grad.float(), x_ref.grad, atol=1e-6, rtol=0)
+    torch.testing.assert_close(layer.weight.grad.float(), reference.weight.grad, atol=1e-6, rtol=0)
+    assert torch.autograd.gradcheck(lambda a: layer(a), (angles[:2].clone().requires_grad_(True),))
+
+    row_weights = torch.randn(5, 12)
+    rows = layer.float().forward_rows(angles.float(), row_weights)
+    for i in range(5):
+        single = QuantumLayer(4, 3, backend="reference", initial_weights=row_weights[i])
+        torch.testing.assert_close(rows[i], single(angles[i : i + 1].float())[0], atol=1e-6, rtol=0)
+    with pytest.raises(ValueError, match="weight rows"):
+        layer.forward_rows(angles.float(), row_weights[:3])

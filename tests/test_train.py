@@ -37,7 +37,10 @@ def test_training_writes_the_contracted_artifacts(smoke_cfg):
     checkpoint = train.load_checkpoint(directory / "checkpoint.pt", smoke_cfg, "hybrid")
     assert checkpoint["versions"]["qiskit"]
     trajectory = torch.load(directory / "trajectory.pt")
-    assert trajectory["vectors"].shape == (smoke_cfg.epochs + 1, run.metrics["n_parameters"])
+    points = smoke_cfg.epochs * train.TRAJECTORY_POINTS_PER_EPOCH + 1
+    assert trajectory["vectors"].shape == (points, run.metrics["n_parameters"])
+    assert trajectory["epochs"][0] == 0 and trajectory["epochs"][-1] == smoke_cfg.epochs
+    assert torch.all(trajectory["epochs"].diff() > 0)
     # the checkpoint holds the best epoch: reloading it reproduces the reported accuracy
     head, _ = train.load_trained_head(smoke_cfg, "hybrid")
     _, accuracy, _ = train.evaluate(head, run.features.val, run.features.val_labels)

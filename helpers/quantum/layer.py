@@ -125,10 +125,22 @@ class BatchedEstimatorQNN(EstimatorQNN):
         self, input_data: np.ndarray | None, weights: np.ndarray | None
     ) -> np.ndarray | None:
         values, num_samples = self._preprocess_forward(input_data, weights)
-        values = np.asarray(values, dtype=np.float64).reshape(num_samples, 1, -1)
-        pub = (self._circuit, list(self._observables), values)
+        return self._evaluate(np.asarray(values, dtype=np.float64).reshape(num_samples, -1))
+
+    def _evaluate(self, values: np.ndarray) -> np.ndarray:
+        """Expectation values ``(B, J)`` for full parameter rows ``(B, inputs + weights)``."""
+        pub = (self._circuit, list(self._observables), values.reshape(len(values), 1, -1))
         result = self.estimator.run([pub], precision=self._default_precision).result()[0]
-        return np.asarray(result.data.evs, dtype=np.float64).reshape(num_samples, -1)
+        return np.asarray(result.data.evs, dtype=np.float64).reshape(len(values), -1)
+
+    def forward_rows(self, input_data: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """Forward pass with **one weight vector per sample**: ``(B, n)``, ``(B, W)`` -> ``(B, J)``.
+
+        Evaluates many weight settings in one estimator call (e.g. a loss-landscape grid).
+        """
+        if input_data.shape[0] != weights.shape[0]:
+            raise ValueError(f"{input_data.shape[0]} input rows but {weights.shape[0]} weight rows")
+        return self._evaluate(np.hstack([input_data, weights]).astype(np.float64))
 
     def _backward(
         self, input_data: np.ndarray | None, weights: np.ndarray | None
@@ -140,6 +152,34 @@ class BatchedEstimatorQNN(EstimatorQNN):
         _, jac = self.gradient.jacobian(self._circuit, self._observables, values)
         input_grad = jac[:, :, : self._num_inputs] if self._input_gradients else None
         return input_grad, jac[:, :, self._num_inputs :]
+
+
+class _Float64Expectations(torch.autograd.Function):
+    """The QNN as a float64 autograd function (TorchConnector always returns float32)."""
+
+    @staticmethod
+    def forward(
+        ctx: torch.autograd.function.FunctionCtx,
+        inputs: torch.Tensor,
+        weights: torch.Tensor,
+        qnn: EstimatorQNN,
+    ) -> torch.Tensor:
+        ctx.qnn = qnn
+        ctx.save_for_backward(inputs, weights)
+        values = qnn.forward(inputs.detach().numpy(), weights.detach().numpy())
+        return torch.from_numpy(np.asarray(values, dtype=np.float64)).view(len(inputs), -1)
+
+    @staticmethod
+    def backward(
+        ctx: torch.autograd.function.FunctionCtx, grad_output: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, None]:
+        inputs, weights = ctx.saved_tensors
+        input_jacobian, weight_jacobian = ctx.qnn.backward(
+            inputs.detach().numpy(), weights.detach().numpy()
+        )
+        grad_inputs = torch.einsum("bj,bjn->bn", grad_output, torch.from_numpy(input_jacobian))
+        grad_weights = torch.einsum("bj,bjw->w", grad_output, torch.from_numpy(weight_jacobian))
+        return grad_inputs, grad_weights, None
 
 
 class QuantumLayer(TorchConnector):
@@ -198,6 +238,21 @@ class QuantumLayer(TorchConnector):
         self.n_qubits = n_qubits
         self.q_depth = q_depth
         self.backend = chosen
+
+    def forward(self, input_data: torch.Tensor | None = None) -> torch.Tensor:
+        """<Z_j> for angles ``(B, n)``; float64 inputs (after ``.double()``) stay float64."""
+        if input_data is not None and input_data.dtype == torch.float64:
+            weights = self.weight.to(torch.float64)
+            return _Float64Expectations.apply(input_data, weights, self.neural_network)
+        return super().forward(input_data)
+
+    @torch.no_grad()
+    def forward_rows(self, inputs: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+        """<Z_j> for angles ``(B, n)`` with a different circuit weight vector per row ``(B, W)``."""
+        values = self.neural_network.forward_rows(
+            inputs.detach().double().numpy(), weights.detach().double().numpy()
+        )
+        return torch.from_numpy(values).to(inputs.dtype)
 
     @property
     def circuit(self) -> QuantumCircuit:

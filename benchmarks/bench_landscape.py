@@ -1,0 +1,70 @@
+"""Benchmark loss-landscape grids: ``python benchmarks/bench_landscape.py [--resolution 51]``.
+
+Times a ``resolution`` x ``resolution`` grid of the loss over two filter-normalised directions
+for the hybrid head (Mari's dressed circuit, 4 qubits, depth 5) and the classical twin
+``512_nq_n``, on ``--samples`` cached-feature-sized vectors (512-d), and the Hessian's top
+eigenvalue by power iteration. Results are printed and written as JSON (default
+``benchmarks/results/bench_landscape.json``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from helpers import landscape
+from helpers.heads import DressedQuantumHead, classical_head
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--resolution", type=int, default=51)
+    parser.add_argument("--samples", type=int, default=1000)
+    parser.add_argument(
+        "--output", type=Path, default=Path(__file__).parent / "results" / "bench_landscape.json"
+    )
+    args = parser.parse_args()
+    torch.manual_seed(0)
+    generator = torch.Generator().manual_seed(0)
+    features = torch.randn(args.samples, 512).relu()
+    labels = torch.randint(0, 2, (args.samples,), generator=generator)
+    heads = {"hybrid": DressedQuantumHead(4, 5, 2), "classical": classical_head("512_nq_n", 4, 2)}
+    alphas = np.linspace(-1, 1, args.resolution)
+    result: dict[str, object] = {
+        "resolution": args.resolution,
+        "samples": args.samples,
+        "threads": torch.get_num_threads(),
+        "machine": platform.processor() or platform.machine(),
+    }
+    for kind, head in heads.items():
+        centre = landscape.trained_parameters(head)
+        quantum = landscape.quantum_parameter_names(head)
+        directions = [
+            landscape.filter_normalised_direction(centre, generator, quantum) for _ in range(2)
+        ]
+        start = time.perf_counter()
+        landscape.landscape(
+            head, centre, directions, features, labels, alphas, alphas, progress=False
+        )
+        grid_seconds = time.perf_counter() - start
+        start = time.perf_counter()
+        _, iterations = landscape.top_hessian_eigenvalue(head, features, labels, generator)
+        result[kind] = {
+            "grid_s": round(grid_seconds, 2),
+            "points_per_s": round(args.resolution**2 / grid_seconds, 1),
+            "hessian_s": round(time.perf_counter() - start, 2),
+            "hessian_iterations": iterations,
+        }
+        print(f"{kind:>9}: {result[kind]}")
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
