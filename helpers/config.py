@@ -33,6 +33,11 @@ SMOKE_OVERRIDES: dict[str, Any] = {
     "perplexity": 10.0,
     "landscape_resolution": 11,
     "landscape_samples": 256,
+    "dream_steps": 10,
+    "dream_octaves": 2,
+    "shots": [64, 1024],
+    "shot_repeats": 2,
+    "noise_images": 64,
 }
 
 
@@ -67,6 +72,12 @@ class Config:
     umap_metric: str = "euclidean"  # UMAP distance in notebook 05: euclidean | cosine | ...
     landscape_resolution: int = 51  # grid points per direction (notebook 06)
     landscape_samples: int = 1000  # cached feature vectors the landscape loss averages over
+    dream_steps: int = 20  # gradient-ascent steps per octave (notebook 07)
+    dream_octaves: int = 3  # image scales of a dream, smallest first
+    shots: list[int] = dataclasses.field(default_factory=lambda: [64, 256, 1024, 8192])
+    shot_repeats: int = 5  # repeated finite-shot evaluations per setting (notebook 08)
+    noise_device: str = "FakeManilaV2"  # qiskit-ibm-runtime fake device whose noise is simulated
+    noise_images: int = 500  # validation images evaluated with shots and noise
     artifacts_dir: str = "artifacts"
     cache_dir: str = "data/features"  # extracted backbone features
     smoke: bool = False
@@ -97,6 +108,10 @@ class Config:
             "embedding_images",
             "landscape_resolution",
             "landscape_samples",
+            "dream_steps",
+            "dream_octaves",
+            "shot_repeats",
+            "noise_images",
         )
         for name in positive:
             if getattr(self, name) < 1:
@@ -105,6 +120,8 @@ class Config:
             raise ValueError(f"q_depth={self.q_depth!r} must be >= 0.")
         if self.lr <= 0:
             raise ValueError(f"lr={self.lr!r} must be positive.")
+        if not self.shots or any(int(n) < 1 for n in self.shots):
+            raise ValueError(f"shots={self.shots!r}: give a list of positive shot counts.")
         if self.perplexity <= 0:
             raise ValueError(f"perplexity={self.perplexity!r} must be positive (typically 5-50).")
 

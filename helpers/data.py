@@ -203,12 +203,13 @@ def dataset_images(dataset: Dataset, indices: Sequence[int]) -> tuple[torch.Tens
     return torch.stack([image for image, _ in pairs]), torch.tensor([label for _, label in pairs])
 
 
-def balanced_indices(dataset: Dataset, n: int, seed: int = 0) -> list[int]:
-    """``n`` sample indices drawn at random (seeded) with the classes as equal as possible.
+def balanced_indices(labels: Sequence[int] | torch.Tensor, n: int, seed: int = 0) -> list[int]:
+    """``n`` indices drawn at random (seeded) with the classes as equal as possible.
 
-    Folder datasets are sorted by class, so "the first n images" would be one class only.
+    ``labels`` are the samples' labels (e.g. ``dataset.targets``). Folder datasets are sorted by
+    class, so "the first n images" would be one class only.
     """
-    targets = np.asarray(dataset.targets)
+    targets = np.asarray(labels)
     rng = np.random.default_rng(seed)
     per_class = [rng.permutation(np.flatnonzero(targets == label)) for label in np.unique(targets)]
     interleaved = [

@@ -1,7 +1,8 @@
 """Run the notebooks in order with papermill: ``python -m helpers.pipeline [--smoke] ...``.
 
 Every notebook gets the same parameters. Executed notebooks land in ``--output-dir``; artifacts
-and figures in ``<output-dir>/artifacts`` unless ``-p artifacts_dir ...`` says otherwise.
+and figures in ``<output-dir>/artifacts`` unless ``-p artifacts_dir ...`` says otherwise; then
+``<output-dir>/report.html`` (see ``helpers.report``) unless ``--no-report``.
 Exits non-zero naming the notebook and cell when one fails.
 """
 
@@ -168,6 +169,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar="PREFIX",
         help="run only notebooks whose names start with these prefixes",
     )
+    parser.add_argument(
+        "--no-report",
+        action="store_true",
+        help="skip the HTML report (DIR/report.html) built after the notebooks",
+    )
     args = parser.parse_args(argv)
 
     parameters = build_parameters(args.smoke, args.parameter, args.output_dir)
@@ -186,6 +192,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     total = sum(seconds for _, seconds in timings)
     print(f"[pipeline] {len(timings)} notebooks in {total:.1f} s; outputs in {args.output_dir}")
+    if not args.no_report:
+        from helpers.report import build_report
+
+        print(f"[pipeline] report: {build_report(args.output_dir)}")
     return 0
 
 

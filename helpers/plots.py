@@ -7,10 +7,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import IPython
 import matplotlib.pyplot as plt
 import numpy as np
 import seaborn as sns
 import torch
+from IPython.display import Image, display
 from matplotlib.figure import Figure
 from qiskit.circuit import QuantumCircuit
 from sklearn.metrics import confusion_matrix
@@ -23,10 +25,18 @@ MODEL_COLOURS = {"classical": "#1f77b4", "hybrid": "#d62728"}
 
 
 def save_figure(fig: Figure, cfg: Config, name: str) -> Path:
-    """Save ``fig`` as ``<artifacts_dir>/figures/<name>.png`` and return the path."""
+    """Save ``fig`` as ``<artifacts_dir>/figures/<name>.png`` and return the path.
+
+    In a notebook the saved PNG itself is displayed (tagged ``{"figure": name}`` in the output's
+    metadata, which the HTML report uses) and the figure is closed, so it is shown once.
+    """
     path = cfg.figures_path / f"{name}.png"
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120, bbox_inches="tight")
+    shell = IPython.get_ipython()
+    if shell is not None and getattr(shell, "kernel", None) is not None:
+        display(Image(filename=str(path)), metadata={"figure": name})
+        plt.close(fig)
     return path
 
 
@@ -721,5 +731,73 @@ def plot_sharpness(increases: Mapping[str, np.ndarray], radius: float, title: st
     ax.set_ylabel("random directions")
     ax.set_title(title)
     ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+# ----------------------------------------------------------------------------- shots and noise
+def plot_accuracy_vs_shots(summary: Sequence[Mapping[str, Any]], title: str) -> Figure:
+    """Validation accuracy against shots (log scale), ± one standard deviation over repeats,
+    per noise setting; the dashed line is the exact (infinite-shot) accuracy."""
+    fig, ax = plt.subplots(figsize=(7.5, 4.5))
+    colours = iter(sns.color_palette("deep"))
+    for noise in dict.fromkeys(row["noise"] for row in summary):
+        chosen = sorted(
+            (row for row in summary if row["noise"] == noise), key=lambda r: r["shots"] or 0
+        )
+        if noise == "exact":
+            ax.axhline(
+                chosen[0]["accuracy"], color="black", linestyle="--", label="exact (statevector)"
+            )
+            continue
+        shots = [row["shots"] for row in chosen]
+        ax.errorbar(
+            shots,
+            [row["accuracy"] for row in chosen],
+            yerr=[row["accuracy_std"] for row in chosen],
+            marker="o",
+            capsize=4,
+            color=next(colours),
+            label=noise,
+        )
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("shots per expectation value")
+    ax.set_ylabel("validation accuracy")
+    ax.set_title(title)
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+# ------------------------------------------------------------------------------ deep dream
+def plot_image_table(
+    images: Mapping[str, Mapping[str, torch.Tensor]], title: str, size: float = 2.3
+) -> Figure:
+    """A table of (normalised) images: one row per outer key, one column per inner key."""
+    rows = list(images)
+    columns = max(len(row) for row in images.values())
+    fig, axes = plt.subplots(
+        len(rows), columns, figsize=(size * columns, size * len(rows) + 0.7), squeeze=False
+    )
+    for ax in axes.flat:
+        ax.axis("off")
+    for r, row in enumerate(rows):
+        for c, (label, image) in enumerate(images[row].items()):
+            axes[r, c].imshow(_image(image.squeeze(0)))
+            axes[r, c].set_title(f"{row}\n{label}", fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_histories(histories: Mapping[str, Sequence[float]], title: str, ylabel: str) -> Figure:
+    """Objective value against gradient-ascent step, one line per run."""
+    fig, ax = plt.subplots(figsize=(8, 4))
+    for name, values in histories.items():
+        ax.plot(range(len(values)), values, label=name)
+    ax.set_xlabel("step (all octaves)")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(fontsize=7, ncol=2)
     fig.tight_layout()
     return fig

@@ -47,9 +47,10 @@ class CheckpointMismatchError(ValueError):
     """A checkpoint was trained with another configuration than the one asked for."""
 
 
-def library_versions() -> dict[str, str]:
+def library_versions(packages: tuple[str, ...] = _PACKAGES) -> dict[str, str]:
+    """Python's and the given packages' versions ("not installed" when absent)."""
     versions = {"python": platform.python_version()}
-    for package in _PACKAGES:
+    for package in packages:
         try:
             versions[package] = metadata.version(package)
         except metadata.PackageNotFoundError:

@@ -119,12 +119,10 @@ def test_shared_hymenoptera_reads_244_training_images():
 
 
 def test_balanced_indices_mix_the_classes_and_are_seeded():
-    class Sorted:
-        targets = [0] * 30 + [1] * 10
-
-    chosen = data.balanced_indices(Sorted(), 12, seed=0)
-    labels = [Sorted.targets[i] for i in chosen]
+    targets = [0] * 30 + [1] * 10
+    chosen = data.balanced_indices(targets, 12, seed=0)
+    labels = [targets[i] for i in chosen]
     assert len(set(chosen)) == 12 and labels.count(0) == 6 and labels.count(1) == 6
-    assert chosen == data.balanced_indices(Sorted(), 12, seed=0)
-    assert chosen != data.balanced_indices(Sorted(), 12, seed=1)
-    assert len(data.balanced_indices(Sorted(), 100)) == 40
+    assert chosen == data.balanced_indices(torch.tensor(targets), 12, seed=0)
+    assert chosen != data.balanced_indices(targets, 12, seed=1)
+    assert len(data.balanced_indices(targets, 100)) == 40

@@ -10,7 +10,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from helpers import backbone, data, pipeline
+from helpers import backbone, data, pipeline, report
 from helpers.config import PROJECT_ROOT
 
 REQUIRED_METRICS = ("val_accuracy", "val_loss", "history", "config", "train_seconds")
@@ -84,6 +84,16 @@ def test_smoke_pipeline_runs_offline_and_writes_the_contracted_artifacts(tmp_pat
         "06_landscape_whole_network.png",
         "06_sharpness.png",
     } <= figures
+    assert {
+        "07_dream_units.png",
+        "07_dream_histories.png",
+        "07_dream_targets.png",
+        "08_transpiled_circuit.png",
+        "08_accuracy_vs_shots.png",
+    } <= figures
+    page = out / "report.html"
+    assert page.is_file()
+    assert sorted(report.embedded_figures(page)) == sorted(p.removesuffix(".png") for p in figures)
     grids = {p.name for p in (out / "artifacts" / "landscape").glob("*.npz")}
     assert {"hybrid_2d.npz", "classical_2d.npz", "hybrid_period.npz"} <= grids
     scores = json.loads((out / "artifacts" / "saliency" / "scores.json").read_text())

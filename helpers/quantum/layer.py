@@ -13,8 +13,10 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
+from qiskit import transpile
 from qiskit.circuit import ParameterVector, QuantumCircuit
 from qiskit.primitives import BaseEstimatorV2, StatevectorEstimator
+from qiskit.providers import BackendV2
 from qiskit.quantum_info import SparsePauliOp
 from qiskit_machine_learning.connectors import TorchConnector
 from qiskit_machine_learning.gradients import BaseEstimatorGradient, ParamShiftEstimatorGradient
@@ -196,6 +198,10 @@ class QuantumLayer(TorchConnector):
         backend: see :func:`make_backend`; ``"fast"`` is exact and vectorised.
         shots, seed, noise_model: passed to :func:`make_backend`.
         initial_weights: explicit initial weights (length ``q_depth * n_qubits``).
+        device: a Qiskit ``BackendV2`` (a real IBM device or a fake one): the circuit is transpiled
+            to its native gates and qubit layout, as IBM Runtime estimators require, and the
+            observables follow the layout. Use it with ``backend="aer"`` and the device's noise
+            model, or with an IBM Runtime ``EstimatorV2`` for that device.
 
     Example::
 
@@ -214,14 +220,19 @@ class QuantumLayer(TorchConnector):
         seed: int | None = None,
         noise_model: object | None = None,
         initial_weights: Sequence[float] | torch.Tensor | None = None,
+        device: BackendV2 | None = None,
     ) -> None:
         circuit, inputs, weights = dressed_circuit(n_qubits, q_depth)
+        observables = z_observables(n_qubits)
+        if device is not None:  # an ISA circuit: the device's gates, qubits and layout
+            circuit = transpile(circuit, backend=device, optimization_level=1, seed_transpiler=0)
+            observables = [observable.apply_layout(circuit.layout) for observable in observables]
         chosen = make_backend(backend, shots=shots, seed=seed, noise_model=noise_model)
         qnn = BatchedEstimatorQNN(
             circuit=circuit,
             estimator=chosen.estimator,
             gradient=chosen.gradient,
-            observables=tuple(z_observables(n_qubits)),
+            observables=tuple(observables),
             input_params=list(inputs),
             weight_params=list(weights),
             input_gradients=True,

@@ -1,0 +1,123 @@
+"""DeepDream (Mordvintsev, Olah & Tyka 2015) for the hybrid network and its classical twin.
+
+Gradient ascent on the input image to maximise an objective: one qubit's <Z_j> (or its
+negative), the norm of a layer's output, a class logit, or the difference between the hybrid's
+q_out norm and the classical hidden layer's. As in the original: several octaves (scales,
+smallest first), random jitter (the image is rolled by a few pixels before every step and rolled
+back after) and gradients normalised by their mean magnitude. Images stay in the models' valid
+input range (pixels in [0, 1] before ImageNet normalisation); every run is seeded.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+import torch
+from torch import nn
+from torch.nn import functional
+
+from helpers.activations import record_outputs
+from helpers.data import IMAGENET_MEAN, IMAGENET_STD
+
+Objective = Callable[[torch.Tensor], torch.Tensor]  # images (B, 3, H, W) -> values (B,)
+
+
+def unit_objective(
+    model: nn.Module, layer: nn.Module, unit: int | None = None, sign: float = 1.0
+) -> Objective:
+    """``sign`` × one unit of ``layer``'s output (e.g. qubit j's <Z_j>), or its L2 norm if
+    ``unit`` is None."""
+
+    def value(images: torch.Tensor) -> torch.Tensor:
+        with record_outputs({"layer": layer}, detach=False) as outputs:
+            model(images)
+        out = outputs["layer"][0]
+        return sign * (out.norm(dim=1) if unit is None else out[:, unit])
+
+    return value
+
+
+def logit_objective(model: nn.Module, class_index: int) -> Objective:
+    """The pre-softmax logit of one class."""
+    return lambda images: model(images)[:, class_index]
+
+
+def difference_objective(
+    hybrid: nn.Module, hybrid_layer: nn.Module, classical: nn.Module, classical_layer: nn.Module
+) -> Objective:
+    """||hybrid layer output|| − ||classical layer output||: what excites the quantum layer more
+    than its classical twin (the hackathon's "difference dream")."""
+    hybrid_norm = unit_objective(hybrid, hybrid_layer)
+    classical_norm = unit_objective(classical, classical_layer)
+    return lambda images: hybrid_norm(images) - classical_norm(images)
+
+
+def valid_range() -> tuple[torch.Tensor, torch.Tensor]:
+    """Lowest and highest normalised value of each channel (pixels 0 and 1), ``(3, 1, 1)``."""
+    mean = torch.tensor(IMAGENET_MEAN).view(3, 1, 1)
+    std = torch.tensor(IMAGENET_STD).view(3, 1, 1)
+    return (0 - mean) / std, (1 - mean) / std
+
+
+def noise_image(size: int, seed: int = 0) -> torch.Tensor:
+    """A grey image with faint noise, normalised, ``(1, 3, size, size)``: a neutral start."""
+    generator = torch.Generator().manual_seed(seed)
+    pixels = (0.5 + 0.05 * torch.randn(1, 3, size, size, generator=generator)).clamp(0, 1)
+    mean = torch.tensor(IMAGENET_MEAN).view(3, 1, 1)
+    return (pixels - mean) / torch.tensor(IMAGENET_STD).view(3, 1, 1)
+
+
+@dataclasses.dataclass
+class Dream:
+    """A dreamed image (normalised, like the input), the objective of the start image and of
+    the dream (both at full size), and the objective before every step (at that octave's size)."""
+
+    image: torch.Tensor
+    start_value: float
+    final_value: float
+    history: list[float]
+    octave_sizes: list[int]
+
+
+def dream(
+    objective: Objective,
+    image: torch.Tensor,
+    steps: int = 20,
+    octaves: int = 3,
+    octave_scale: float = 1.4,
+    step_size: float = 0.05,
+    jitter: int = 2,
+    seed: int = 0,
+) -> Dream:
+    """Gradient ascent of ``objective`` on ``image`` ``(1, 3, H, W)`` over ``octaves`` scales."""
+    generator = torch.Generator().manual_seed(seed)
+    low, high = valid_range()
+    height, width = image.shape[-2:]
+    sizes = [
+        (max(8, round(height / octave_scale**k)), max(8, round(width / octave_scale**k)))
+        for k in reversed(range(octaves))
+    ]
+    base = image.detach().clone()
+    with torch.no_grad():
+        start_value = float(objective(base).sum())
+    history: list[float] = []
+    detail = torch.zeros(1, 3, *sizes[0])
+    for size in sizes:
+        # Mordvintsev et al.'s octaves: the image at this scale plus the detail dreamed so far
+        octave_base = functional.interpolate(base, size=size, mode="bilinear", align_corners=False)
+        detail = functional.interpolate(detail, size=size, mode="bilinear", align_corners=False)
+        current = octave_base + detail
+        for _ in range(steps):
+            dy, dx = (int(v) for v in torch.randint(-jitter, jitter + 1, (2,), generator=generator))
+            shifted = current.roll((dy, dx), dims=(2, 3)).requires_grad_(True)
+            value = objective(shifted).sum()
+            (grad,) = torch.autograd.grad(value, shifted)
+            grad = grad.roll((-dy, -dx), dims=(2, 3))
+            current = current + step_size * grad / grad.abs().mean().clamp_min(1e-12)
+            current = torch.maximum(torch.minimum(current, high), low).detach()
+            history.append(float(value.detach()))
+        detail = current - octave_base
+    with torch.no_grad():
+        final_value = float(objective(current).sum())
+    return Dream(current, start_value, final_value, history, [size[0] for size in sizes])
