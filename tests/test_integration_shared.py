@@ -5,9 +5,14 @@ linear probe on cats vs dogs (../shared/models/README.md), so heads trained for 
 epochs are expected in the high 50s to low 60s; one standard error on 187 images is 3.6 points.
 """
 
+import json
+import subprocess
+import sys
+
 import pytest
 
-from helpers.config import Config
+from helpers import pipeline, report
+from helpers.config import PROJECT_ROOT, Config
 from helpers.train import train
 from tests.conftest import shared_path
 
@@ -34,3 +39,38 @@ def test_cats_vs_dogs_on_shared_cifar_subset(tmp_path, record_property):
         assert (metrics["n_train"], metrics["n_val"]) == (194, 187)
         # clearly above chance (50 %): more than two standard errors
         assert metrics["val_accuracy"] > 0.5 + 2 * 0.036, kind
+
+
+@pytest.mark.slow
+def test_every_notebook_runs_on_the_shared_cifar_subset(tmp_path):
+    """The whole series on real images at 32 px (lighter grids, shots and dreams than default)."""
+    out = tmp_path / "out"
+    settings = {
+        "dataset": "imagefolder",
+        "classes": '["cat","dog"]',
+        "data_dir": str(shared_path("data", "cifar10_subset")),
+        "weights": str(shared_path("models", "resnet18_cifar10subset_32px.pt")),
+        "image_size": "32",
+        "resize_size": "32",
+        "cache_dir": str(tmp_path / "cache"),
+        "saliency_images": "32",
+        "landscape_resolution": "21",
+        "dream_steps": "8",
+        "shots": "[64, 1024]",
+        "shot_repeats": "2",
+    }
+    arguments = [item for name, value in settings.items() for item in ("-p", name, value)]
+    result = subprocess.run(
+        [sys.executable, "-m", "helpers.pipeline", "--output-dir", str(out), *arguments],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+        timeout=900,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert len(list(out.glob("[0-9][0-9]_*.ipynb"))) == len(pipeline.notebooks())
+    figures = {p.stem for p in (out / "artifacts" / "figures").glob("*.png")}
+    assert "03_pointing_game" not in figures  # no object masks for real images
+    assert sorted(report.embedded_figures(out / "report.html")) == sorted(figures)
+    scores = json.loads((out / "artifacts" / "saliency" / "scores.json").read_text())
+    assert all(row["rank_corr_images"] > 0 for row in scores)
