@@ -11,12 +11,10 @@ printed and written as JSON (default ``benchmarks/results/bench_embedding.json``
 from __future__ import annotations
 
 import argparse
-import json
-import platform
 import time
-from pathlib import Path
 
 import torch
+from _common import add_output_option, machine, write_results
 
 from helpers import embedding, plots
 from helpers.activations import Activations, capture
@@ -30,9 +28,7 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=500)
     parser.add_argument("--image-size", type=int, default=64)
     parser.add_argument("--perplexity", type=float, default=30.0)
-    parser.add_argument(
-        "--output", type=Path, default=Path(__file__).parent / "results" / "bench_embedding.json"
-    )
+    add_output_option(parser, "bench_embedding")
     args = parser.parse_args()
     torch.manual_seed(0)
     backbone = load_backbone("none", seed=0)
@@ -61,14 +57,12 @@ def main() -> None:
     result = {
         "images": args.images,
         "image_size": args.image_size,
-        "threads": torch.get_num_threads(),
-        "machine": platform.processor() or platform.machine(),
+        "machine": machine(),
         **{name: round(value, 2) for name, value in timings.items()},
     }
     for name, value in result.items():
         print(f"{name:>12}: {value}")
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(result, indent=2))
+    write_results(result, args.output)
 
 
 if __name__ == "__main__":

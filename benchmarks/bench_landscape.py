@@ -10,13 +10,11 @@ eigenvalue by power iteration. Results are printed and written as JSON (default
 from __future__ import annotations
 
 import argparse
-import json
-import platform
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
+from _common import add_output_option, machine, write_results
 
 from helpers import landscape
 from helpers.heads import DressedQuantumHead, classical_head
@@ -26,9 +24,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--resolution", type=int, default=51)
     parser.add_argument("--samples", type=int, default=1000)
-    parser.add_argument(
-        "--output", type=Path, default=Path(__file__).parent / "results" / "bench_landscape.json"
-    )
+    add_output_option(parser, "bench_landscape")
     args = parser.parse_args()
     torch.manual_seed(0)
     generator = torch.Generator().manual_seed(0)
@@ -39,8 +35,7 @@ def main() -> None:
     result: dict[str, object] = {
         "resolution": args.resolution,
         "samples": args.samples,
-        "threads": torch.get_num_threads(),
-        "machine": platform.processor() or platform.machine(),
+        "machine": machine(),
     }
     for kind, head in heads.items():
         centre = landscape.trained_parameters(head)
@@ -62,8 +57,7 @@ def main() -> None:
             "hessian_iterations": iterations,
         }
         print(f"{kind:>9}: {result[kind]}")
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(result, indent=2))
+    write_results(result, args.output)
 
 
 if __name__ == "__main__":

@@ -20,12 +20,10 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_var] = "1"
 
 import argparse  # noqa: E402
-import json  # noqa: E402
-import platform  # noqa: E402
 import time  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 import torch  # noqa: E402
+from _common import add_output_option, machine, write_results  # noqa: E402
 from qiskit_machine_learning.connectors import TorchConnector  # noqa: E402
 from qiskit_machine_learning.neural_networks import EstimatorQNN  # noqa: E402
 
@@ -99,19 +97,12 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--budget", type=float, default=20.0, help="seconds per case at most")
-    parser.add_argument(
-        "--output", type=Path, default=Path(__file__).parent / "results" / "bench_quantum.json"
-    )
+    add_output_option(parser, "bench_quantum")
     parser.add_argument("--skip-training", action="store_true")
     args = parser.parse_args()
 
     results: dict = {
-        "machine": {
-            "python": platform.python_version(),
-            "torch": torch.__version__,
-            "threads": torch.get_num_threads(),
-            "processor": platform.processor() or platform.machine(),
-        },
+        "machine": machine(),
         "throughput": {},
         "training": {},
     }
@@ -134,9 +125,7 @@ def main() -> None:
             seconds = training_seconds(batch_size)
             results["training"][f"batch {batch_size}"] = seconds
             print(f"batch {batch_size:>3}: {seconds:6.1f} s", flush=True)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(results, indent=2))
-    print(f"\nwritten to {args.output}")
+    write_results(results, args.output)
 
 
 if __name__ == "__main__":

@@ -44,13 +44,19 @@ def _image(tensor: torch.Tensor) -> np.ndarray:
     return denormalize(tensor).permute(1, 2, 0).numpy()
 
 
-def _grid(n: int, columns: int, size: float = 2.2) -> tuple[Figure, np.ndarray]:
-    rows = math.ceil(n / columns)
+def _panels(rows: int, columns: int, size: float = 2.2) -> tuple[Figure, np.ndarray]:
+    """A ``rows`` x ``columns`` grid of image panels without axes."""
     fig, axes = plt.subplots(
         rows, columns, figsize=(size * columns, size * rows + 0.6), squeeze=False
     )
     for ax in axes.flat:
         ax.axis("off")
+    return fig, axes
+
+
+def _grid(n: int, columns: int, size: float = 2.2) -> tuple[Figure, np.ndarray]:
+    """Enough image panels for ``n`` images in rows of ``columns``, flattened."""
+    fig, axes = _panels(math.ceil(n / columns), columns, size)
     return fig, axes.flat
 
 
@@ -209,20 +215,13 @@ def plot_saliency_methods(
 ) -> Figure:
     """Rows: images; columns: the image, then every (method, model) map overlaid."""
     pairs = [(method, model) for method in maps for model in maps[method]]
-    fig, axes = plt.subplots(
-        len(images),
-        len(pairs) + 1,
-        figsize=(2.1 * (len(pairs) + 1), 2.2 * len(images) + 0.6),
-        squeeze=False,
-    )
+    fig, axes = _panels(len(images), len(pairs) + 1)
     for row, image in enumerate(images):
         axes[row, 0].imshow(_image(image))
         axes[row, 0].set_title("input", fontsize=9)
         for column, (method, model) in enumerate(pairs, start=1):
             scaled = _normalised(maps[method][model][row : row + 1])[0]
             _overlay(axes[row, column], image, scaled, f"{method.replace('_', ' ')}\n{model}")
-    for ax in axes.flat:
-        ax.axis("off")
     fig.suptitle(title)
     fig.tight_layout()
     return fig
@@ -242,9 +241,7 @@ def plot_unit_saliency(
     models = list(unit_maps)
     n_units = max(m.shape[1] for m in unit_maps.values())
     rows = [(i, model) for i in range(len(images)) for model in models]
-    fig, axes = plt.subplots(
-        len(rows), n_units + 1, figsize=(2.1 * (n_units + 1), 2.2 * len(rows) + 0.6), squeeze=False
-    )
+    fig, axes = _panels(len(rows), n_units + 1)
     for row, (i, model) in enumerate(rows):
         axes[row, 0].imshow(_image(images[i]))
         axes[row, 0].set_title(f"image {i}: {model}", fontsize=9)
@@ -254,8 +251,6 @@ def plot_unit_saliency(
             _overlay(
                 axes[row, j + 1], images[i], scaled[j], f"{unit_names[model]} {j}: {value:+.2f}"
             )
-    for ax in axes.flat:
-        ax.axis("off")
     fig.suptitle(title)
     fig.tight_layout()
     return fig
@@ -775,12 +770,7 @@ def plot_image_table(
 ) -> Figure:
     """A table of (normalised) images: one row per outer key, one column per inner key."""
     rows = list(images)
-    columns = max(len(row) for row in images.values())
-    fig, axes = plt.subplots(
-        len(rows), columns, figsize=(size * columns, size * len(rows) + 0.7), squeeze=False
-    )
-    for ax in axes.flat:
-        ax.axis("off")
+    fig, axes = _panels(len(rows), max(len(row) for row in images.values()), size)
     for r, row in enumerate(rows):
         for c, (label, image) in enumerate(images[row].items()):
             axes[r, c].imshow(_image(image.squeeze(0)))
