@@ -289,7 +289,6 @@ class Landscape:
     loss: np.ndarray  # (len(alphas),) or (len(alphas), len(betas))
     accuracy: np.ndarray
     centre_loss: float
-    description: str = ""
 
     def save(self, path: Path) -> Path:
         """Write atomically as ``.npz``."""
@@ -308,7 +307,6 @@ class Landscape:
             loss=values["loss"],
             accuracy=values["accuracy"],
             centre_loss=float(values["centre_loss"]),
-            description=str(values["description"]),
         )
 
 
@@ -339,7 +337,6 @@ def landscape(
     alphas: np.ndarray,
     betas: np.ndarray | None = None,
     kind: str = "",
-    description: str = "",
     progress: bool = True,
 ) -> Landscape:
     """L(θ + α δ + β η) on the grid (1-D when ``betas`` is None), with accuracy and the centre."""
@@ -355,7 +352,6 @@ def landscape(
         loss.reshape(shape),
         accuracy.reshape(shape),
         centre_loss,
-        description,
     )
 
 

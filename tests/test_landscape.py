@@ -230,11 +230,10 @@ def test_landscapes_round_trip_through_npz(tmp_path):
         np.random.rand(3, 4),
         np.random.rand(3, 4),
         0.25,
-        "test",
     )
     path = result.save(tmp_path / "sub" / "grid.npz")
     loaded = landscape.Landscape.load(path)
-    assert loaded.kind == "hybrid" and loaded.centre_loss == 0.25 and loaded.description == "test"
+    assert loaded.kind == "hybrid" and loaded.centre_loss == 0.25
     np.testing.assert_array_equal(loaded.loss, result.loss)
     np.testing.assert_array_equal(loaded.betas, result.betas)
 
