@@ -18,6 +18,7 @@ from typing import Any
 import nbformat
 from nbconvert.filters import markdown2html
 
+from helpers.config import Config
 from helpers.train import library_versions
 
 REPORT_NAME = "report.html"
@@ -98,22 +99,27 @@ def notebook_html(path: Path) -> str:
     return "\n".join(parts)
 
 
-def _parameters(notebooks: list[Path]) -> dict[str, Any]:
+def _parameters(notebooks: list[Path]) -> tuple[dict[str, Any], set[str]]:
+    """The run's full configuration (defaults + papermill's overrides) and the overridden names."""
     notebook = nbformat.read(notebooks[0], as_version=4)
-    return dict(notebook.metadata.get("papermill", {}).get("parameters", {}))
+    overrides = dict(notebook.metadata.get("papermill", {}).get("parameters", {}))
+    return Config.from_namespace(overrides).to_dict(), set(overrides)
 
 
-def _table(values: dict[str, Any]) -> str:
-    rows = "".join(
-        f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(json.dumps(v))}</td></tr>"
-        for k, v in values.items()
-    )
-    return f"<table>{rows}</table>"
+def _table(values: dict[str, Any], emphasised: set[str] = frozenset()) -> str:
+    """A two-column table; the values of ``emphasised`` keys in bold."""
+    rows = []
+    for key, value in values.items():
+        text = html.escape(value if isinstance(value, str) else json.dumps(value))
+        text = f"<strong>{text}</strong>" if key in emphasised else text
+        rows.append(f"<tr><th>{html.escape(key)}</th><td>{text}</td></tr>")
+    return f"<table>{''.join(rows)}</table>"
 
 
 def build_report(directory: Path, output: Path | None = None) -> Path:
     """Write ``DIR/report.html`` (or ``output``) from the executed notebooks in ``directory``."""
     notebooks = executed_notebooks(directory)
+    parameters, overridden = _parameters(notebooks)
     contents = "".join(
         f'<li><a href="#{path.stem}">{html.escape(path.stem)}</a></li>' for path in notebooks
     )
@@ -124,7 +130,8 @@ def build_report(directory: Path, output: Path | None = None) -> Path:
 <h1>Inside a hybrid quantum-classical network</h1>
 <p>Report of the pipeline run in <code>{html.escape(str(directory))}</code>:
 Mari et al.'s hybrid transfer-learning network and its classical twin.</p>
-<h2>Run parameters</h2>{_table(_parameters(notebooks))}
+<h2>Run parameters</h2><p>Set for this run in bold; the others are the defaults.</p>
+{_table(parameters, overridden)}
 <h2>Library versions</h2>{_table(library_versions(VERSIONED))}
 <h2>Contents</h2><ol>{contents}</ol>
 {"".join(notebook_html(path) for path in notebooks)}

@@ -39,7 +39,7 @@ def test_report_embeds_markdown_outputs_and_every_figure_but_no_code(tmp_path):
     assert f"data:image/png;base64,{PNG}" in text and "<h1" in text
     assert "<strong>bold</strong>" in text and "<table><tr><td>1</td>" in text
     assert "accuracy 0.9" in text and "a warning" not in text and "secret_code" not in text
-    assert "&quot;seed&quot;" in text or "seed" in text
+    assert "<th>seed</th><td><strong>3</strong>" in text and "<th>q_depth</th><td>5<" in text
     assert "qiskit-machine-learning" in text  # library versions at the top
     assert 'href="http' not in text and "<script" not in text  # self-contained
 
