@@ -32,6 +32,11 @@ COUNTERPARTS = {"q_in": "h_in", "q_out": "h_out", "logits": "logits"}  # hybrid 
 MAX_FEATURES = 4096  # spatial layers are average-pooled to at most this many values per image
 
 
+def layer_order(kind: str) -> list[str]:
+    """The layers a model passes through, input first."""
+    return [*BACKBONE_LAYERS, *HEAD_LAYERS[kind]]
+
+
 @contextlib.contextmanager
 def record_outputs(
     modules: Mapping[str, nn.Module], detach: bool = True

@@ -18,7 +18,7 @@ from torch import nn
 from torch.nn import functional
 
 from helpers.activations import record_outputs
-from helpers.data import IMAGENET_MEAN, IMAGENET_STD
+from helpers.data import normalize
 
 Objective = Callable[[torch.Tensor], torch.Tensor]  # images (B, 3, H, W) -> values (B,)
 
@@ -55,17 +55,14 @@ def difference_objective(
 
 def valid_range() -> tuple[torch.Tensor, torch.Tensor]:
     """Lowest and highest normalised value of each channel (pixels 0 and 1), ``(3, 1, 1)``."""
-    mean = torch.tensor(IMAGENET_MEAN).view(3, 1, 1)
-    std = torch.tensor(IMAGENET_STD).view(3, 1, 1)
-    return (0 - mean) / std, (1 - mean) / std
+    return normalize(torch.zeros(3, 1, 1)), normalize(torch.ones(3, 1, 1))
 
 
 def noise_image(size: int, seed: int = 0) -> torch.Tensor:
     """A grey image with faint noise, normalised, ``(1, 3, size, size)``: a neutral start."""
     generator = torch.Generator().manual_seed(seed)
     pixels = (0.5 + 0.05 * torch.randn(1, 3, size, size, generator=generator)).clamp(0, 1)
-    mean = torch.tensor(IMAGENET_MEAN).view(3, 1, 1)
-    return (pixels - mean) / torch.tensor(IMAGENET_STD).view(3, 1, 1)
+    return normalize(pixels)
 
 
 @dataclasses.dataclass

@@ -20,21 +20,22 @@ from sklearn.metrics import silhouette_samples
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.neighbors import KNeighborsClassifier
 
-from helpers.activations import BACKBONE_LAYERS, COUNTERPARTS, HEAD_LAYERS, Activations
-from helpers.stats import format_value, verdict
+from helpers.activations import (
+    BACKBONE_LAYERS,
+    COUNTERPARTS,
+    HEAD_LAYERS,
+    Activations,
+    layer_order,
+)
+from helpers.stats import as_matrix, format_value, verdict
 
 PCA_COMPONENTS = 50  # t-SNE and UMAP run on the first 50 principal components (standard practice)
 NEIGHBOURS = 5  # k of the k-NN classifier and of trustworthiness
 
 
-def _as_array(values: torch.Tensor | np.ndarray) -> np.ndarray:
-    array = values.flatten(1).double().numpy() if isinstance(values, torch.Tensor) else values
-    return np.asarray(array, dtype=np.float64).reshape(len(array), -1)
-
-
 def principal_components(values: torch.Tensor | np.ndarray, seed: int = 0) -> np.ndarray:
     """The first :data:`PCA_COMPONENTS` principal components (or the data, when it is smaller)."""
-    x = _as_array(values)
+    x = as_matrix(values)
     if x.shape[1] <= PCA_COMPONENTS:
         return x
     n_components = min(PCA_COMPONENTS, len(x) - 1)
@@ -60,7 +61,7 @@ def knn_accuracy(
     folds = min(folds, int(np.bincount(y).min()))
     splitter = StratifiedKFold(folds, shuffle=True, random_state=seed)
     predicted = cross_val_predict(
-        KNeighborsClassifier(NEIGHBOURS), _as_array(values), y, cv=splitter
+        KNeighborsClassifier(NEIGHBOURS), as_matrix(values), y, cv=splitter
     )
     correct = (predicted == y).astype(float)
     return float(correct.mean()), float(correct.std(ddof=1) / np.sqrt(len(correct)))
@@ -71,7 +72,7 @@ def silhouette(values: torch.Tensor | np.ndarray, labels: torch.Tensor) -> tuple
 
     NaN when all activations are identical (e.g. a dead ReLU layer): the score is undefined.
     """
-    x = _as_array(values)
+    x = as_matrix(values)
     if np.ptp(x, axis=0).max() == 0:
         return float("nan"), float("nan")
     scores = silhouette_samples(x, np.asarray(labels))
@@ -80,12 +81,7 @@ def silhouette(values: torch.Tensor | np.ndarray, labels: torch.Tensor) -> tuple
 
 def layout_trustworthiness(values: torch.Tensor | np.ndarray, layout: np.ndarray) -> float:
     """Trustworthiness of a 2-D layout of ``values`` (1: neighbourhoods kept, ~0.5: random)."""
-    return float(trustworthiness(_as_array(values), layout, n_neighbors=NEIGHBOURS))
-
-
-def layer_order(kind: str) -> list[str]:
-    """The layers a model passes through, input first."""
-    return [*BACKBONE_LAYERS, *HEAD_LAYERS[kind]]
+    return float(trustworthiness(as_matrix(values), layout, n_neighbors=NEIGHBOURS))
 
 
 def embed_layers(

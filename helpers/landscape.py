@@ -58,9 +58,19 @@ def quantum_parameter_names(model: nn.Module) -> set[str]:
     }
 
 
-def _filters(tensor: torch.Tensor) -> torch.Tensor:
-    """View a parameter as (filters, values per filter)."""
-    return tensor.reshape(tensor.shape[0], -1)
+def _filters(tensor: torch.Tensor, width: int | None = None) -> torch.Tensor:
+    """View a parameter as (filters, values per filter): rows along its first dimension, or
+    consecutive groups of ``width`` values (a circuit layer's angles)."""
+    return tensor.reshape(-1, width) if width else tensor.reshape(tensor.shape[0], -1)
+
+
+def _rescale_filters(
+    d: torch.Tensor, theta: torch.Tensor, width: int | None = None
+) -> torch.Tensor:
+    """``d`` with every filter rescaled to the norm of the same filter of ``theta``."""
+    d_filters, theta_filters = _filters(d, width), _filters(theta, width)
+    scale = theta_filters.norm(dim=1) / d_filters.norm(dim=1).clamp_min(1e-12)
+    return (d_filters * scale[:, None]).reshape(theta.shape)
 
 
 def filter_normalised_direction(
@@ -77,25 +87,16 @@ def filter_normalised_direction(
     direction: Parameters = {}
     for name, theta in params.items():
         d = torch.randn(theta.shape, generator=generator, dtype=theta.dtype)
-        if name in quantum:
-            d = _quantum_direction(d, theta, quantum_scale, n_qubits)
+        if name in quantum and quantum_scale == "period":
+            d = d * (math.pi * math.sqrt(d.numel()) / d.norm())  # ~±π per angle at α = ±1
+        elif name in quantum:
+            d = _rescale_filters(d, theta, n_qubits)  # each circuit layer is one filter
         elif theta.dim() <= 1:
             d = torch.zeros_like(theta)  # biases and BatchNorm parameters are not perturbed
         else:
-            scale = _filters(theta).norm(dim=1) / _filters(d).norm(dim=1).clamp_min(1e-12)
-            d = (_filters(d) * scale[:, None]).reshape(theta.shape)
+            d = _rescale_filters(d, theta)
         direction[name] = d
     return direction
-
-
-def _quantum_direction(
-    d: torch.Tensor, theta: torch.Tensor, quantum_scale: str, n_qubits: int
-) -> torch.Tensor:
-    if quantum_scale == "period":
-        return d * (math.pi * math.sqrt(d.numel()) / d.norm())
-    layers_d, layers_theta = d.view(-1, n_qubits), theta.view(-1, n_qubits)
-    scale = layers_theta.norm(dim=1) / layers_d.norm(dim=1).clamp_min(1e-12)
-    return (layers_d * scale[:, None]).reshape(theta.shape)
 
 
 def normalisation_report(
@@ -107,10 +108,8 @@ def normalisation_report(
     rows: list[dict[str, object]] = []
     for name, theta in centre.items():
         d = direction[name]
-        if name in quantum:
-            theta_filters, d_filters = theta.view(-1, n_qubits), d.view(-1, n_qubits)
-        else:
-            theta_filters, d_filters = _filters(theta), _filters(d)
+        width = n_qubits if name in quantum else None
+        theta_filters, d_filters = _filters(theta, width), _filters(d, width)
         perturbed = bool(d.abs().sum() > 0)
         mismatch = (d_filters.norm(dim=1) / theta_filters.norm(dim=1).clamp_min(1e-12) - 1).abs()
         rows.append(
@@ -279,6 +278,14 @@ def evaluate_points(
     return losses, accuracies
 
 
+def loss_at_centre(
+    model: nn.Module, centre: Parameters, inputs: torch.Tensor, labels: torch.Tensor
+) -> float:
+    """The loss at θ itself, by the same evaluation path as the grid points."""
+    zero = {name: torch.zeros_like(value)[None] for name, value in centre.items()}
+    return float(evaluate_points(model, centre, zero, inputs, labels)[0][0])
+
+
 @dataclasses.dataclass
 class Landscape:
     """A 1-D (``betas`` empty) or 2-D loss landscape, saved as ``.npz`` and re-plotted from it."""
@@ -343,8 +350,7 @@ def landscape(
     offsets = grid_offsets(directions, alphas, betas)
     loss, accuracy = evaluate_points(model, centre, offsets, inputs, labels, progress=progress)
     shape = (len(alphas),) if betas is None else (len(alphas), len(betas))
-    zero = {name: torch.zeros_like(value)[None] for name, value in centre.items()}
-    centre_loss = float(evaluate_points(model, centre, zero, inputs, labels)[0][0])
+    centre_loss = loss_at_centre(model, centre, inputs, labels)
     return Landscape(
         kind,
         np.asarray(alphas),
@@ -459,9 +465,7 @@ def radius_sharpness(
     ]
     offsets = {n: radius * torch.stack([d[n] for d in directions]) for n in centre}
     losses, _ = evaluate_points(model, centre, offsets, inputs, labels)
-    zero = {n: torch.zeros_like(v)[None] for n, v in centre.items()}
-    centre_loss, _ = evaluate_points(model, centre, zero, inputs, labels)
-    return losses - centre_loss[0]
+    return losses - loss_at_centre(model, centre, inputs, labels)
 
 
 def describe_sharpness(

@@ -6,6 +6,15 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
+import torch
+
+
+def as_matrix(values: torch.Tensor | np.ndarray) -> np.ndarray:
+    """Activations of any shape ``(N, ...)`` as a float64 ``(N, D)`` array."""
+    if isinstance(values, torch.Tensor):
+        values = values.detach().double().numpy()
+    array = np.asarray(values, dtype=np.float64)
+    return array.reshape(len(array), -1)
 
 
 def mean_and_error(values: np.ndarray) -> tuple[float, float]:
@@ -28,15 +37,15 @@ def format_value(mean: float, error: float) -> str:
 def verdict(
     classical: tuple[float, float],
     hybrid: tuple[float, float],
-    higher_is_better: bool = True,
     comparative: str = "better",
 ) -> str:
-    """Which model is ``comparative``, when the gap exceeds two (unpaired) standard errors."""
+    """Which model's value is higher ("``comparative``"), when the gap exceeds two (unpaired)
+    standard errors."""
     gap = hybrid[0] - classical[0]
     error = float(np.hypot(classical[1], hybrid[1]))
     if not abs(gap) > 2 * error:
         return "no clear difference"
-    better = "hybrid" if (gap > 0) == higher_is_better else "classical"
+    better = "hybrid" if gap > 0 else "classical"
     return f"{better} {comparative} by {abs(gap):.3f} ({abs(gap) / error:.1f} SE)"
 
 

@@ -19,19 +19,15 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from helpers.stats import bootstrap_error, format_value, verdict
+from helpers.activations import BACKBONE_LAYERS, HEAD_LAYERS, Activations, layer_order
+from helpers.stats import as_matrix, bootstrap_error, format_value, verdict
 
 EPSILON = 1e-5  # relative regulariser of the ZCA matrix (times the mean eigenvalue)
 
 
-def _matrix(values: torch.Tensor | np.ndarray) -> np.ndarray:
-    array = values.flatten(1).double().numpy() if isinstance(values, torch.Tensor) else values
-    return np.asarray(array, dtype=np.float64).reshape(len(array), -1)
-
-
 def covariance(values: torch.Tensor | np.ndarray) -> np.ndarray:
     """Sample covariance ``(D, D)`` of ``(N, D)`` activations (N - 1 normalisation)."""
-    return np.atleast_2d(np.cov(_matrix(values), rowvar=False))
+    return np.atleast_2d(np.cov(as_matrix(values), rowvar=False))
 
 
 def correlation(values: torch.Tensor | np.ndarray) -> np.ndarray:
@@ -47,7 +43,7 @@ def correlation(values: torch.Tensor | np.ndarray) -> np.ndarray:
 
 def spectrum(values: torch.Tensor | np.ndarray) -> np.ndarray:
     """Covariance eigenvalues, largest first, from the SVD of the centred data (any D)."""
-    x = _matrix(values)
+    x = as_matrix(values)
     x = x - x.mean(axis=0)
     singular = np.linalg.svd(x, compute_uv=False)
     return singular**2 / max(len(x) - 1, 1)
@@ -70,12 +66,12 @@ class Whitening:
     epsilon: float
 
     def __call__(self, values: torch.Tensor | np.ndarray) -> np.ndarray:
-        return (_matrix(values) - self.mean) @ self.matrix
+        return (as_matrix(values) - self.mean) @ self.matrix
 
 
 def fit_zca(values: torch.Tensor | np.ndarray, epsilon: float = EPSILON) -> Whitening:
     """The ZCA whitening of ``(N, D)`` activations (D up to a few thousand)."""
-    x = _matrix(values)
+    x = as_matrix(values)
     eigenvalues, vectors = np.linalg.eigh(covariance(x))
     eigenvalues = np.clip(eigenvalues, 0, None)
     regulariser = epsilon * max(float(eigenvalues.mean()), np.finfo(float).tiny)
@@ -83,19 +79,31 @@ def fit_zca(values: torch.Tensor | np.ndarray, epsilon: float = EPSILON) -> Whit
     return Whitening(x.mean(axis=0), (matrix + matrix.T) / 2, eigenvalues[::-1], epsilon)
 
 
-def dimensionality_table(
-    layers: dict[str, dict[str, torch.Tensor]], order: dict[str, list[str]]
-) -> list[dict[str, object]]:
-    """Per model and layer: dimension D, participation ratio, PR / D and the top eigenvalue share.
+def layer_spectra(activations: Activations) -> dict[str, dict[str, np.ndarray]]:
+    """Covariance spectrum of every layer of both models, keyed [model][layer] in depth order;
+    each shared backbone layer is decomposed once and the same array used for both models."""
+    shared = {name: spectrum(activations.layers["backbone"][name]) for name in BACKBONE_LAYERS}
+    return {
+        kind: {
+            name: shared[name] if name in shared else spectrum(activations.layers[kind][name])
+            for name in layer_order(kind)
+        }
+        for kind in HEAD_LAYERS
+        if kind in activations.layers
+    }
 
-    ``layers[model][layer]`` are activations; ``order[model]`` lists the layers in depth order.
-    """
+
+def dimensionality_table(
+    activations: Activations, spectra: dict[str, dict[str, np.ndarray]]
+) -> list[dict[str, object]]:
+    """Per model and layer (``spectra`` from :func:`layer_spectra`): dimension D, participation
+    ratio, PR / D and the share of the variance along the top eigenvector."""
     rows: list[dict[str, object]] = []
-    for model, names in order.items():
-        for depth, name in enumerate(names):
-            eigenvalues = spectrum(layers[model][name])
-            dimension = int(layers[model][name][0].numel())
+    for model, by_layer in spectra.items():
+        for depth, (name, eigenvalues) in enumerate(by_layer.items()):
+            dimension = int(activations.of(model)[name][0].numel())
             ratio = participation_ratio(eigenvalues)
+            total = eigenvalues.sum()
             rows.append(
                 {
                     "model": model,
@@ -104,8 +112,8 @@ def dimensionality_table(
                     "dimensions": dimension,
                     "participation_ratio": ratio,
                     "pr_per_dimension": ratio / dimension,
-                    "top_eigenvalue_share": float(eigenvalues[0] / eigenvalues.sum())
-                    if eigenvalues.sum() > 0
+                    "top_eigenvalue_share": float(eigenvalues[0] / total)
+                    if total > 0
                     else float("nan"),
                 }
             )
@@ -121,7 +129,7 @@ def mean_abs_offdiagonal(matrix: np.ndarray) -> float:
 def _with_error(
     values: torch.Tensor, statistic: Callable[[np.ndarray], float]
 ) -> tuple[float, float]:
-    x = _matrix(values)
+    x = as_matrix(values)
     return statistic(x), bootstrap_error(x, statistic)
 
 

@@ -90,9 +90,13 @@ def test_manifold_summary_on_the_trained_smoke_models(trained_smoke_cfg):
     acts = cached_activations(
         cfg, models["hybrid"].backbone, heads, load_splits(cfg).val, range(48)
     )
-    order = {kind: embedding.layer_order(kind) for kind in ("classical", "hybrid")}
-    rows = whitening.dimensionality_table({k: acts.of(k) for k in order}, order)
+    spectra = whitening.layer_spectra(acts)
+    assert spectra["hybrid"]["layer2"] is spectra["classical"]["layer2"]  # decomposed once
+    rows = whitening.dimensionality_table(acts, spectra)
     assert len(rows) == 20
+    for kind in ("classical", "hybrid"):
+        layers = [row["layer"] for row in rows if row["model"] == kind]
+        assert layers == embedding.layer_order(kind)
     for row in rows:
         assert 1 - 1e-9 <= row["participation_ratio"] <= row["dimensions"] + 1e-9
     text = whitening.describe_whitening(acts.layers, COUNTERPARTS)
