@@ -16,11 +16,12 @@ import time
 import torch
 from _common import add_output_option, machine, write_results
 
-from helpers import embedding, plots
-from helpers.activations import Activations, capture
-from helpers.backbone import load_backbone
-from helpers.data import SYNTHETIC_CLASSES, SyntheticObjects
-from helpers.heads import DressedQuantumHead, classical_head
+from helpers.analysis import embedding
+from helpers.analysis.activations import Activations, capture
+from helpers.model.backbone import load_backbone
+from helpers.model.data import SYNTHETIC_CLASSES, SyntheticObjects
+from helpers.model.heads import DressedQuantumHead, classical_head
+from helpers.present import embedding as draw
 
 
 def main() -> None:
@@ -48,9 +49,9 @@ def main() -> None:
     rows = embedding.separability_table(acts, layouts)
     timings["metrics_s"] = time.perf_counter() - start
     start = time.perf_counter()
-    plots.plot_layouts(layouts, labels, SYNTHETIC_CLASSES, "t-SNE")
-    plots.plot_separability(rows, "separability")
-    plots.plot_unit_pairs(layers["hybrid"]["q_out"], labels, SYNTHETIC_CLASSES, "q", "pairs")
+    draw.plot_layouts(layouts, labels, SYNTHETIC_CLASSES, "t-SNE")
+    draw.plot_separability(rows, "separability")
+    draw.plot_unit_pairs(layers["hybrid"]["q_out"], labels, SYNTHETIC_CLASSES, "q", "pairs")
     timings["figures_s"] = time.perf_counter() - start
     timings["analysis_s"] = timings["tsne_s"] + timings["metrics_s"] + timings["figures_s"]
 

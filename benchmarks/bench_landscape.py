@@ -16,8 +16,8 @@ import numpy as np
 import torch
 from _common import add_output_option, machine, write_results
 
-from helpers import landscape
-from helpers.heads import DressedQuantumHead, classical_head
+from helpers.analysis import landscape
+from helpers.model.heads import DressedQuantumHead, classical_head
 
 
 def main() -> None:
@@ -39,7 +39,7 @@ def main() -> None:
     }
     for kind, head in heads.items():
         centre = landscape.trained_parameters(head)
-        quantum = landscape.quantum_parameter_names(head)
+        quantum = landscape.quantum_parameters(head)
         directions = [
             landscape.filter_normalised_direction(centre, generator, quantum) for _ in range(2)
         ]

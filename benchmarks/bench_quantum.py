@@ -28,8 +28,8 @@ from qiskit_machine_learning.connectors import TorchConnector  # noqa: E402
 from qiskit_machine_learning.neural_networks import EstimatorQNN  # noqa: E402
 
 from helpers.config import Config  # noqa: E402
+from helpers.model.train import fit  # noqa: E402
 from helpers.quantum import QuantumLayer, dressed_circuit, z_observables  # noqa: E402
-from helpers.train import fit  # noqa: E402
 
 torch.set_num_threads(1)
 N_QUBITS, Q_DEPTH = 4, 6
@@ -74,9 +74,9 @@ def samples_per_second(
 
 
 def training_seconds(batch_size: int, n_samples: int = 10_000, epochs: int = 3) -> float:
-    """Wall time of :func:`helpers.train.fit` for the hybrid head on random cached features."""
-    from helpers.backbone import Features
-    from helpers.heads import build_head
+    """Wall time of :func:`helpers.model.train.fit`: the hybrid head on random cached features."""
+    from helpers.model.backbone import Features
+    from helpers.model.heads import build_head
 
     generator = torch.Generator().manual_seed(0)
     features = Features(

@@ -1,8 +1,15 @@
-"""One dataclass of experiment parameters, shared by every notebook and the pipeline."""
+"""One dataclass of experiment parameters, shared by every notebook and the pipeline.
+
+Each field says, in its metadata, which notebooks declare it in their ``parameters`` cell
+(``notebooks``) and which artifacts it changes (``affects``: the cached backbone ``features``,
+the ``classical`` and the ``hybrid`` checkpoints). :func:`fingerprint` derives every cache and
+checkpoint key from those fields, so there is one list of "what invalidates what".
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import random
 from collections.abc import Mapping
@@ -16,6 +23,9 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 DATASETS = ("cifar10", "imagefolder", "synthetic")
 CLASSICAL_HEADS = ("512_n", "512_nq_n", "551_512_n")
+QUANTUM_BACKENDS = ("fast", "reference", "aer")
+DEFAULT_Q_DEPTH = 5  # Mari et al.'s depth for CIFAR-10 cats vs dogs, the default experiment
+RUN_CONFIG = "config.json"  # the run's configuration, beside its artifacts
 
 # What `--smoke` changes: synthetic data, random weights, small images, one short epoch.
 SMOKE_OVERRIDES: dict[str, Any] = {
@@ -40,47 +50,61 @@ SMOKE_OVERRIDES: dict[str, Any] = {
     "noise_images": 64,
 }
 
+FEATURES = ("features", "classical", "hybrid")  # what a field that changes the features affects
+MODELS = ("classical", "hybrid")
+EVERY_NOTEBOOK = ("01", "02", "03", "04", "05", "06", "07", "08")
+
+
+def parameter(
+    default: Any, *, notebooks: tuple[str, ...] = (), affects: tuple[str, ...] = ()
+) -> Any:
+    """A Config field: its default, the notebooks that declare it, the artifacts it changes."""
+    metadata = {"notebooks": notebooks, "affects": affects}
+    if isinstance(default, list):
+        return dataclasses.field(default_factory=lambda: list(default), metadata=metadata)
+    return dataclasses.field(default=default, metadata=metadata)
+
 
 @dataclasses.dataclass
 class Config:
-    """Experiment parameters; the names are those of every notebook's ``parameters`` cell.
+    """Experiment parameters; the names are those of the notebooks' ``parameters`` cells.
 
     Defaults reproduce Mari et al.'s CIFAR-10 cats-vs-dogs setting (arXiv:1912.08278).
     """
 
-    dataset: str = "cifar10"  # cifar10 | imagefolder | synthetic
-    classes: list[str] = dataclasses.field(default_factory=lambda: ["cat", "dog"])
-    data_dir: str = "data"  # CIFAR-10 download folder, or an ImageFolder root with train/ val/
-    weights: str = "imagenet"  # imagenet | none | path to a ResNet18 state dict
-    image_size: int = 224  # centre-crop size fed to the backbone
-    resize_size: int = 0  # resize before cropping; 0 means Mari's 256/224 ratio
-    n_qubits: int = 4
-    q_depth: int = 5  # Mari: 6 ants/bees, 5 cats/dogs, 4 planes/cars
-    q_delta: float = 0.01  # spread of the initial circuit weights
-    epochs: int = 3
-    batch_size: int = 8
-    lr: float = 0.001
-    lr_step: int = 10  # StepLR step size (epochs)
-    lr_gamma: float = 1.0  # Mari's gamma_lr_scheduler; 1.0 keeps the rate constant
-    classical_head: str = "512_nq_n"  # Mari's classical twins: 512_n | 512_nq_n | 551_512_n
-    backend: str = "fast"  # quantum backend: fast | reference | aer
-    seed: int = 0
-    saliency_images: int = 64  # validation images scored by notebook 03
-    user_image: str = ""  # a photo to explain in notebook 03; empty: a validation image
-    embedding_images: int = 500  # validation images embedded by notebooks 04 and 05
-    perplexity: float = 30.0  # t-SNE perplexity (notebook 04)
-    umap_metric: str = "euclidean"  # UMAP distance in notebook 05: euclidean | cosine | ...
-    landscape_resolution: int = 51  # grid points per direction (notebook 06)
-    landscape_samples: int = 1000  # cached feature vectors the landscape loss averages over
-    dream_steps: int = 20  # gradient-ascent steps per octave (notebook 07)
-    dream_octaves: int = 3  # image scales of a dream, smallest first
-    shots: list[int] = dataclasses.field(default_factory=lambda: [64, 256, 1024, 8192])
-    shot_repeats: int = 5  # repeated finite-shot evaluations per setting (notebook 08)
-    noise_device: str = "FakeManilaV2"  # qiskit-ibm-runtime fake device whose noise is simulated
-    noise_images: int = 500  # validation images evaluated with shots and noise
-    artifacts_dir: str = "artifacts"
-    cache_dir: str = "data/features"  # extracted backbone features
-    smoke: bool = False
+    dataset: str = parameter("cifar10", notebooks=("01",), affects=FEATURES)
+    classes: list[str] = parameter(["cat", "dog"], notebooks=("01",), affects=FEATURES)
+    data_dir: str = parameter("data", notebooks=("01",), affects=("features",))
+    weights: str = parameter("imagenet", notebooks=("01",), affects=FEATURES)
+    image_size: int = parameter(224, notebooks=("01",), affects=FEATURES)
+    resize_size: int = parameter(0, notebooks=("01",), affects=FEATURES)
+    n_qubits: int = parameter(4, notebooks=("01",), affects=MODELS)
+    q_depth: int = parameter(DEFAULT_Q_DEPTH, notebooks=("02",), affects=("hybrid",))
+    q_delta: float = parameter(0.01, notebooks=("02",))
+    epochs: int = parameter(3, notebooks=("01",))
+    batch_size: int = parameter(8, notebooks=("01",))
+    lr: float = parameter(0.001, notebooks=("01",))
+    lr_step: int = parameter(10, notebooks=("01",))
+    lr_gamma: float = parameter(1.0, notebooks=("01",))
+    classical_head: str = parameter("512_nq_n", notebooks=("01",), affects=("classical",))
+    backend: str = parameter("fast", notebooks=("02",))
+    seed: int = parameter(0, notebooks=("01",), affects=("features",))
+    saliency_images: int = parameter(64, notebooks=("03",))
+    user_image: str = parameter("", notebooks=("03",))
+    embedding_images: int = parameter(500, notebooks=("04", "05"))
+    perplexity: float = parameter(30.0, notebooks=("04",))
+    umap_metric: str = parameter("euclidean", notebooks=("05",))
+    landscape_resolution: int = parameter(51, notebooks=("06",))
+    landscape_samples: int = parameter(1000, notebooks=("06",))
+    dream_steps: int = parameter(20, notebooks=("07",))
+    dream_octaves: int = parameter(3, notebooks=("07",))
+    shots: list[int] = parameter([64, 256, 1024, 8192], notebooks=("08",))
+    shot_repeats: int = parameter(5, notebooks=("08",))
+    noise_device: str = parameter("FakeManilaV2", notebooks=("08",))
+    noise_images: int = parameter(500, notebooks=("08",))
+    artifacts_dir: str = parameter("artifacts", notebooks=EVERY_NOTEBOOK)
+    cache_dir: str = parameter("data/features", notebooks=("01",))
+    smoke: bool = parameter(False, notebooks=("01",))
 
     def __post_init__(self) -> None:
         if isinstance(self.classes, str):
@@ -90,12 +114,14 @@ class Config:
 
     def validate(self) -> None:
         """Raise ``ValueError`` naming the offending parameter and its valid values."""
-        if self.dataset not in DATASETS:
-            raise ValueError(f"dataset={self.dataset!r} is unknown; use one of {DATASETS}.")
-        if self.classical_head not in CLASSICAL_HEADS:
-            raise ValueError(
-                f"classical_head={self.classical_head!r} is unknown; use one of {CLASSICAL_HEADS}."
-            )
+        choices = {
+            "dataset": DATASETS,
+            "classical_head": CLASSICAL_HEADS,
+            "backend": QUANTUM_BACKENDS,
+        }
+        for name, valid in choices.items():
+            if getattr(self, name) not in valid:
+                raise ValueError(f"{name}={getattr(self, name)!r} is unknown; use one of {valid}.")
         if len(self.classes) < 2 or len(set(self.classes)) != len(self.classes):
             raise ValueError(f"classes={self.classes!r}: give two or more distinct class names.")
         positive = (
@@ -131,9 +157,43 @@ class Config:
         return tuple(field.name for field in dataclasses.fields(cls))
 
     @classmethod
-    def from_namespace(cls, namespace: Mapping[str, Any]) -> Config:
-        """Build from a notebook's globals (the parameters cell), ignoring everything else."""
-        return cls(**{name: namespace[name] for name in cls.field_names() if name in namespace})
+    def notebook_parameters(cls, notebook: str) -> tuple[str, ...]:
+        """The fields notebook ``NN`` (e.g. ``"03"``) declares in its parameters cell."""
+        return tuple(
+            field.name
+            for field in dataclasses.fields(cls)
+            if notebook in field.metadata["notebooks"]
+        )
+
+    @classmethod
+    def fields_affecting(cls, artifact: str) -> tuple[str, ...]:
+        """The fields that change ``artifact`` (``features``, ``classical`` or ``hybrid``)."""
+        return tuple(
+            field.name for field in dataclasses.fields(cls) if artifact in field.metadata["affects"]
+        )
+
+    @classmethod
+    def from_namespace(
+        cls, namespace: Mapping[str, Any], base: Mapping[str, Any] | None = None
+    ) -> Config:
+        """Build from a notebook's globals (the parameters cell), ignoring everything else.
+
+        Fields missing from ``namespace`` come from ``base`` (e.g. a saved run configuration),
+        then from the defaults.
+        """
+        values = {name: value for name, value in (base or {}).items() if name in cls.field_names()}
+        values.update({name: namespace[name] for name in cls.field_names() if name in namespace})
+        return cls(**values)
+
+    @classmethod
+    def for_notebook(cls, namespace: Mapping[str, Any]) -> Config:
+        """The configuration of the run a notebook continues: the run's saved configuration
+        (``<artifacts_dir>/config.json``, written by training) overridden by the parameters the
+        notebook sets (its ``parameters`` cell and whatever papermill injects)."""
+        artifacts = cls(**{"artifacts_dir": namespace.get("artifacts_dir", "artifacts")})
+        saved = artifacts.artifacts_path / RUN_CONFIG
+        base = json.loads(saved.read_text()) if saved.is_file() else None
+        return cls.from_namespace(namespace, base)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -171,6 +231,40 @@ class Config:
     @property
     def cache_path(self) -> Path:
         return self.path(self.cache_dir)
+
+
+def _file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def resolved(cfg: Config, name: str) -> Any:
+    """What a field means for the artifacts: the data folder as an absolute path (nothing for
+    generated data), weights files by their content hash, the seed only where it changes the
+    features (synthetic data, random weights)."""
+    if name == "data_dir":
+        return "generated" if cfg.dataset == "synthetic" else str(cfg.data_path.resolve())
+    if name == "weights" and cfg.weights not in ("imagenet", "none"):
+        path = Path(cfg.weights).expanduser()
+        return f"file:{_file_digest(path)}" if path.is_file() else f"missing:{path}"
+    if name == "seed":
+        return cfg.seed if cfg.dataset == "synthetic" or cfg.weights == "none" else None
+    return getattr(cfg, name)
+
+
+def describe(cfg: Config, artifact: str) -> dict[str, Any]:
+    """The resolved values of every field that changes ``artifact``."""
+    return {name: resolved(cfg, name) for name in Config.fields_affecting(artifact)}
+
+
+def fingerprint(cfg: Config, artifact: str, **extra: Any) -> str:
+    """The one cache and checkpoint key: a hash of :func:`describe` and any ``extra`` details
+    (a split, a sample count, trained weights, ...)."""
+    text = json.dumps({**describe(cfg, artifact), **extra}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
 def set_seed(seed: int) -> torch.Generator:

@@ -42,7 +42,7 @@ def shared_path(*parts: str) -> Path:
 @pytest.fixture(scope="session")
 def trained_smoke_cfg(tmp_path_factory: pytest.TempPathFactory) -> Config:
     """The smoke configuration with both heads trained once per test session (read-only)."""
-    from helpers.train import train
+    from helpers.model.train import train
 
     root = tmp_path_factory.mktemp("trained_smoke")
     cfg = Config(

@@ -1,6 +1,6 @@
 import pytest
 
-from helpers.config import PROJECT_ROOT, SMOKE_OVERRIDES, Config
+from helpers.config import PROJECT_ROOT, SMOKE_OVERRIDES, Config, fingerprint, resolved
 
 
 def test_defaults_are_mari_cats_vs_dogs():
@@ -53,3 +53,61 @@ def test_relative_paths_resolve_against_project_root(tmp_path):
 
 def test_smoke_overrides_form_a_valid_config():
     assert Config(**SMOKE_OVERRIDES).dataset == "synthetic"
+
+
+def test_backend_is_validated():
+    with pytest.raises(ValueError, match="backend='qpu' is unknown"):
+        Config(backend="qpu")
+
+
+def test_every_field_names_its_notebooks_and_artifacts():
+    for name in Config.field_names():
+        assert Config.__dataclass_fields__[name].metadata["notebooks"], name
+    assert Config.notebook_parameters("03") == ("saliency_images", "user_image", "artifacts_dir")
+    assert "artifacts_dir" in Config.notebook_parameters("08")
+    assert set(Config.fields_affecting("features")) == {
+        "dataset",
+        "classes",
+        "data_dir",
+        "weights",
+        "image_size",
+        "resize_size",
+        "seed",
+    }
+    assert "q_depth" in Config.fields_affecting("hybrid")
+    assert "q_depth" not in Config.fields_affecting("classical")
+    assert "data_dir" not in Config.fields_affecting("hybrid")
+
+
+def test_fingerprint_depends_on_exactly_the_fields_that_matter(tmp_path):
+    base = Config(dataset="synthetic", classes=["red", "blue"], weights="none")
+    key = fingerprint(base, "features", split="train")
+    assert fingerprint(base, "features", split="train") == key
+    assert fingerprint(base, "features", split="val") != key
+    for name, value in (("image_size", 16), ("seed", 1), ("classes", ["blue", "red"])):
+        assert fingerprint(Config(**{**base.to_dict(), name: value}), "features") != fingerprint(
+            base, "features"
+        ), name
+    for name, value in (("epochs", 9), ("lr", 0.1), ("q_depth", 2), ("data_dir", "elsewhere")):
+        changed = Config(**{**base.to_dict(), name: value})
+        assert fingerprint(changed, "features") == fingerprint(base, "features"), name
+    assert fingerprint(Config(**{**base.to_dict(), "q_depth": 2}), "hybrid") != fingerprint(
+        base, "hybrid"
+    )
+    imagenet = Config(dataset="imagefolder", data_dir=str(tmp_path), classes=["a", "b"])
+    assert resolved(imagenet, "seed") is None  # the seed changes no pretrained feature
+    assert resolved(imagenet, "data_dir") == str(tmp_path.resolve())
+    weights = tmp_path / "w.pt"
+    weights.write_bytes(b"abc")
+    assert resolved(Config(weights=str(weights)), "weights").startswith("file:ba7816bf")
+
+
+def test_a_notebook_continues_the_saved_run_unless_it_overrides(tmp_path):
+    namespace = {"artifacts_dir": str(tmp_path), "saliency_images": 8}
+    assert Config.for_notebook(namespace) == Config(artifacts_dir=str(tmp_path), saliency_images=8)
+    run = Config(artifacts_dir=str(tmp_path), classes=["airplane", "automobile"], q_depth=4)
+    (tmp_path / "config.json").write_text(run.to_json())
+    continued = Config.for_notebook(namespace)
+    assert continued == Config(**{**run.to_dict(), "saliency_images": 8})
+    overridden = Config.for_notebook({**namespace, "q_depth": 2})
+    assert overridden.q_depth == 2 and overridden.classes == ["airplane", "automobile"]

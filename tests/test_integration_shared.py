@@ -11,9 +11,9 @@ import sys
 
 import pytest
 
-from helpers import pipeline, report
 from helpers.config import PROJECT_ROOT, Config
-from helpers.train import train
+from helpers.model.train import train
+from helpers.run import pipeline, report
 from tests.conftest import shared_path
 
 
@@ -61,7 +61,7 @@ def test_every_notebook_runs_on_the_shared_cifar_subset(tmp_path):
     }
     arguments = [item for name, value in settings.items() for item in ("-p", name, value)]
     result = subprocess.run(
-        [sys.executable, "-m", "helpers.pipeline", "--output-dir", str(out), *arguments],
+        [sys.executable, "-m", "helpers.run.pipeline", "--output-dir", str(out), *arguments],
         capture_output=True,
         text=True,
         cwd=PROJECT_ROOT,

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from helpers.config import Config
-from helpers.pipeline import NOTEBOOK_DIR, notebooks
+from helpers.run.pipeline import NOTEBOOK_DIR, notebooks
 
 NOTEBOOKS = notebooks()
 
@@ -36,12 +36,36 @@ def test_notebook_outputs_are_stripped(path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_parameters_cell_declares_every_config_field_with_its_default(path):
+def test_parameters_cell_declares_the_notebooks_own_parameters_with_their_defaults(path):
     namespace: dict = {}
     exec(compile(ast.parse(_parameters_cell(path)), path.name, "exec"), namespace)
     declared = {k: v for k, v in namespace.items() if not k.startswith("__")}
-    assert set(declared) == set(Config.field_names()), path.name
-    assert Config(**declared) == Config(), f"{path.name}: defaults differ from Config's"
+    assert list(declared) == list(Config.notebook_parameters(path.name[:2])), path.name
+    defaults = Config().to_dict()
+    assert declared == {name: defaults[name] for name in declared}, path.name
+
+
+def test_every_parameter_is_declared_by_some_notebook():
+    declared = {name for path in NOTEBOOKS for name in Config.notebook_parameters(path.name[:2])}
+    assert declared == set(Config.field_names())
+
+
+def _code_cells(path):
+    cells = json.loads(path.read_text())["cells"]
+    return [
+        "".join(cell["source"])
+        for cell in cells
+        if cell["cell_type"] == "code"
+        and "parameters" not in cell.get("metadata", {}).get("tags", [])
+    ]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_code_cells_are_short_and_read_no_files_by_hand(path):
+    for source in _code_cells(path):
+        assert len(source.splitlines()) <= 12, f"{path.name}: a code cell over 12 lines"
+        for call in ("torch.load", "json.load", "open(", "read_text("):
+            assert call not in source, f"{path.name} calls {call}: reading belongs in helpers"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)

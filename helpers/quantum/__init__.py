@@ -9,8 +9,9 @@ from helpers.quantum.layer import (
     make_backend,
     z_observables,
 )
+from helpers.quantum.operators import UnsupportedCircuitError
 from helpers.quantum.primitives import FastAdjointGradient, FastStatevectorEstimator
-from helpers.quantum.simulator import UnsupportedCircuitError, compile_circuit
+from helpers.quantum.simulator import compile_circuit
 
 __all__ = [
     "BACKENDS",

@@ -22,13 +22,14 @@ from qiskit_machine_learning.connectors import TorchConnector
 from qiskit_machine_learning.gradients import BaseEstimatorGradient, ParamShiftEstimatorGradient
 from qiskit_machine_learning.neural_networks import EstimatorQNN
 
+from helpers.config import DEFAULT_Q_DEPTH, QUANTUM_BACKENDS
 from helpers.quantum.primitives import FastAdjointGradient, FastStatevectorEstimator
 
-BACKENDS = ("fast", "reference", "aer")
+BACKENDS = QUANTUM_BACKENDS
 
 
 def dressed_circuit(
-    n_qubits: int = 4, q_depth: int = 6
+    n_qubits: int = 4, q_depth: int = DEFAULT_Q_DEPTH
 ) -> tuple[QuantumCircuit, ParameterVector, ParameterVector]:
     """Mari's variational circuit; returns (circuit, inputs x, weights w layer-major)."""
     inputs = ParameterVector("x", n_qubits)
@@ -198,21 +199,21 @@ class QuantumLayer(TorchConnector):
         backend: see :func:`make_backend`; ``"fast"`` is exact and vectorised.
         shots, seed, noise_model: passed to :func:`make_backend`.
         initial_weights: explicit initial weights (length ``q_depth * n_qubits``).
-        device: a Qiskit ``BackendV2`` (a real IBM device or a fake one): the circuit is transpiled
+        target: a Qiskit ``BackendV2`` (a real IBM device or a fake one): the circuit is transpiled
             to its native gates and qubit layout, as IBM Runtime estimators require, and the
             observables follow the layout. Use it with ``backend="aer"`` and the device's noise
             model, or with an IBM Runtime ``EstimatorV2`` for that device.
 
     Example::
 
-        layer = QuantumLayer(n_qubits=4, q_depth=6)
+        layer = QuantumLayer(n_qubits=4, q_depth=5)
         q_out = layer(torch.rand(8, 4))  # (8, 4) expectation values in [-1, 1]
     """
 
     def __init__(
         self,
         n_qubits: int = 4,
-        q_depth: int = 6,
+        q_depth: int = DEFAULT_Q_DEPTH,
         *,
         q_delta: float = 0.01,
         backend: str | BaseEstimatorV2 = "fast",
@@ -220,12 +221,12 @@ class QuantumLayer(TorchConnector):
         seed: int | None = None,
         noise_model: object | None = None,
         initial_weights: Sequence[float] | torch.Tensor | None = None,
-        device: BackendV2 | None = None,
+        target: BackendV2 | None = None,
     ) -> None:
         circuit, inputs, weights = dressed_circuit(n_qubits, q_depth)
         observables = z_observables(n_qubits)
-        if device is not None:  # an ISA circuit: the device's gates, qubits and layout
-            circuit = transpile(circuit, backend=device, optimization_level=1, seed_transpiler=0)
+        if target is not None:  # an ISA circuit: the device's gates, qubits and layout
+            circuit = transpile(circuit, backend=target, optimization_level=1, seed_transpiler=0)
             observables = [observable.apply_layout(circuit.layout) for observable in observables]
         chosen = make_backend(backend, shots=shots, seed=seed, noise_model=noise_model)
         qnn = BatchedEstimatorQNN(

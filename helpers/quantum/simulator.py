@@ -25,221 +25,30 @@ from collections.abc import Sequence
 
 import numpy as np
 from qiskit.circuit import Parameter, ParameterExpression, QuantumCircuit
-from qiskit.quantum_info import Operator, SparsePauliOp
+from qiskit.quantum_info import Operator
+
+from helpers.quantum.operators import (
+    ATOL,
+    IGNORED,
+    ROTATION_GENERATORS,
+    CompiledObservables,
+    FixedBlock,
+    Rotation,
+    UnsupportedCircuitError,
+    affine_angle,
+    form_coefficients,
+    form_features,
+    full_register,
+    hermitian_matrices,
+    probe_states,
+    rotation,
+)
 
 MAX_QUBITS = 10
 # Parameter sets evaluated together: small enough for the working arrays to stay in cache.
 CHUNK = 256
 # The Heisenberg-picture path needs a D×D pulled-back observable; it pays up to 5 qubits.
 HEISENBERG_MAX_DIM = 32
-_ATOL = 1e-12
-
-_I2 = np.eye(2, dtype=complex)
-_X = np.array([[0, 1], [1, 0]], dtype=complex)
-_Y = np.array([[0, -1j], [1j, 0]], dtype=complex)
-_Z = np.diag([1.0, -1.0]).astype(complex)
-_P1 = np.diag([0.0, 1.0]).astype(complex)  # |1><1|
-
-
-def _controlled(target_generator: np.ndarray) -> np.ndarray:
-    """Generator of a singly controlled rotation; qargs (control, target), little-endian."""
-    return np.kron(target_generator, _P1)
-
-
-# U(θ) = exp(-i θ/2 · G) in Qiskit's little-endian matrix convention (qargs[0] least significant).
-ROTATION_GENERATORS: dict[str, np.ndarray] = {
-    "rx": _X,
-    "ry": _Y,
-    "rz": _Z,
-    "p": -2.0 * _P1,
-    "u1": -2.0 * _P1,
-    "rxx": np.kron(_X, _X),
-    "ryy": np.kron(_Y, _Y),
-    "rzz": np.kron(_Z, _Z),
-    "rzx": np.kron(_X, _Z),
-    "crx": _controlled(_X),
-    "cry": _controlled(_Y),
-    "crz": _controlled(_Z),
-    "cp": _controlled(-2.0 * _P1),
-    "cu1": _controlled(-2.0 * _P1),
-}
-_IGNORED = frozenset({"barrier", "delay"})
-
-
-class UnsupportedCircuitError(ValueError):
-    """The circuit holds an instruction the fast simulator cannot evaluate exactly."""
-
-
-# Arrays below are laid out amplitude-first: a state is (D, B), the adjoint sweep (D, J+1, B), so
-# that permuting amplitudes copies contiguous rows of B values and every update runs in place.
-
-
-def _column(vector: np.ndarray, ndim: int) -> np.ndarray:
-    """Shape a (D,) vector to broadcast along axis 0 of an ``ndim``-dimensional array."""
-    return vector.reshape((-1,) + (1,) * (ndim - 1))
-
-
-@dataclasses.dataclass(frozen=True)
-class _Monomial:
-    """A D×D matrix with at most one non-zero per row: ``(M ψ)[i] = phase[i] · ψ[perm[i]]``."""
-
-    perm: np.ndarray
-    phase: np.ndarray
-
-    @classmethod
-    def from_matrix(cls, matrix: np.ndarray) -> _Monomial | None:
-        nonzero = np.abs(matrix) > _ATOL
-        if (nonzero.sum(axis=1) > 1).any():
-            return None
-        perm = np.argmax(nonzero, axis=1)
-        return cls(perm=perm, phase=matrix[np.arange(len(perm)), perm])
-
-    def apply(self, state: np.ndarray, out: np.ndarray) -> np.ndarray:
-        np.take(state, self.perm, axis=0, out=out)
-        out *= _column(self.phase, out.ndim)
-        return out
-
-    def astype(self, dtype: np.dtype) -> _Monomial:
-        return _Monomial(self.perm, self.phase.real if dtype == np.float64 else self.phase)
-
-
-@dataclasses.dataclass(frozen=True)
-class _FixedBlock:
-    """A fused run of parameter-free gates: matrix U and its adjoint, as gathers when possible."""
-
-    matrix: np.ndarray
-    forward: _Monomial | None
-    inverse: _Monomial | None
-
-    @classmethod
-    def from_matrix(cls, matrix: np.ndarray) -> _FixedBlock:
-        return cls(matrix, _Monomial.from_matrix(matrix), _Monomial.from_matrix(matrix.conj().T))
-
-    def apply(self, state: np.ndarray, out: np.ndarray, adjoint: bool = False) -> np.ndarray:
-        """``U state`` (or ``U† state``) written to ``out``; ``state`` is left unchanged."""
-        gather = self.inverse if adjoint else self.forward
-        if gather is not None:
-            return gather.apply(state, out)
-        matrix = self.matrix.conj().T if adjoint else self.matrix
-        out[...] = np.tensordot(matrix, state, axes=(1, 0))
-        return out
-
-    def astype(self, dtype: np.dtype) -> _FixedBlock:
-        real = dtype == np.float64
-        return _FixedBlock(
-            self.matrix.real if real else self.matrix,
-            self.forward.astype(dtype) if self.forward else None,
-            self.inverse.astype(dtype) if self.inverse else None,
-        )
-
-
-@dataclasses.dataclass(frozen=True)
-class _Rotation:
-    """``U(θ) = exp(−iθ/2·G) = 1 + (cos − 1)·K² + sin·M`` with ``G = s·K``, ``M = −iK``.
-
-    cos and sin are of the half angle ``sθ/2``, θ = ``coeff·values[param] + offset``, one value
-    per parameter set (shape ``(B,)``). K has eigenvalues in {−1, 0, 1} and is a monomial; K² is
-    diagonal (``k2``, None when it is the identity). Applied in place to states ``(D, B)`` and
-    adjoint sweeps ``(D, J+1, B)``.
-    """
-
-    param: int
-    coeff: float
-    offset: float
-    scale: float
-    m: _Monomial
-    k2: np.ndarray | None
-
-    def _apply(
-        self,
-        state: np.ndarray,
-        cos: np.ndarray,
-        sin: np.ndarray,
-        rotated: np.ndarray,
-        scratch: np.ndarray,
-    ) -> None:
-        if self.k2 is not None:
-            np.multiply(state, _column(self.k2, state.ndim), out=scratch)
-            scratch *= cos - 1.0
-            state += scratch
-        else:
-            state *= cos
-        rotated *= sin
-        state += rotated
-
-    def forward(
-        self,
-        state: np.ndarray,
-        cos: np.ndarray,
-        sin: np.ndarray,
-        buffer: np.ndarray,
-        scratch: np.ndarray,
-    ) -> None:
-        """``state ← U state``; ``buffer`` and ``scratch`` (shaped like state) are overwritten."""
-        self._apply(state, cos, sin, self.m.apply(state, buffer), scratch)
-
-    def adjoint_step(
-        self,
-        sweep: np.ndarray,
-        n_obs: int,
-        cos: np.ndarray,
-        sin: np.ndarray,
-        buffer: np.ndarray,
-        scratch: np.ndarray,
-    ) -> np.ndarray:
-        """``Re <λ_j| M |φ>`` ``(J, B)`` for the sweep ``[λ.., φ]``, then ``sweep ← U† sweep``."""
-        rotated = self.m.apply(sweep, buffer)
-        lam = sweep[:, :n_obs]
-        overlap = np.einsum(
-            "djb,db->jb", lam.conj() if np.iscomplexobj(lam) else lam, rotated[:, n_obs]
-        )
-        self._apply(sweep, cos, -sin, rotated, scratch)
-        return overlap.real
-
-    def is_real(self) -> bool:
-        return bool(np.allclose(self.m.phase.imag, 0, atol=_ATOL))
-
-    def astype(self, dtype: np.dtype) -> _Rotation:
-        return dataclasses.replace(self, m=self.m.astype(dtype))
-
-
-def _full_register(local: np.ndarray, qubits: Sequence[int], n_qubits: int) -> np.ndarray:
-    """Embed a 2^k×2^k matrix acting on ``qubits`` into the n-qubit register."""
-    identity = Operator(np.eye(2**n_qubits, dtype=complex))
-    return identity.compose(Operator(local), qargs=list(qubits)).data
-
-
-def _affine_angle(angle: object, parameters: Sequence[Parameter]) -> tuple[int, float, float]:
-    """(parameter index, coeff, offset) with angle = coeff · parameter + offset."""
-    if not isinstance(angle, ParameterExpression):
-        return -1, 0.0, float(angle)
-    if len(angle.parameters) != 1:
-        raise UnsupportedCircuitError(
-            f"gate angle {angle} depends on {len(angle.parameters)} parameters; "
-            "the fast simulator needs each angle to depend on one parameter."
-        )
-    (param,) = angle.parameters
-    coeff = angle.gradient(param)
-    if isinstance(coeff, ParameterExpression):
-        raise UnsupportedCircuitError(
-            f"gate angle {angle} is not affine in {param}; the fast simulator supports a·θ + b."
-        )
-    offset = float(angle.bind({param: 0.0}))
-    return list(parameters).index(param), float(coeff), offset
-
-
-def _rotation(
-    gate_name: str, qubits: Sequence[int], n_qubits: int, param: int, coeff: float, offset: float
-) -> _Rotation:
-    local = ROTATION_GENERATORS[gate_name]
-    scale = float(np.max(np.abs(np.linalg.eigvalsh(local))))
-    k = _full_register(local, qubits, n_qubits) / scale
-    k_monomial = _Monomial.from_matrix(k)
-    k2 = np.diag(k @ k).real
-    if k_monomial is None or not np.allclose(k @ k, np.diag(k2), atol=_ATOL):
-        raise UnsupportedCircuitError(f"generator of {gate_name} is not of the supported form")
-    m = _Monomial(k_monomial.perm, -1j * k_monomial.phase)
-    return _Rotation(param, coeff, offset, scale, m, None if np.allclose(k2, 1.0) else k2)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -249,13 +58,13 @@ class CompiledCircuit:
     n_qubits: int
     n_parameters: int
     initial_state: np.ndarray  # after the leading fixed gates, shape (2**n,)
-    operations: tuple[_FixedBlock | _Rotation, ...]
+    operations: tuple[FixedBlock | Rotation, ...]
     real: bool
 
     @functools.cached_property
     def _rotations(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Parameter index, slope and offset of every rotation's half angle ``sθ/2``."""
-        rotations = [op for op in self.operations if isinstance(op, _Rotation)]
+        rotations = [op for op in self.operations if isinstance(op, Rotation)]
         return (
             np.array([op.param for op in rotations], dtype=int),
             np.array([op.coeff * op.scale / 2 for op in rotations]),
@@ -284,8 +93,8 @@ class CompiledCircuit:
         """For every operation, its index among the rotations (−1 for fixed blocks)."""
         slots, count = [], 0
         for op in self.operations:
-            slots.append(count if isinstance(op, _Rotation) else -1)
-            count += isinstance(op, _Rotation)
+            slots.append(count if isinstance(op, Rotation) else -1)
+            count += isinstance(op, Rotation)
         return tuple(slots)
 
     def _forward(
@@ -412,11 +221,11 @@ class CompiledCircuit:
         suffix_has_rotations = any(slot >= 0 for slot in self._rotation_slots[cut:])
         if dim > HEISENBERG_MAX_DIM or len(values) < 2 * n_probes or not suffix_has_rotations:
             return None
-        probes, pairs = _probe_states(dim, complex_amplitudes)
+        probes, pairs = probe_states(dim, complex_amplitudes)
         cos_shared, sin_shared = self._half_angle_trig(values[:1])
         probe_out = self._forward(probes, cut, len(self.operations), cos_shared, sin_shared)
         n_obs = observables.count
-        pulled_back = _form_coefficients(observables.expectation(probe_out), pairs)
+        pulled_back = form_coefficients(observables.expectation(probe_out), pairs)
         if with_jacobian:
             probe_jac = self._adjoint(
                 probe_out,
@@ -426,10 +235,10 @@ class CompiledCircuit:
                 cos_shared,
                 sin_shared,
             )
-            jac_forms = _form_coefficients(
+            jac_forms = form_coefficients(
                 probe_jac.transpose(2, 1, 0).reshape(len(probe_jac[0, 0]), -1), pairs
             )
-        operators = _hermitian_matrices(pulled_back, pairs, dim)  # V† O_j V: (J, D, D)
+        operators = hermitian_matrices(pulled_back, pairs, dim)  # V† O_j V: (J, D, D)
         n_prefix_rotations = sum(slot >= 0 for slot in self._rotation_slots[:cut])
         evs, jacs = [], []
         for rows in _chunks(np.arange(len(values)), CHUNK):
@@ -440,7 +249,7 @@ class CompiledCircuit:
             evs.append(np.einsum("ab,ajb->bj", phi.conj(), lam).real)
             if not with_jacobian:
                 continue
-            jac = (jac_forms.T @ _form_features(phi, pairs)).T
+            jac = (jac_forms.T @ form_features(phi, pairs)).T
             jac = jac.reshape(len(rows), n_obs, self.n_parameters)
             jac += self._adjoint(phi, np.ascontiguousarray(lam), 0, cut, cos, sin).transpose(
                 2, 1, 0
@@ -451,75 +260,6 @@ class CompiledCircuit:
 
 def _chunks(array: np.ndarray, size: int) -> list[np.ndarray]:
     return np.array_split(array, max(1, -(-len(array) // size)))
-
-
-def _probe_states(dim: int, complex_amplitudes: bool) -> tuple[np.ndarray, tuple]:
-    """Probe states ``(D, n_probes)``: e_a, e_a + e_c, e_a − e_c (, e_a − i e_c, e_a + i e_c)."""
-    upper, lower = np.triu_indices(dim, 1)
-    identity = np.eye(dim)
-    blocks = [
-        identity,
-        identity[:, upper] + identity[:, lower],
-        identity[:, upper] - identity[:, lower],
-    ]
-    if complex_amplitudes:
-        blocks += [
-            identity[:, upper] - 1j * identity[:, lower],
-            identity[:, upper] + 1j * identity[:, lower],
-        ]
-    probes = np.ascontiguousarray(
-        np.concatenate(blocks, axis=1), dtype=np.complex128 if complex_amplitudes else np.float64
-    )
-    return probes, (upper, lower, complex_amplitudes)
-
-
-def _form_coefficients(values_on_probes: np.ndarray, pairs: tuple) -> np.ndarray:
-    """Coefficients ``(F, X)`` of Hermitian forms from their values ``(n_probes, X)`` on probes:
-    diagonal ``A_aa``, then ``Re A_ac`` and (complex) ``Im A_ac`` for a < c."""
-    upper, _, complex_amplitudes = pairs
-    dim, n_pairs = (
-        values_on_probes.shape[0] - (4 if complex_amplitudes else 2) * len(upper),
-        len(upper),
-    )
-    q = values_on_probes
-    blocks = [q[:dim], (q[dim : dim + n_pairs] - q[dim + n_pairs : dim + 2 * n_pairs]) / 4]
-    if complex_amplitudes:
-        start = dim + 2 * n_pairs
-        blocks.append((q[start : start + n_pairs] - q[start + n_pairs : start + 2 * n_pairs]) / 4)
-    return np.concatenate(blocks)
-
-
-def _form_features(phi: np.ndarray, pairs: tuple) -> np.ndarray:
-    """Features ``(F, B)`` of states ``(D, B)`` with ``Re φ†Aφ = coefficients.T @ features``."""
-    upper, lower, complex_amplitudes = pairs
-    dim, n_pairs = phi.shape[0], len(upper)
-    features = np.empty((dim + n_pairs * (2 if complex_amplitudes else 1), phi.shape[1]))
-    if complex_amplitudes:
-        products = phi[upper].conj() * phi[lower]
-        features[:dim] = phi.real**2 + phi.imag**2
-        np.multiply(products.real, 2, out=features[dim : dim + n_pairs])
-        np.multiply(products.imag, -2, out=features[dim + n_pairs :])
-    else:
-        np.square(phi, out=features[:dim])
-        np.multiply(phi[upper], phi[lower], out=features[dim:])
-        features[dim:] *= 2
-    return features
-
-
-def _hermitian_matrices(coefficients: np.ndarray, pairs: tuple, dim: int) -> np.ndarray:
-    """The matrices ``(X, D, D)`` of Hermitian forms given by their coefficients ``(F, X)``."""
-    upper, lower, complex_amplitudes = pairs
-    n_pairs = len(upper)
-    dtype = np.complex128 if complex_amplitudes else np.float64
-    matrices = np.zeros((coefficients.shape[1], dim, dim), dtype=dtype)
-    diagonal = np.arange(dim)
-    matrices[:, diagonal, diagonal] = coefficients[:dim].T
-    off = coefficients[dim : dim + n_pairs].T.astype(dtype)
-    if complex_amplitudes:
-        off = off + 1j * coefficients[dim + n_pairs :].T
-    matrices[:, upper, lower] = off
-    matrices[:, lower, upper] = off.conj()
-    return matrices
 
 
 def compile_circuit(
@@ -543,19 +283,19 @@ def compile_circuit(
         )
     params = list(circuit.parameters if parameters is None else parameters)
     dim = 2**n
-    operations: list[_FixedBlock | _Rotation] = []
+    operations: list[FixedBlock | Rotation] = []
     pending = np.eye(dim, dtype=complex)
     pending_used = False
 
     def flush() -> None:
         nonlocal pending, pending_used
         if pending_used:
-            operations.append(_FixedBlock.from_matrix(pending))
+            operations.append(FixedBlock.from_matrix(pending))
         pending, pending_used = np.eye(dim, dtype=complex), False
 
     for inst in circuit.data:
         gate, qubits = inst.operation, [circuit.find_bit(q).index for q in inst.qubits]
-        if gate.name in _IGNORED:
+        if gate.name in IGNORED:
             continue
         if any(isinstance(value, ParameterExpression) for value in gate.params):
             if gate.name not in ROTATION_GENERATORS:
@@ -564,9 +304,9 @@ def compile_circuit(
                     f"supported rotations: {sorted(ROTATION_GENERATORS)}. Decompose it first "
                     "(e.g. circuit.decompose()) or use backend='reference'."
                 )
-            index, coeff, offset = _affine_angle(gate.params[0], params)
+            index, coeff, offset = affine_angle(gate.params[0], params)
             flush()
-            operations.append(_rotation(gate.name, qubits, n, index, coeff, offset))
+            operations.append(rotation(gate.name, qubits, n, index, coeff, offset))
             continue
         try:
             local = Operator(gate).data
@@ -574,7 +314,7 @@ def compile_circuit(
             raise UnsupportedCircuitError(
                 f"instruction '{gate.name}' has no matrix and cannot be simulated: {exc}"
             ) from exc
-        pending = _full_register(local, qubits, n) @ pending
+        pending = full_register(local, qubits, n) @ pending
         pending_used = True
     flush()
     if circuit.global_phase and isinstance(circuit.global_phase, ParameterExpression):
@@ -582,10 +322,10 @@ def compile_circuit(
 
     initial = np.zeros(dim, dtype=complex)
     initial[0] = 1.0
-    while operations and isinstance(operations[0], _FixedBlock):
+    while operations and isinstance(operations[0], FixedBlock):
         initial = operations.pop(0).matrix @ initial
-    real = np.allclose(initial.imag, 0, atol=_ATOL) and all(
-        np.allclose(op.matrix.imag, 0, atol=_ATOL) if isinstance(op, _FixedBlock) else op.is_real()
+    real = np.allclose(initial.imag, 0, atol=ATOL) and all(
+        np.allclose(op.matrix.imag, 0, atol=ATOL) if isinstance(op, FixedBlock) else op.is_real()
         for op in operations
     )
     dtype = np.dtype(np.float64 if real else np.complex128)
@@ -595,54 +335,4 @@ def compile_circuit(
         initial_state=initial.real.copy() if real else initial,
         operations=tuple(op.astype(dtype) for op in operations),
         real=real,
-    )
-
-
-@dataclasses.dataclass(frozen=True)
-class CompiledObservables:
-    """J Hermitian observables: diagonals ``(J, D)`` if all are diagonal, else dense matrices."""
-
-    diagonals: np.ndarray | None
-    matrices: np.ndarray | None
-
-    @property
-    def count(self) -> int:
-        return len(self.diagonals if self.diagonals is not None else self.matrices)
-
-    @property
-    def real(self) -> bool:
-        return self.diagonals is not None or bool(np.allclose(self.matrices.imag, 0, atol=_ATOL))
-
-    def apply(self, state: np.ndarray) -> np.ndarray:
-        """``O_j |ψ>`` for every observable, amplitude-first: state (D, B) -> (D, J, B)."""
-        if self.diagonals is not None:
-            return self.diagonals.T[:, :, None] * state[:, None, :]
-        matrices = self.matrices.real if state.dtype == np.float64 else self.matrices
-        return np.einsum("jed,db->ejb", matrices, state)
-
-    def expectation(self, state: np.ndarray) -> np.ndarray:
-        """``<ψ|O_j|ψ>`` for amplitude-first states (D, B): shape (B, J)."""
-        if self.diagonals is not None:
-            return (state.real**2 + state.imag**2).T @ self.diagonals.T
-        return np.einsum("db,djb->bj", state.conj(), self.apply(state)).real
-
-
-def compile_observables(
-    observables: Sequence[SparsePauliOp | dict[str, complex]], n_qubits: int
-) -> CompiledObservables:
-    """Compile Pauli sums (SparsePauliOp, or ``{label: coeff}`` as in an ObservablesArray)."""
-    operators = [
-        SparsePauliOp.from_list(list(obs.items()), num_qubits=n_qubits)
-        if isinstance(obs, dict)
-        else SparsePauliOp(obs)
-        for obs in observables
-    ]
-    for op in operators:
-        if op.num_qubits != n_qubits:
-            raise ValueError(f"observable on {op.num_qubits} qubits for a {n_qubits}-qubit circuit")
-    if all(not op.paulis.x.any() for op in operators):
-        diagonals = np.array([op.to_matrix(sparse=True).diagonal().real for op in operators])
-        return CompiledObservables(diagonals=diagonals, matrices=None)
-    return CompiledObservables(
-        diagonals=None, matrices=np.array([op.to_matrix() for op in operators])
     )

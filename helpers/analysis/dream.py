@@ -1,0 +1,185 @@
+"""DeepDream (Mordvintsev, Olah & Tyka 2015) for the hybrid network and its classical twin.
+
+Gradient ascent on the input image to maximise an objective: one qubit's <Z_j> (or its
+negative), the norm of a layer's output, a class logit, or the difference between the hybrid's
+q_out norm and the classical hidden layer's. As in the original: several octaves (scales,
+smallest first), random jitter (the image is rolled by a few pixels before every step and rolled
+back after) and gradients normalised by their mean magnitude. Images stay in the models' valid
+input range (pixels in [0, 1] before ImageNet normalisation); every run is seeded.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import torch
+from torch import nn
+from torch.nn import functional
+
+from helpers.analysis.activations import record_outputs
+from helpers.model.data import normalize
+
+Objective = Callable[[torch.Tensor], torch.Tensor]  # images (B, 3, H, W) -> values (B,)
+
+
+def _layer_output(model: nn.Module, layer: nn.Module, images: torch.Tensor) -> torch.Tensor:
+    with record_outputs({"layer": layer}, detach=False) as outputs:
+        model(images)
+    return outputs["layer"][0]
+
+
+def unit_objective(model: nn.Module, layer: nn.Module, unit: int, sign: float = 1.0) -> Objective:
+    """``sign`` × one unit of ``layer``'s output (e.g. qubit j's <Z_j>)."""
+    return lambda images: sign * _layer_output(model, layer, images)[:, unit]
+
+
+def norm_objective(model: nn.Module, layer: nn.Module) -> Objective:
+    """The L2 norm of ``layer``'s output (e.g. ‖q_out‖, the whole quantum layer)."""
+    return lambda images: _layer_output(model, layer, images).norm(dim=1)
+
+
+def logit_objective(model: nn.Module, class_index: int) -> Objective:
+    """The pre-softmax logit of one class."""
+    return lambda images: model(images)[:, class_index]
+
+
+def difference_objective(
+    hybrid: nn.Module, hybrid_layer: nn.Module, classical: nn.Module, classical_layer: nn.Module
+) -> Objective:
+    """||hybrid layer output|| − ||classical layer output||: what excites the quantum layer more
+    than its classical twin (the hackathon's "difference dream")."""
+    hybrid_norm = norm_objective(hybrid, hybrid_layer)
+    classical_norm = norm_objective(classical, classical_layer)
+    return lambda images: hybrid_norm(images) - classical_norm(images)
+
+
+def valid_range() -> tuple[torch.Tensor, torch.Tensor]:
+    """Lowest and highest normalised value of each channel (pixels 0 and 1), ``(3, 1, 1)``."""
+    return normalize(torch.zeros(3, 1, 1)), normalize(torch.ones(3, 1, 1))
+
+
+def noise_image(size: int, seed: int = 0) -> torch.Tensor:
+    """A grey image with faint noise, normalised, ``(1, 3, size, size)``: a neutral start."""
+    generator = torch.Generator().manual_seed(seed)
+    pixels = (0.5 + 0.05 * torch.randn(1, 3, size, size, generator=generator)).clamp(0, 1)
+    return normalize(pixels)
+
+
+@dataclasses.dataclass
+class Dream:
+    """A dreamed image (normalised, like the input), the objective of the start image and of
+    the dream (both at full size), and the objective before every step (at that octave's size)."""
+
+    image: torch.Tensor
+    start_value: float
+    final_value: float
+    history: list[float]
+    octave_sizes: list[int]
+
+
+def dream(
+    objective: Objective,
+    image: torch.Tensor,
+    steps: int = 20,
+    octaves: int = 3,
+    octave_scale: float = 1.4,
+    step_size: float = 0.05,
+    jitter: int = 2,
+    seed: int = 0,
+) -> Dream:
+    """Gradient ascent of ``objective`` on ``image`` ``(1, 3, H, W)`` over ``octaves`` scales."""
+    generator = torch.Generator().manual_seed(seed)
+    low, high = valid_range()
+    height, width = image.shape[-2:]
+    sizes = [
+        (max(8, round(height / octave_scale**k)), max(8, round(width / octave_scale**k)))
+        for k in reversed(range(octaves))
+    ]
+    base = image.detach().clone()
+    with torch.no_grad():
+        start_value = float(objective(base).sum())
+    history: list[float] = []
+    detail = torch.zeros(1, 3, *sizes[0])
+    for size in sizes:
+        # Mordvintsev et al.'s octaves: the image at this scale plus the detail dreamed so far
+        octave_base = functional.interpolate(base, size=size, mode="bilinear", align_corners=False)
+        detail = functional.interpolate(detail, size=size, mode="bilinear", align_corners=False)
+        current = octave_base + detail
+        for _ in range(steps):
+            dy, dx = (int(v) for v in torch.randint(-jitter, jitter + 1, (2,), generator=generator))
+            shifted = current.roll((dy, dx), dims=(2, 3)).requires_grad_(True)
+            value = objective(shifted).sum()
+            (grad,) = torch.autograd.grad(value, shifted)
+            grad = grad.roll((-dy, -dx), dims=(2, 3))
+            current = current + step_size * grad / grad.abs().mean().clamp_min(1e-12)
+            current = torch.maximum(torch.minimum(current, high), low).detach()
+            history.append(float(value.detach()))
+        detail = current - octave_base
+    with torch.no_grad():
+        final_value = float(objective(current).sum())
+    return Dream(current, start_value, final_value, history, [size[0] for size in sizes])
+
+
+@dataclasses.dataclass
+class DreamTable:
+    """Dreamed images in rows and columns, each run's objective history and its start and final
+    objective values (keyed ``(row, column)``)."""
+
+    images: dict[str, dict[str, torch.Tensor]] = dataclasses.field(default_factory=dict)
+    histories: dict[str, list[float]] = dataclasses.field(default_factory=dict)
+    values: dict[tuple[str, str], tuple[float, float]] = dataclasses.field(default_factory=dict)
+
+    def add(self, row: str, column: str, run: Dream, label: str) -> None:
+        self.images.setdefault(row, {})[column] = run.image
+        self.histories[label] = run.history
+        self.values[(row, column)] = (run.start_value, run.final_value)
+
+
+def unit_dreams(
+    models: Mapping[str, nn.Module],
+    layers: Mapping[str, nn.Module],
+    start: torch.Tensor,
+    **settings: Any,
+) -> DreamTable:
+    """Each qubit's ±<Z_j> (row ``hybrid qubits``) and the classical twin's hidden units pushed
+    up (row ``classical units``: a ReLU unit has no negative side), all from ``start``."""
+    table = DreamTable()
+    for j in range(layers["hybrid"].n_qubits):
+        for sign, symbol in ((1.0, "+"), (-1.0, "−")):
+            objective = unit_objective(models["hybrid"], layers["hybrid"], j, sign)
+            name = f"{symbol}⟨Z_{j}⟩"
+            table.add("hybrid qubits", name, dream(objective, start, **settings), f"hybrid {name}")
+        objective = unit_objective(models["classical"], layers["classical"], j)
+        run = dream(objective, start, **settings)
+        table.add("classical units", f"+h_{j}", run, f"classical +h_{j}")
+    return table
+
+
+def target_objectives(
+    models: Mapping[str, nn.Module], layers: Mapping[str, nn.Module], classes: Sequence[str]
+) -> dict[str, Objective]:
+    """The norm of each head's layer, the difference dream, and every class logit of both."""
+    targets = {
+        "‖q_out‖ (hybrid)": norm_objective(models["hybrid"], layers["hybrid"]),
+        "‖h_out‖ (classical)": norm_objective(models["classical"], layers["classical"]),
+        "‖q_out‖ − ‖h_out‖": difference_objective(
+            models["hybrid"], layers["hybrid"], models["classical"], layers["classical"]
+        ),
+    }
+    for index, name in enumerate(classes):
+        for kind in ("hybrid", "classical"):
+            targets[f"{kind} logit '{name}'"] = logit_objective(models[kind], index)
+    return targets
+
+
+def target_dreams(
+    objectives: Mapping[str, Objective], starts: Mapping[str, torch.Tensor], **settings: Any
+) -> DreamTable:
+    """Every objective dreamed from every start image: one row per start."""
+    table = DreamTable()
+    for origin, image in starts.items():
+        for name, objective in objectives.items():
+            table.add(origin, name, dream(objective, image, **settings), f"{origin} {name}")
+    return table

@@ -1,0 +1,206 @@
+"""2-D layouts of activations (t-SNE, UMAP, atlases) and how well each layer separates classes.
+
+Separability is measured in the **original** activation space (k-NN accuracy, cross-validated;
+silhouette score), and the faithfulness of a layout by its trustworthiness (Venna & Kaski 2001):
+the share of each point's layout neighbours that are also its neighbours in the activations.
+Every number comes with its standard error over images.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import torch
+from sklearn.decomposition import PCA
+from sklearn.manifold import TSNE, trustworthiness
+from sklearn.metrics import silhouette_samples
+from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from sklearn.neighbors import KNeighborsClassifier
+
+from helpers.analysis.activations import (
+    BACKBONE_LAYERS,
+    HEAD_LAYERS,
+    Activations,
+    layer_order,
+)
+from helpers.analysis.stats import as_matrix
+
+PCA_COMPONENTS = 50  # t-SNE and UMAP run on the first 50 principal components (standard practice)
+NEIGHBOURS = 5  # k of the k-NN classifier and of trustworthiness
+
+
+def principal_components(values: torch.Tensor | np.ndarray, seed: int = 0) -> np.ndarray:
+    """The first :data:`PCA_COMPONENTS` principal components (or the data, when it is smaller)."""
+    x = as_matrix(values)
+    if x.shape[1] <= PCA_COMPONENTS:
+        return x
+    n_components = min(PCA_COMPONENTS, len(x) - 1)
+    return PCA(n_components, random_state=seed).fit_transform(x)
+
+
+def tsne(values: torch.Tensor | np.ndarray, perplexity: float = 30.0, seed: int = 0) -> np.ndarray:
+    """t-SNE layout ``(N, 2)``: PCA initialisation, fixed seed, on the first 50 PCs.
+
+    The perplexity is capped at (N - 1) / 3, scikit-learn's limit for N points.
+    """
+    x = principal_components(values, seed)
+    perplexity = min(perplexity, (len(x) - 1) / 3 - 1e-6)
+    model = TSNE(2, perplexity=perplexity, init="pca", learning_rate="auto", random_state=seed)
+    return model.fit_transform(x)
+
+
+def knn_accuracy(
+    values: torch.Tensor | np.ndarray, labels: torch.Tensor, seed: int = 0, folds: int = 5
+) -> tuple[float, float]:
+    """Cross-validated k-NN accuracy and its standard error over images."""
+    y = np.asarray(labels)
+    folds = min(folds, int(np.bincount(y).min()))
+    splitter = StratifiedKFold(folds, shuffle=True, random_state=seed)
+    predicted = cross_val_predict(
+        KNeighborsClassifier(NEIGHBOURS), as_matrix(values), y, cv=splitter
+    )
+    correct = (predicted == y).astype(float)
+    return float(correct.mean()), float(correct.std(ddof=1) / np.sqrt(len(correct)))
+
+
+def silhouette(values: torch.Tensor | np.ndarray, labels: torch.Tensor) -> tuple[float, float]:
+    """Mean silhouette score of the classes (Euclidean) and its standard error over images.
+
+    NaN when all activations are identical (e.g. a dead ReLU layer): the score is undefined.
+    """
+    x = as_matrix(values)
+    if np.ptp(x, axis=0).max() == 0:
+        return float("nan"), float("nan")
+    scores = silhouette_samples(x, np.asarray(labels))
+    return float(scores.mean()), float(scores.std(ddof=1) / np.sqrt(len(scores)))
+
+
+def layout_trustworthiness(values: torch.Tensor | np.ndarray, layout: np.ndarray) -> float:
+    """Trustworthiness of a 2-D layout of ``values`` (1: neighbourhoods kept, ~0.5: random)."""
+    return float(trustworthiness(as_matrix(values), layout, n_neighbors=NEIGHBOURS))
+
+
+def embed_layers(
+    activations: Activations,
+    method: str = "tsne",
+    layers: Mapping[str, Sequence[str]] | None = None,
+    **options: object,
+) -> dict[str, dict[str, np.ndarray]]:
+    """2-D layouts (``tsne`` or ``umap``) of chosen layers of both models, keyed [model][layer].
+
+    ``layers`` defaults to every layer of each model; a shared backbone layer is laid out once
+    and the same array is used in both models' entries. ``options`` go to the layout function.
+    """
+    layout = {"tsne": tsne, "umap": umap_layout}[method]
+    layers = layers or {
+        kind: layer_order(kind) for kind in HEAD_LAYERS if kind in activations.layers
+    }
+    shared: dict[str, np.ndarray] = {}
+    result: dict[str, dict[str, np.ndarray]] = {}
+    for kind, names in layers.items():
+        result[kind] = {}
+        for name in names:
+            if name in BACKBONE_LAYERS:
+                if name not in shared:
+                    shared[name] = layout(activations.layers["backbone"][name], **options)
+                result[kind][name] = shared[name]
+            else:
+                result[kind][name] = layout(activations.layers[kind][name], **options)
+    return result
+
+
+def separability_table(
+    activations: Activations,
+    layouts: Mapping[str, Mapping[str, np.ndarray]],
+    seed: int = 0,
+) -> list[dict[str, object]]:
+    """Per model and layer: k-NN accuracy, silhouette (both ± SE) and layout trustworthiness."""
+    rows: list[dict[str, object]] = []
+    shared: dict[str, dict[str, object]] = {}
+    for kind, by_layer in layouts.items():
+        for depth, layer in enumerate(layer_order(kind)):
+            if layer in BACKBONE_LAYERS and layer in shared:
+                rows.append({**shared[layer], "model": kind})
+                continue
+            values = activations.of(kind)[layer]
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                row: dict[str, object] = {"model": kind, "layer": layer, "depth": depth}
+                row["knn_accuracy"], row["knn_accuracy_se"] = knn_accuracy(
+                    values, activations.labels, seed
+                )
+                row["silhouette"], row["silhouette_se"] = silhouette(values, activations.labels)
+                row["trustworthiness"] = layout_trustworthiness(values, by_layer[layer])
+                row["dimensions"] = int(values[0].numel())
+            rows.append(row)
+            if layer in BACKBONE_LAYERS:
+                shared[layer] = row
+    return rows
+
+
+def umap_layout(
+    values: torch.Tensor | np.ndarray, metric: str = "euclidean", seed: int = 0
+) -> np.ndarray:
+    """UMAP layout ``(N, 2)`` (McInnes et al. 2018) on the first 50 PCs, seeded (single thread)."""
+    import umap  # imported here: numba compiles it on first import (~15 s)
+
+    x = principal_components(values, seed)
+    neighbours = min(15, len(x) - 1)
+    model = umap.UMAP(n_neighbors=neighbours, metric=metric, random_state=seed, n_jobs=1)
+    return model.fit_transform(x)
+
+
+@dataclasses.dataclass
+class Atlas:
+    """An activation atlas (Carter et al. 2019): a 2-D layout binned into a grid of cells.
+
+    ``cell_of[i]`` is the (row, column) index of sample i's cell, flattened as row * grid + col;
+    ``images[c]`` is the mean input image of the samples in cell c, ``counts[c]`` their number
+    and ``dominant[c]`` their most frequent class (-1 for empty cells).
+    """
+
+    grid: int
+    cell_of: np.ndarray
+    counts: np.ndarray
+    images: torch.Tensor
+    dominant: np.ndarray
+    purity: np.ndarray
+    extent: tuple[float, float, float, float]
+
+    @property
+    def occupied(self) -> int:
+        """Number of cells holding at least one sample."""
+        return int((self.counts > 0).sum())
+
+    @property
+    def weighted_purity(self) -> float:
+        """Share of samples whose cell's dominant class is their own (cells weighted by size)."""
+        occupied = self.counts > 0
+        return float((self.purity[occupied] * self.counts[occupied]).sum() / self.counts.sum())
+
+
+def activation_atlas(
+    layout: np.ndarray, images: torch.Tensor, labels: torch.Tensor, grid: int = 8
+) -> Atlas:
+    """Bin ``layout`` into ``grid`` x ``grid`` cells; average the images that land in each."""
+    low, high = layout.min(axis=0), layout.max(axis=0)
+    span = np.where(high > low, high - low, 1.0)
+    bins = np.clip(((layout - low) / span * grid).astype(int), 0, grid - 1)
+    cell_of = (grid - 1 - bins[:, 1]) * grid + bins[:, 0]  # row 0 at the top (largest y)
+    n_cells = grid * grid
+    counts = np.bincount(cell_of, minlength=n_cells)
+    sums = torch.zeros(n_cells, *images.shape[1:], dtype=torch.float64)
+    sums.index_add_(0, torch.from_numpy(cell_of), images.double())
+    means = sums / torch.from_numpy(np.maximum(counts, 1)).view(-1, *[1] * (images.dim() - 1))
+    labels = np.asarray(labels)
+    dominant = np.full(n_cells, -1)
+    purity = np.full(n_cells, np.nan)
+    for cell in np.flatnonzero(counts):
+        votes = np.bincount(labels[cell_of == cell])
+        dominant[cell] = votes.argmax()
+        purity[cell] = votes.max() / counts[cell]
+    extent = (float(low[0]), float(high[0]), float(low[1]), float(high[1]))
+    return Atlas(grid, cell_of, counts, means.float(), dominant, purity, extent)

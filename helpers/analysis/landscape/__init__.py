@@ -1,0 +1,86 @@
+"""Loss landscapes (Li et al. 2018, "Visualizing the loss landscape of neural nets").
+
+The landscape of a trained model with parameters θ along directions δ (and η) is
+L(θ + α δ + β η), evaluated on a grid of α, β in [-1, 1] by default, so its centre is the
+trained model's loss. Directions are random Gaussian with **filter normalisation**: every filter
+(output unit: a row of a Linear weight, an output channel of a convolution) of δ is rescaled to
+the norm of the same filter of θ; 1-D parameters (biases, BatchNorm) get a zero direction, as in
+Li et al.'s experiments. The circuit weights of the quantum layer are rotation angles, so they
+are handled explicitly (``quantum_scale``):
+
+* ``"norm"`` treats each circuit layer's n angles as one filter scaled to the trained angles'
+  norm, exactly like a classical layer (the like-for-like comparison);
+* ``"period"`` scales them to the 2π period instead (each angle moves by about ±π at α = ±1):
+  angles are not scale-invariant the way ReLU weights are, their natural unit is the period.
+
+Grids are evaluated with stacked weights: many parameter points go through each layer at once
+(one einsum per Linear layer, one estimator call per chunk for the circuit).
+"""
+
+from helpers.analysis.landscape.directions import (
+    QUANTUM_SCALES,
+    Parameters,
+    TrajectoryPlane,
+    filter_normalised_direction,
+    normalisation_report,
+    pca_plane,
+    periodic_direction,
+    quantum_parameters,
+    trained_parameters,
+)
+from helpers.analysis.landscape.grid import (
+    Landscape,
+    evaluate_points,
+    fourier_spectrum,
+    grid_offsets,
+    landscape,
+    loss_at_centre,
+    stackable,
+    stacked_logits,
+    training_sample,
+)
+from helpers.analysis.landscape.sharpness import (
+    Sharpness,
+    hessian_vector_product,
+    loss_function,
+    radius_sharpness,
+    sharpness,
+    top_hessian_eigenvalue,
+)
+from helpers.analysis.landscape.views import (
+    PeriodicLandscape,
+    periodic_landscape,
+    trajectory_landscape,
+    whole_network,
+)
+
+__all__ = [
+    "QUANTUM_SCALES",
+    "Landscape",
+    "Parameters",
+    "PeriodicLandscape",
+    "Sharpness",
+    "TrajectoryPlane",
+    "evaluate_points",
+    "filter_normalised_direction",
+    "fourier_spectrum",
+    "grid_offsets",
+    "hessian_vector_product",
+    "landscape",
+    "loss_at_centre",
+    "loss_function",
+    "normalisation_report",
+    "pca_plane",
+    "periodic_direction",
+    "periodic_landscape",
+    "quantum_parameters",
+    "radius_sharpness",
+    "sharpness",
+    "stackable",
+    "stacked_logits",
+    "top_hessian_eigenvalue",
+    "trained_parameters",
+    "training_sample",
+    "trajectory_landscape",
+    "whole_network",
+]

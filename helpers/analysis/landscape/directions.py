@@ -1,0 +1,178 @@
+"""Filter-normalised, periodic and PCA directions in parameter space (Li et al. 2018)."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Iterable, Mapping
+
+import numpy as np
+import torch
+from torch import nn
+
+from helpers.quantum import QuantumLayer
+
+Parameters = dict[str, torch.Tensor]
+QUANTUM_SCALES = ("norm", "period")
+
+
+def trained_parameters(model: nn.Module, trainable_only: bool = True) -> Parameters:
+    """Copies of the parameters of ``model`` by name: the trainable ones (requires_grad), or all
+    of them (``trainable_only=False``: e.g. the frozen ResNet18 too, for whole-network plots)."""
+    return {
+        name: param.detach().clone()
+        for name, param in model.named_parameters()
+        if param.requires_grad or not trainable_only
+    }
+
+
+def quantum_parameters(model: nn.Module) -> dict[str, int]:
+    """The circuit weights of every :class:`QuantumLayer` inside ``model``: parameter name ->
+    the layer's width (qubits), the number of angles in one circuit layer."""
+    return {
+        f"{prefix}.weight" if prefix else "weight": module.n_qubits
+        for prefix, module in model.named_modules()
+        if isinstance(module, QuantumLayer)
+    }
+
+
+def _filters(tensor: torch.Tensor, width: int | None = None) -> torch.Tensor:
+    """View a parameter as (filters, values per filter): rows along its first dimension, or
+    consecutive groups of ``width`` values (a circuit layer's angles)."""
+    return tensor.reshape(-1, width) if width else tensor.reshape(tensor.shape[0], -1)
+
+
+def _rescale_filters(
+    d: torch.Tensor, theta: torch.Tensor, width: int | None = None
+) -> torch.Tensor:
+    """``d`` with every filter rescaled to the norm of the same filter of ``theta``."""
+    d_filters, theta_filters = _filters(d, width), _filters(theta, width)
+    scale = theta_filters.norm(dim=1) / d_filters.norm(dim=1).clamp_min(1e-12)
+    return (d_filters * scale[:, None]).reshape(theta.shape)
+
+
+def filter_normalised_direction(
+    params: Parameters,
+    generator: torch.Generator,
+    quantum: Mapping[str, int] | None = None,
+    quantum_scale: str = "norm",
+) -> Parameters:
+    """A random Gaussian direction with Li et al.'s filter normalisation (see the package
+    docstring). ``quantum`` maps circuit-weight names to their layer width
+    (:func:`quantum_parameters`)."""
+    if quantum_scale not in QUANTUM_SCALES:
+        raise ValueError(f"quantum_scale={quantum_scale!r}: use one of {QUANTUM_SCALES}.")
+    quantum = quantum or {}
+    direction: Parameters = {}
+    for name, theta in params.items():
+        d = torch.randn(theta.shape, generator=generator, dtype=theta.dtype)
+        if name in quantum and quantum_scale == "period":
+            d = d * (math.pi * math.sqrt(d.numel()) / d.norm())  # ~±π per angle at α = ±1
+        elif name in quantum:
+            d = _rescale_filters(d, theta, quantum[name])  # each circuit layer is one filter
+        elif theta.dim() <= 1:
+            d = torch.zeros_like(theta)  # biases and BatchNorm parameters are not perturbed
+        else:
+            d = _rescale_filters(d, theta)
+        direction[name] = d
+    return direction
+
+
+def normalisation_report(
+    centre: Parameters, direction: Parameters, quantum: Mapping[str, int] | None = None
+) -> list[dict[str, object]]:
+    """Per parameter: norms of θ and δ, and the largest |‖δ_i‖ / ‖θ_i‖ - 1| over its filters
+    (0 for a filter-normalised direction; NaN for parameters left unperturbed)."""
+    quantum = quantum or {}
+    rows: list[dict[str, object]] = []
+    for name, theta in centre.items():
+        d = direction[name]
+        width = quantum.get(name)
+        theta_filters, d_filters = _filters(theta, width), _filters(d, width)
+        perturbed = bool(d.abs().sum() > 0)
+        mismatch = (d_filters.norm(dim=1) / theta_filters.norm(dim=1).clamp_min(1e-12) - 1).abs()
+        rows.append(
+            {
+                "parameter": name,
+                "shape": tuple(theta.shape),
+                "norm_theta": float(theta.norm()),
+                "norm_direction": float(d.norm()),
+                "max_filter_mismatch": float(mismatch.max()) if perturbed else float("nan"),
+            }
+        )
+    return rows
+
+
+def periodic_direction(
+    params: Parameters, quantum: Iterable[str], generator: torch.Generator
+) -> Parameters:
+    """A direction that moves only the circuit weights, each by ±1 (random signs).
+
+    Along it the loss is exactly 2π-periodic: every angle enters the circuit through
+    rotations whose expectation values are trigonometric polynomials of period 2π.
+    """
+    quantum = set(quantum)
+    if not quantum:
+        raise ValueError("the model has no quantum weights: periodic directions need a circuit.")
+    direction = {}
+    for name, theta in params.items():
+        if name in quantum:
+            signs = torch.randint(0, 2, theta.shape, generator=generator).to(theta.dtype)
+            direction[name] = 2 * signs - 1
+        else:
+            direction[name] = torch.zeros_like(theta)
+    return direction
+
+
+def flatten(direction: Mapping[str, torch.Tensor]) -> torch.Tensor:
+    return torch.cat([value.reshape(-1) for value in direction.values()])
+
+
+def unflatten(vector: torch.Tensor, like: Mapping[str, torch.Tensor]) -> Parameters:
+    out, start = {}, 0
+    for name, value in like.items():
+        out[name] = vector[start : start + value.numel()].view_as(value)
+        start += value.numel()
+    return out
+
+
+@dataclasses.dataclass
+class TrajectoryPlane:
+    """Two PCA directions of an optimisation trajectory and the trajectory's coordinates."""
+
+    directions: tuple[Parameters, Parameters]
+    coordinates: np.ndarray  # (K, 2): each snapshot minus the centre, projected on the plane
+    explained_variance: np.ndarray  # share of the trajectory's variance along each direction
+    epochs: np.ndarray  # (K,) position of each snapshot in epochs
+
+
+def pca_plane(
+    trajectory: Mapping[str, object], centre: Parameters, generator: torch.Generator
+) -> TrajectoryPlane:
+    """PCA directions of ``trajectory.pt`` (written by training) around the trained parameters.
+
+    Following Li et al. (Sec. 7), the snapshots minus the centre are decomposed by PCA and the
+    first two components span the plane. A trajectory of rank one gets a random second
+    direction orthogonal to the first.
+    """
+    names = list(trajectory["names"])
+    if names != list(centre):
+        raise ValueError(f"trajectory parameters {names} differ from the model's {list(centre)}")
+    offsets = (trajectory["vectors"].double() - flatten(centre).double()).numpy()
+    _, singular, components = np.linalg.svd(offsets, full_matrices=False)
+    variance = singular**2 / max((singular**2).sum(), 1e-300)
+    first = components[0]
+    if len(components) > 1 and singular[1] > 1e-9 * singular[0]:
+        second = components[1]
+    else:
+        random = torch.randn(len(first), generator=generator, dtype=torch.float64).numpy()
+        second = random - (random @ first) * first
+        second /= np.linalg.norm(second)
+    plane = np.stack([first, second])
+    coordinates = offsets @ plane.T
+    directions = tuple(
+        unflatten(torch.from_numpy(vector).to(next(iter(centre.values())).dtype), centre)
+        for vector in plane
+    )
+    explained = np.array([variance[0], variance[1] if len(variance) > 1 else 0.0])
+    return TrajectoryPlane(directions, coordinates, explained, np.asarray(trajectory["epochs"]))

@@ -1,0 +1,153 @@
+"""Sharpness of a minimum: the top Hessian eigenvalue and the loss increase at a fixed radius."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+import numpy as np
+import torch
+from torch import nn
+from torch.func import functional_call
+from torch.nn import functional
+
+from helpers.analysis.landscape.directions import (
+    Parameters,
+    filter_normalised_direction,
+    flatten,
+    quantum_parameters,
+    trained_parameters,
+)
+from helpers.analysis.landscape.grid import evaluate_points, loss_at_centre
+from helpers.analysis.stats import mean_and_error
+
+
+def loss_function(
+    model: nn.Module, inputs: torch.Tensor, labels: torch.Tensor
+) -> Callable[[Parameters], torch.Tensor]:
+    """θ -> mean cross-entropy of ``model`` with the named parameters replaced by θ."""
+
+    def loss(params: Parameters) -> torch.Tensor:
+        return functional.cross_entropy(functional_call(model, params, (inputs,)), labels)
+
+    return loss
+
+
+def hessian_vector_product(
+    loss: Callable[[Parameters], torch.Tensor],
+    params: Parameters,
+    vector: Parameters,
+    exact: bool = True,
+    step: float = 1e-5,
+) -> Parameters:
+    """H v at ``params``: by double back-propagation (``exact``), or by central differences of
+    exact gradients, (∇L(θ + h v) - ∇L(θ - h v)) / 2h, for layers whose backward pass is not
+    itself differentiable (the quantum layer's adjoint gradient)."""
+    names = list(params)
+
+    def gradient(point: Parameters, create_graph: bool) -> tuple[torch.Tensor, ...]:
+        leaves = {n: p.detach().requires_grad_(True) for n, p in point.items()}
+        value = loss(leaves)
+        return leaves, torch.autograd.grad(
+            value, [leaves[n] for n in names], create_graph=create_graph
+        )
+
+    if exact:
+        leaves, grads = gradient(params, create_graph=True)
+        dot = sum((g * vector[n]).sum() for g, n in zip(grads, names, strict=True))
+        hv = torch.autograd.grad(dot, [leaves[n] for n in names])
+    else:
+        plus = {n: params[n] + step * vector[n] for n in names}
+        minus = {n: params[n] - step * vector[n] for n in names}
+        _, g_plus = gradient(plus, create_graph=False)
+        _, g_minus = gradient(minus, create_graph=False)
+        hv = [(a - b) / (2 * step) for a, b in zip(g_plus, g_minus, strict=True)]
+    return {n: h.detach() for n, h in zip(names, hv, strict=True)}
+
+
+def top_hessian_eigenvalue(
+    model: nn.Module,
+    inputs: torch.Tensor,
+    labels: torch.Tensor,
+    generator: torch.Generator,
+    iterations: int = 100,
+    tolerance: float = 1e-4,
+) -> tuple[float, int]:
+    """Largest-magnitude eigenvalue of the loss Hessian over the trainable parameters, by power
+    iteration on Hessian-vector products (exact double back-propagation for classical models,
+    central differences of exact gradients through a quantum layer). Returns (λ, iterations)."""
+    params = {n: p.detach().double() for n, p in trained_parameters(model).items()}
+    model = model.double()
+    try:
+        loss = loss_function(model, inputs.double(), labels)
+        exact = not quantum_parameters(model)
+        vector = {
+            n: torch.randn(p.shape, generator=generator, dtype=p.dtype) for n, p in params.items()
+        }
+        norm = flatten(vector).norm()
+        vector = {n: v / norm for n, v in vector.items()}
+        eigenvalue = 0.0
+        for iteration in range(1, iterations + 1):
+            product = hessian_vector_product(loss, params, vector, exact=exact)
+            new_eigenvalue = float(flatten(product) @ flatten(vector))
+            norm = flatten(product).norm()
+            vector = {n: v / norm for n, v in product.items()}
+            if abs(new_eigenvalue - eigenvalue) <= tolerance * abs(new_eigenvalue):
+                return new_eigenvalue, iteration
+            eigenvalue = new_eigenvalue
+        return eigenvalue, iterations
+    finally:
+        model.float()
+
+
+def radius_sharpness(
+    model: nn.Module,
+    inputs: torch.Tensor,
+    labels: torch.Tensor,
+    generator: torch.Generator,
+    radius: float = 0.1,
+    n_directions: int = 32,
+    **direction_options: object,
+) -> np.ndarray:
+    """Loss increase L(θ + r δ) - L(θ) along random filter-normalised directions δ, ``(K,)``."""
+    centre = trained_parameters(model)
+    directions = [
+        filter_normalised_direction(
+            centre, generator, quantum_parameters(model), **direction_options
+        )
+        for _ in range(n_directions)
+    ]
+    offsets = {n: radius * torch.stack([d[n] for d in directions]) for n in centre}
+    losses, _ = evaluate_points(model, centre, offsets, inputs, labels)
+    return losses - loss_at_centre(model, centre, inputs, labels)
+
+
+@dataclasses.dataclass
+class Sharpness:
+    """Both sharpness measures of one model's minimum."""
+
+    eigenvalue: float  # largest-magnitude Hessian eigenvalue
+    iterations: int  # power iterations it took
+    radius: float
+    increases: np.ndarray  # L(θ + r δ) - L(θ) per random direction
+
+    @property
+    def increase(self) -> tuple[float, float]:
+        """Mean loss increase at the radius and its standard error over directions."""
+        return mean_and_error(self.increases)
+
+
+def sharpness(
+    model: nn.Module,
+    inputs: torch.Tensor,
+    labels: torch.Tensor,
+    generator: torch.Generator,
+    radius: float = 0.5,
+    **direction_options: object,
+) -> Sharpness:
+    """:func:`top_hessian_eigenvalue` and :func:`radius_sharpness` of one model."""
+    eigenvalue, iterations = top_hessian_eigenvalue(model, inputs, labels, generator)
+    increases = radius_sharpness(
+        model, inputs, labels, generator, radius=radius, **direction_options
+    )
+    return Sharpness(eigenvalue, iterations, radius, increases)

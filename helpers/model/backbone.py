@@ -1,0 +1,143 @@
+"""The frozen ResNet18 backbone and feature extraction with an on-disk cache."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+from torchvision import models
+from tqdm.auto import tqdm
+
+from helpers.config import Config, fingerprint
+from helpers.io import save_torch
+from helpers.model.data import SMOKE_COMMAND, load_splits
+
+FEATURE_DIM = 512
+IMAGENET_WEIGHTS = models.ResNet18_Weights.IMAGENET1K_V1
+
+
+class WeightsUnavailableError(FileNotFoundError):
+    """The requested backbone weights cannot be found or downloaded."""
+
+
+def imagenet_weights_file() -> Path:
+    """Where torchvision keeps the downloaded ImageNet ResNet18 weights."""
+    return Path(torch.hub.get_dir()) / "checkpoints" / Path(IMAGENET_WEIGHTS.url).name
+
+
+def _freeze(model: nn.Module) -> nn.Module:
+    model.fc = nn.Identity()
+    model.eval()
+    for param in model.parameters():
+        param.requires_grad_(False)
+    return model
+
+
+def load_backbone(weights: str = "imagenet", seed: int = 0) -> nn.Module:
+    """ResNet18 with ``fc`` removed (512-d output), in eval mode, every parameter frozen.
+
+    Args:
+        weights: ``"imagenet"`` (torchvision's ImageNet weights, downloaded on first use),
+            ``"none"`` (random initialisation from ``seed``; for tests) or a path to a ResNet18
+            state dict (its ``fc`` entries, of any size, are ignored).
+    """
+    if weights == "imagenet":
+        try:
+            return _freeze(models.resnet18(weights=IMAGENET_WEIGHTS))
+        except OSError as exc:  # URLError is an OSError
+            raise WeightsUnavailableError(
+                f"ImageNet ResNet18 weights are not in {imagenet_weights_file()} and could not be "
+                f"downloaded ({exc}). Copy {Path(IMAGENET_WEIGHTS.url).name} (from "
+                f"{IMAGENET_WEIGHTS.url}) there, pass weights=<path to a ResNet18 state dict>, "
+                f"or run the offline demo: {SMOKE_COMMAND}"
+            ) from exc
+    if weights == "none":
+        with torch.random.fork_rng():
+            torch.manual_seed(seed)
+            return _freeze(models.resnet18(weights=None))
+    return _freeze(_load_state_dict_model(Path(weights).expanduser()))
+
+
+def _load_state_dict_model(path: Path) -> nn.Module:
+    if not path.is_file():
+        raise WeightsUnavailableError(
+            f"weights={str(path)!r}: no such file. Use 'imagenet', 'none', or the path to a "
+            "ResNet18 state dict saved with torch.save(model.state_dict(), path)."
+        )
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
+        state = state["state_dict"]
+    if not isinstance(state, dict):
+        raise ValueError(f"{path} holds a {type(state).__name__}, not a ResNet18 state dict.")
+    state = {
+        key.removeprefix("module."): value
+        for key, value in state.items()
+        if not key.removeprefix("module.").startswith("fc.")
+    }
+    model = models.resnet18(weights=None)
+    expected = {key for key in model.state_dict() if not key.startswith("fc.")}
+    missing, unexpected = sorted(expected - state.keys()), sorted(state.keys() - expected)
+    if missing or unexpected:
+        raise ValueError(
+            f"{path} is not a ResNet18 state dict: {len(missing)} missing keys "
+            f"(e.g. {missing[:3]}), {len(unexpected)} unexpected keys (e.g. {unexpected[:3]})."
+        )
+    try:
+        model.load_state_dict(state, strict=False)
+    except RuntimeError as exc:
+        raise ValueError(f"{path}: tensor shapes do not match ResNet18: {exc}") from exc
+    return model
+
+
+@torch.no_grad()
+def extract_features(
+    backbone: nn.Module, dataset: Dataset, batch_size: int = 64, desc: str = "features"
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Backbone features ``(N, 512)`` and labels ``(N,)`` of a dataset, in order."""
+    loader = DataLoader(dataset, batch_size=batch_size, shuffle=False)
+    features, labels = [], []
+    for images, targets in tqdm(loader, desc=desc, leave=False):
+        features.append(backbone(images))
+        labels.append(torch.as_tensor(targets))
+    return torch.cat(features), torch.cat(labels)
+
+
+@dataclasses.dataclass
+class Features:
+    """Cached backbone features of both splits."""
+
+    train: torch.Tensor
+    train_labels: torch.Tensor
+    val: torch.Tensor
+    val_labels: torch.Tensor
+    classes: list[str]
+
+
+def feature_cache_path(cfg: Config, split: str, n_samples: int) -> Path:
+    """Where the features of one split are cached: keyed by every field that changes them."""
+    key = fingerprint(cfg, "features", split=split, n_samples=n_samples, feature_dim=FEATURE_DIM)
+    return cfg.cache_path / f"{key}.pt"
+
+
+def cached_features(cfg: Config, backbone: nn.Module | None = None) -> Features:
+    """Features of both splits, extracted once and then read from ``cfg.cache_dir``.
+
+    The backbone is built only when a split is not cached yet; a second run extracts nothing.
+    """
+    splits = load_splits(cfg)
+    loaded: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+    for name, dataset in (("train", splits.train), ("val", splits.val)):
+        path = feature_cache_path(cfg, name, len(dataset))
+        if path.is_file():
+            cached = torch.load(path, weights_only=True)
+            loaded[name] = (cached["features"], cached["labels"])
+            continue
+        if backbone is None:
+            backbone = load_backbone(cfg.weights, cfg.seed)
+        feats, labels = extract_features(backbone, dataset, desc=f"{name} features")
+        save_torch({"features": feats, "labels": labels}, path)
+        loaded[name] = (feats, labels)
+    return Features(*loaded["train"], *loaded["val"], classes=splits.classes)

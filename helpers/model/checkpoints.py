@@ -1,0 +1,136 @@
+"""What training leaves on disk, and reading it back with configuration checks.
+
+A run's artifacts (the design's contract): ``<artifacts_dir>/config.json`` (the run's
+configuration, which later notebooks continue from), and per head ``<artifacts_dir>/<kind>/``
+with ``checkpoint.pt`` (best validation state), ``metrics.json`` (``val_accuracy``,
+``val_loss``, ``history``, ``config``, ``train_seconds``, ...) and ``trajectory.pt`` (the head's
+parameters during training).
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from helpers.config import RUN_CONFIG, Config, describe
+from helpers.io import save_json, save_torch
+from helpers.model.backbone import load_backbone
+from helpers.model.heads import KINDS, TransferModel, build_head
+
+_PACKAGES = ("torch", "torchvision", "qiskit", "qiskit-machine-learning", "qiskit-aer", "numpy")
+TRAINING_NOTEBOOK = {"classical": "01_classical", "hybrid": "02_hybrid_train"}
+
+
+class CheckpointMismatchError(ValueError):
+    """A checkpoint was trained with another configuration than the one asked for."""
+
+
+def library_versions(packages: tuple[str, ...] = _PACKAGES) -> dict[str, str]:
+    """Python's and the given packages' versions ("not installed" when absent)."""
+    versions = {"python": platform.python_version()}
+    for package in packages:
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = "not installed"
+    return versions
+
+
+def run_dir(cfg: Config, kind: str) -> Path:
+    if kind not in KINDS:
+        raise ValueError(f"kind={kind!r} is unknown; use one of {KINDS}.")
+    return cfg.artifacts_path / kind
+
+
+def save_run_config(cfg: Config) -> Path:
+    """Write ``<artifacts_dir>/config.json``: the configuration later notebooks continue."""
+    return save_json(cfg.to_dict(), cfg.artifacts_path / RUN_CONFIG)
+
+
+def save_checkpoint(
+    path: Path, head: nn.Module, cfg: Config, kind: str, metrics: dict[str, Any]
+) -> Path:
+    """Write the head's state with its configuration and library versions, atomically."""
+    return save_torch(
+        {
+            "kind": kind,
+            "state_dict": head.state_dict(),
+            "config": cfg.to_dict(),
+            "model": describe(cfg, kind),
+            "val_accuracy": metrics["val_accuracy"],
+            "val_loss": metrics["val_loss"],
+            "versions": library_versions(),
+        },
+        path,
+    )
+
+
+def _missing(kind: str, path: Path) -> FileNotFoundError:
+    return FileNotFoundError(
+        f"no {kind} {path.name} at {path.parent}: run notebook {TRAINING_NOTEBOOK[kind]} first "
+        "with the same parameters (or `python -m helpers.pipeline`)."
+    )
+
+
+def load_checkpoint(path: Path, cfg: Config, kind: str) -> dict[str, Any]:
+    """Read a checkpoint and check it was made for ``cfg``'s model; raise a clear error if not."""
+    if not path.is_file():
+        raise _missing(kind, path)
+    checkpoint = torch.load(path, map_location="cpu", weights_only=False)
+    if checkpoint.get("kind") != kind:
+        raise CheckpointMismatchError(
+            f"{path} holds a {checkpoint.get('kind')!r} head, not a {kind!r} one."
+        )
+    # "model" holds what the weights meant when saved; older checkpoints only have their config
+    saved = checkpoint.get("model") or describe(Config.from_namespace(checkpoint["config"]), kind)
+    wanted = describe(cfg, kind)
+    differing = {name: (saved.get(name), value) for name, value in wanted.items()}
+    differing = {name: pair for name, pair in differing.items() if pair[0] != pair[1]}
+    if differing:
+        details = "; ".join(
+            f"{name}: checkpoint {old!r}, requested {new!r}"
+            for name, (old, new) in differing.items()
+        )
+        raise CheckpointMismatchError(
+            f"{path} was trained with another configuration ({details}). Retrain with these "
+            "parameters, or set them to the checkpoint's values."
+        )
+    return checkpoint
+
+
+def read_metrics(cfg: Config, kind: str) -> dict[str, Any] | None:
+    """The ``metrics.json`` of a trained head, or None when that head was not trained yet."""
+    path = run_dir(cfg, kind) / "metrics.json"
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def load_trajectory(cfg: Config, kind: str) -> dict[str, Any]:
+    """The parameter snapshots training saved (``vectors``, ``epochs``, ``names``, ``shapes``)."""
+    path = run_dir(cfg, kind) / "trajectory.pt"
+    if not path.is_file():
+        raise _missing(kind, path)
+    return torch.load(path, weights_only=True)
+
+
+def load_trained_head(cfg: Config, kind: str) -> tuple[nn.Module, dict[str, Any]]:
+    """The trained head of ``kind`` from ``cfg.artifacts_dir`` (eval mode) and its metrics."""
+    checkpoint = load_checkpoint(run_dir(cfg, kind) / "checkpoint.pt", cfg, kind)
+    head = build_head(kind, cfg)
+    head.load_state_dict(checkpoint["state_dict"])
+    head.eval()
+    return head, read_metrics(cfg, kind) or {}
+
+
+def load_trained_models(cfg: Config, backbone: nn.Module | None = None) -> dict[str, TransferModel]:
+    """Both trained heads on the frozen backbone (images -> logits), keyed by kind, in eval mode."""
+    backbone = backbone if backbone is not None else load_backbone(cfg.weights, cfg.seed)
+    models = {kind: TransferModel(backbone, load_trained_head(cfg, kind)[0]) for kind in KINDS}
+    for model in models.values():
+        model.eval()
+    return models

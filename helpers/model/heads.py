@@ -1,0 +1,95 @@
+"""Classification heads on 512-d backbone features, and the full transfer-learning model.
+
+Named submodules are the hook points of the analyses: ``pre_net`` (Linear 512 -> n), ``encode``
+(q_in = tanh * pi/2), ``q_layer`` (q_out = <Z_j>), ``activation`` (the classical twin's hidden
+layer) and ``post_net`` (logits).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+
+import torch
+from torch import nn
+
+from helpers.config import DEFAULT_Q_DEPTH, Config
+from helpers.model.backbone import FEATURE_DIM
+from helpers.quantum import QuantumLayer
+
+KINDS = ("classical", "hybrid")
+
+
+class AngleEncoding(nn.Module):
+    """``tanh(x) * pi/2``: Mari's map from pre_net outputs to rotation angles in (-pi/2, pi/2)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.tanh(x) * (math.pi / 2)
+
+
+def classical_head(name: str, n_qubits: int, n_classes: int) -> nn.Sequential:
+    """Mari's classical heads: ``512_n``, ``512_nq_n`` (the 4-qubit head's twin), ``551_512_n``."""
+    layers = {
+        "512_n": [("post_net", nn.Linear(FEATURE_DIM, n_classes))],
+        "512_nq_n": [
+            ("pre_net", nn.Linear(FEATURE_DIM, n_qubits)),
+            ("activation", nn.ReLU()),
+            ("post_net", nn.Linear(n_qubits, n_classes)),
+        ],
+        "551_512_n": [
+            ("pre_net", nn.Linear(FEATURE_DIM, FEATURE_DIM)),
+            ("activation", nn.ReLU()),
+            ("post_net", nn.Linear(FEATURE_DIM, n_classes)),
+        ],
+    }
+    if name not in layers:
+        raise ValueError(f"classical head {name!r} is unknown; use one of {sorted(layers)}.")
+    return nn.Sequential(OrderedDict(layers[name]))
+
+
+class DressedQuantumHead(nn.Module):
+    """Mari's dressed quantum circuit: Linear(512, n) -> tanh*pi/2 -> circuit -> Linear(n, C)."""
+
+    def __init__(
+        self,
+        n_qubits: int = 4,
+        q_depth: int = DEFAULT_Q_DEPTH,
+        n_classes: int = 2,
+        *,
+        q_delta: float = 0.01,
+        backend: str = "fast",
+        **layer_options: object,
+    ) -> None:
+        super().__init__()
+        self.pre_net = nn.Linear(FEATURE_DIM, n_qubits)
+        self.encode = AngleEncoding()
+        self.q_layer = QuantumLayer(
+            n_qubits, q_depth, q_delta=q_delta, backend=backend, **layer_options
+        )
+        self.post_net = nn.Linear(n_qubits, n_classes)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return self.post_net(self.q_layer(self.encode(self.pre_net(features))))
+
+
+def build_head(kind: str, cfg: Config) -> nn.Module:
+    """A freshly initialised head (``"classical"`` or ``"hybrid"``) for ``cfg``."""
+    if kind == "classical":
+        return classical_head(cfg.classical_head, cfg.n_qubits, cfg.n_classes)
+    if kind == "hybrid":
+        return DressedQuantumHead(
+            cfg.n_qubits, cfg.q_depth, cfg.n_classes, q_delta=cfg.q_delta, backend=cfg.backend
+        )
+    raise ValueError(f"kind={kind!r} is unknown; use one of {KINDS}.")
+
+
+class TransferModel(nn.Module):
+    """Frozen backbone followed by a head: images -> logits."""
+
+    def __init__(self, backbone: nn.Module, head: nn.Module) -> None:
+        super().__init__()
+        self.backbone = backbone
+        self.head = head
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.head(self.backbone(images))

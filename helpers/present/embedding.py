@@ -1,0 +1,175 @@
+"""Figures and the generated conclusion of notebook 04 (layouts and separability)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+import seaborn as sns
+import torch
+from matplotlib.figure import Figure
+
+from helpers.analysis.activations import BACKBONE_LAYERS, COUNTERPARTS
+from helpers.present.style import (
+    CLASS_PALETTE,
+    MODEL_COLOURS,
+    scatter_classes,
+    themed,
+)
+from helpers.present.tables import format_value, verdict
+
+
+@themed
+def plot_layouts(
+    layouts: Mapping[str, Mapping[str, np.ndarray]],
+    labels: torch.Tensor,
+    classes: Sequence[str],
+    title: str,
+    method: str = "t-SNE",
+    annotations: Mapping[str, Mapping[str, str]] | None = None,
+) -> Figure:
+    """One row per model, one column per layer: 2-D layouts coloured by class.
+
+    ``annotations[model][layer]`` is printed under the panel title (e.g. a k-NN accuracy).
+    """
+    models = list(layouts)
+    n_columns = max(len(by_layer) for by_layer in layouts.values())
+    fig, axes = plt.subplots(
+        len(models), n_columns, figsize=(2.3 * n_columns, 2.6 * len(models) + 0.8), squeeze=False
+    )
+    for row, model in enumerate(models):
+        for column, (layer, points) in enumerate(layouts[model].items()):
+            ax = axes[row, column]
+            scatter_classes(ax, points, labels, classes, size=5)
+            note = (annotations or {}).get(model, {}).get(layer, "")
+            ax.set_title(f"{model}: {layer}" + (f"\n{note}" if note else ""), fontsize=9)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.set_xlabel(f"{method} 1", fontsize=8)
+            ax.set_ylabel(f"{method} 2", fontsize=8)
+    handles, names = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, names, loc="upper right", title="class", markerscale=2)
+    fig.suptitle(title)
+    fig.tight_layout(rect=(0, 0, 0.95, 1))
+    return fig
+
+
+@themed
+def plot_separability(rows: Sequence[Mapping[str, Any]], title: str) -> Figure:
+    """k-NN accuracy, silhouette and trustworthiness against depth, one line per model."""
+    scores = (
+        ("knn_accuracy", "k-NN accuracy (5-fold CV)"),
+        ("silhouette", "silhouette score"),
+        ("trustworthiness", "t-SNE trustworthiness"),
+    )
+    fig, axes = plt.subplots(1, len(scores), figsize=(5.2 * len(scores), 4.2))
+    for ax, (score, label) in zip(axes, scores, strict=True):
+        for model in dict.fromkeys(row["model"] for row in rows):
+            chosen = [row for row in rows if row["model"] == model]
+            depth = [row["depth"] for row in chosen]
+            values = np.array([row[score] for row in chosen], dtype=float)
+            colour = MODEL_COLOURS.get(model)
+            ax.plot(depth, values, "-o", color=colour, label=model)
+            if f"{score}_se" in chosen[0]:
+                errors = np.array([row[f"{score}_se"] for row in chosen], dtype=float)
+                ax.fill_between(depth, values - errors, values + errors, color=colour, alpha=0.15)
+        names = {}
+        for row in rows:
+            names.setdefault(row["depth"], []).append(row["layer"])
+        ax.set_xticks(
+            list(names),
+            ["/".join(dict.fromkeys(n)) for n in names.values()],
+            rotation=45,
+            ha="right",
+        )
+        ax.set_xlabel("layer")
+        ax.set_ylabel(label)
+        ax.set_title(label)
+        ax.legend()
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+@themed
+def plot_unit_pairs(
+    values: torch.Tensor,
+    labels: torch.Tensor,
+    classes: Sequence[str],
+    unit_name: str,
+    title: str,
+    limits: tuple[float, float] | None = None,
+) -> Figure:
+    """Pairwise scatter plots of a layer's units (e.g. every pair of <Z_j>), coloured by class.
+
+    The diagonal shows each unit's distribution per class.
+    """
+    n_units = values.shape[1]
+    fig, axes = plt.subplots(n_units, n_units, figsize=(2.2 * n_units + 1, 2.2 * n_units + 0.6))
+    axes = np.atleast_2d(axes)
+    colours = sns.color_palette(CLASS_PALETTE, len(classes))
+    array = values.numpy()
+    for i in range(n_units):
+        for j in range(n_units):
+            ax = axes[i, j]
+            if i == j:
+                for index, name in enumerate(classes):
+                    chosen = array[np.asarray(labels) == index, i]
+                    ax.hist(
+                        chosen, bins=20, range=limits, color=colours[index], alpha=0.6, label=name
+                    )
+            else:
+                scatter_classes(ax, array[:, [j, i]], labels, classes, size=4)
+                if limits is not None:
+                    ax.set_ylim(limits)
+            if limits is not None:
+                ax.set_xlim(limits)
+            if i == n_units - 1:
+                ax.set_xlabel(f"{unit_name}{j}")
+            if j == 0:
+                ax.set_ylabel(f"{unit_name}{i}" if i else "count")
+    handles, names = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, names, loc="upper right", title="class")
+    fig.suptitle(title)
+    fig.tight_layout(rect=(0, 0, 0.93, 1))
+    return fig
+
+
+def knn_notes(rows: list[dict[str, object]]) -> dict[str, dict[str, str]]:
+    """Panel annotations ``[model][layer]``: each layer's k-NN accuracy ± SE."""
+    notes: dict[str, dict[str, str]] = {}
+    for row in rows:
+        notes.setdefault(str(row["model"]), {})[str(row["layer"])] = (
+            f"k-NN {row['knn_accuracy']:.2f} ± {row['knn_accuracy_se']:.2f}"
+        )
+    return notes
+
+
+def describe_separability(rows: list[dict[str, object]]) -> str:
+    """A markdown summary: the backbone's trend, then hybrid vs classical at each head layer."""
+    by_key = {(row["model"], row["layer"]): row for row in rows}
+
+    def score(model: str, layer: str, name: str = "knn_accuracy") -> tuple[float, float]:
+        row = by_key[(model, layer)]
+        return float(row[name]), float(row[f"{name}_se"])
+
+    first, last = BACKBONE_LAYERS[0], BACKBONE_LAYERS[-1]
+    lines = [
+        f"- Through the frozen backbone, k-NN accuracy goes from "
+        f"{format_value(*score('hybrid', first))} ({first}) to "
+        f"{format_value(*score('hybrid', last))} ({last})."
+    ]
+    for hybrid_layer, classical_layer in COUNTERPARTS.items():
+        hybrid, classical = score("hybrid", hybrid_layer), score("classical", classical_layer)
+        hybrid_silhouette = score("hybrid", hybrid_layer, "silhouette")
+        classical_silhouette = score("classical", classical_layer, "silhouette")
+        lines.append(
+            f"- **{hybrid_layer}** (hybrid) vs **{classical_layer}** (classical): k-NN accuracy "
+            f"{format_value(*hybrid)} vs {format_value(*classical)}, "
+            f"{verdict(classical, hybrid)}; silhouette {format_value(*hybrid_silhouette)} vs "
+            f"{format_value(*classical_silhouette)}, "
+            f"{verdict(classical_silhouette, hybrid_silhouette)}."
+        )
+    return "\n".join(lines)

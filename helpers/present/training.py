@@ -1,0 +1,114 @@
+"""Figures of notebooks 01 and 02: data, training curves, confusion, predictions, circuits."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import seaborn as sns
+import torch
+from matplotlib.figure import Figure
+from qiskit.circuit import QuantumCircuit
+from sklearn.metrics import confusion_matrix
+
+from helpers.present.style import (
+    MODEL_COLOURS,
+    image_array,
+    image_grid,
+    themed,
+)
+
+
+@themed
+def plot_samples(
+    images: torch.Tensor,
+    labels: Sequence[int],
+    classes: Sequence[str],
+    title: str,
+    columns: int = 8,
+) -> Figure:
+    """A grid of (normalised) images with their class names."""
+    fig, axes = image_grid(len(images), columns)
+    for ax, image, label in zip(axes, images, labels, strict=False):
+        ax.imshow(image_array(image))
+        ax.set_title(classes[int(label)], fontsize=10)
+    fig.suptitle(title)
+    return fig
+
+
+@themed
+def plot_training_curves(
+    histories: Mapping[str, Sequence[Mapping[str, float]]], title: str
+) -> Figure:
+    """Loss and accuracy per epoch, train (dashed) and validation (solid), for each model."""
+    fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(11, 4))
+    for name, history in histories.items():
+        epochs = [row["epoch"] for row in history]
+        colour = MODEL_COLOURS.get(name)
+        for ax, metric in ((loss_ax, "loss"), (acc_ax, "accuracy")):
+            for split, style, label in (("train", "--o", "train"), ("val", "-o", "validation")):
+                values = [row[f"{split}_{metric}"] for row in history]
+                ax.plot(epochs, values, style, color=colour, label=f"{name} {label}")
+    for ax, metric in ((loss_ax, "cross-entropy loss"), (acc_ax, "accuracy")):
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(metric)
+        ax.legend()
+    loss_ax.set_title("Loss")
+    acc_ax.set_title("Accuracy")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+@themed
+def plot_confusion(
+    labels: torch.Tensor, predictions: torch.Tensor, classes: Sequence[str], title: str
+) -> Figure:
+    """Confusion matrix (counts) of validation predictions."""
+    matrix = confusion_matrix(labels.numpy(), predictions.numpy(), labels=range(len(classes)))
+    fig, ax = plt.subplots(figsize=(1.2 * len(classes) + 2.5, 1.1 * len(classes) + 2))
+    sns.heatmap(
+        matrix,
+        annot=True,
+        fmt="d",
+        cmap="Blues",
+        cbar_kws={"label": "images"},
+        xticklabels=classes,
+        yticklabels=classes,
+        ax=ax,
+    )
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    ax.set_title(title)
+    return fig
+
+
+@themed
+def plot_predictions(
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    probabilities: torch.Tensor,
+    classes: Sequence[str],
+    title: str,
+    columns: int = 6,
+) -> Figure:
+    """Images with true class, predicted class and confidence (green right, red wrong)."""
+    fig, axes = image_grid(len(images), columns, size=2.4)
+    for ax, image, label, probs in zip(axes, images, labels, probabilities, strict=False):
+        predicted = int(probs.argmax())
+        ax.imshow(image_array(image))
+        ax.set_title(
+            f"true {classes[int(label)]}\npred {classes[predicted]} ({probs[predicted]:.0%})",
+            fontsize=9,
+            color="green" if predicted == int(label) else "red",
+        )
+    fig.suptitle(title)
+    return fig
+
+
+@themed
+def draw_circuit(circuit: QuantumCircuit, title: str) -> Figure:
+    """Qiskit's matplotlib drawing of a circuit, titled."""
+    fig = circuit.draw("mpl", fold=-1)
+    fig.suptitle(title)
+    return fig

@@ -1,0 +1,91 @@
+"""Layouts (t-SNE, UMAP), separability metrics and the activation atlas of notebooks 04-05."""
+
+import numpy as np
+import pytest
+import torch
+
+from helpers.analysis import activations, embedding
+from helpers.model.checkpoints import load_trained_models
+from helpers.model.data import load_splits
+from helpers.present import embedding as draw
+
+
+def _blobs(seed=0, n=120, separation=6.0):
+    rng = np.random.default_rng(seed)
+    labels = np.repeat([0, 1], n // 2)
+    values = rng.standard_normal((n, 10))
+    values[:, 0] += separation * labels
+    return torch.tensor(values), torch.tensor(labels)
+
+
+def test_separability_metrics_rank_a_separable_set_above_a_shuffled_one():
+    values, labels = _blobs()
+    shuffled = labels[torch.randperm(len(labels), generator=torch.Generator().manual_seed(0))]
+    knn, knn_se = embedding.knn_accuracy(values, labels)
+    knn_shuffled, _ = embedding.knn_accuracy(values, shuffled)
+    assert knn > 0.95 and 0 < knn_se < 0.05 and knn_shuffled < 0.7
+    sil, _ = embedding.silhouette(values, labels)
+    sil_shuffled, _ = embedding.silhouette(values, shuffled)
+    assert sil > 0.3 > sil_shuffled
+    assert np.isnan(embedding.silhouette(torch.zeros(6, 3), torch.tensor([0, 1] * 3))[0])
+
+
+def test_tsne_is_seeded_and_trustworthiness_ranks_layouts():
+    values, _ = _blobs(n=60)
+    layout = embedding.tsne(values, perplexity=10, seed=1)
+    assert layout.shape == (60, 2)
+    np.testing.assert_allclose(layout, embedding.tsne(values, perplexity=10, seed=1))
+    random_layout = np.random.default_rng(0).standard_normal((60, 2))
+    assert embedding.layout_trustworthiness(values, layout) > embedding.layout_trustworthiness(
+        values, random_layout
+    )
+    planar = torch.randn(50, 2, generator=torch.Generator().manual_seed(0))
+    assert embedding.layout_trustworthiness(planar, planar.numpy()) == pytest.approx(1.0)
+
+
+def test_separability_table_covers_every_layer_and_shares_the_backbone(trained_smoke_cfg):
+    cfg = trained_smoke_cfg
+    models = load_trained_models(cfg)
+    heads = {kind: model.head for kind, model in models.items()}
+    val = load_splits(cfg).val
+    acts = activations.cached_activations(cfg, models["hybrid"].backbone, heads, val, range(40))
+    layouts = embedding.embed_layers(acts, "tsne", perplexity=5, seed=0)
+    assert layouts["hybrid"]["conv1"] is layouts["classical"]["conv1"]  # embedded once
+    rows = embedding.separability_table(acts, layouts)
+    assert len(rows) == 2 * len(embedding.layer_order("hybrid"))
+    by_key = {(row["model"], row["layer"]): row for row in rows}
+    assert (
+        by_key[("hybrid", "layer3")]["knn_accuracy"]
+        == by_key[("classical", "layer3")]["knn_accuracy"]
+    )
+    assert by_key[("hybrid", "q_out")]["knn_accuracy"] > 0.8  # the trained smoke head separates
+    text = draw.describe_separability(rows)
+    assert "q_out" in text and "h_out" in text
+
+
+def test_atlas_assigns_every_sample_to_one_cell_and_averages_its_images():
+    rng = np.random.default_rng(0)
+    layout = rng.uniform(-3, 5, (200, 2))
+    layout[0] = layout.max(axis=0)  # the corners must fall inside the grid
+    layout[1] = layout.min(axis=0)
+    images = torch.randn(200, 3, 4, 4)
+    labels = torch.tensor(rng.integers(0, 2, 200))
+    atlas = embedding.activation_atlas(layout, images, labels, grid=5)
+    assert atlas.cell_of.shape == (200,) and atlas.counts.sum() == 200
+    assert ((atlas.cell_of >= 0) & (atlas.cell_of < 25)).all()
+    for cell in range(25):
+        members = atlas.cell_of == cell
+        assert atlas.counts[cell] == members.sum()
+        if members.any():
+            torch.testing.assert_close(atlas.images[cell], images[members].mean(0))
+            votes = np.bincount(labels.numpy()[members], minlength=2)
+            assert votes[atlas.dominant[cell]] == votes.max()
+            assert atlas.purity[cell] == pytest.approx(votes.max() / members.sum())
+        else:
+            assert atlas.dominant[cell] == -1
+    top_left = np.array([layout[:, 0].min(), layout[:, 1].max()])
+    nearest = np.argmin(np.abs(layout - top_left).sum(axis=1))
+    assert atlas.cell_of[nearest] == 0  # row 0 is the top of the layout
+    assert atlas.occupied == int((atlas.counts > 0).sum())
+    weighted = sum(atlas.purity[c] * atlas.counts[c] for c in range(25) if atlas.counts[c]) / 200
+    assert atlas.weighted_purity == pytest.approx(weighted)

@@ -1,0 +1,273 @@
+"""Loss landscapes: centre, filter normalisation, batched grids, periodicity, Hessian, PCA."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from helpers.analysis import landscape
+from helpers.analysis.stats import mean_and_error
+from helpers.model.backbone import cached_features
+from helpers.model.checkpoints import load_trained_head
+from helpers.model.heads import AngleEncoding, TransferModel
+from helpers.model.train import evaluate
+from helpers.present.landscape import describe_sharpness
+from helpers.present.tables import format_value
+from helpers.quantum import QuantumLayer
+
+
+@pytest.fixture(scope="module")
+def smoke_heads(trained_smoke_cfg):
+    cfg = trained_smoke_cfg
+    features = cached_features(cfg)
+    heads = {kind: load_trained_head(cfg, kind)[0] for kind in ("classical", "hybrid")}
+    return heads, features.train[:96], features.train_labels[:96]
+
+
+@pytest.mark.parametrize("kind", ["classical", "hybrid"])
+def test_the_landscape_centre_is_the_trained_models_loss(smoke_heads, kind):
+    heads, inputs, labels = smoke_heads
+    head = heads[kind]
+    centre = landscape.trained_parameters(head)
+    generator = torch.Generator().manual_seed(0)
+    quantum = landscape.quantum_parameters(head)
+    directions = [landscape.filter_normalised_direction(centre, generator, quantum) for _ in "ab"]
+    alphas = np.linspace(-1, 1, 5)
+    result = landscape.landscape(head, centre, directions, inputs, labels, alphas, alphas, kind)
+    trained_loss, trained_accuracy, _ = evaluate(head, inputs, labels)
+    assert result.centre_loss == pytest.approx(trained_loss, rel=1e-6)
+    assert result.loss[2, 2] == pytest.approx(trained_loss, rel=1e-6)
+    assert result.accuracy[2, 2] == pytest.approx(trained_accuracy)
+    assert result.loss.shape == (5, 5) and result.loss.max() > trained_loss
+
+
+def test_filter_normalised_directions_match_the_weights_filter_norms(smoke_heads):
+    head = smoke_heads[0]["hybrid"]
+    centre = landscape.trained_parameters(head)
+    quantum = landscape.quantum_parameters(head)
+    assert quantum == {"q_layer.weight": 4}  # the layer's own width, no n_qubits passed in
+    d = landscape.filter_normalised_direction(centre, torch.Generator().manual_seed(1), quantum)
+    for name in ("pre_net.weight", "post_net.weight"):
+        torch.testing.assert_close(d[name].norm(dim=1), centre[name].norm(dim=1))
+    for name in ("pre_net.bias", "post_net.bias"):
+        assert torch.all(d[name] == 0)
+    torch.testing.assert_close(  # each circuit layer's angles are one filter
+        d["q_layer.weight"].view(-1, 4).norm(dim=1),
+        centre["q_layer.weight"].view(-1, 4).norm(dim=1),
+    )
+    report = landscape.normalisation_report(centre, d, quantum)
+    assert (
+        max(r["max_filter_mismatch"] for r in report if not math.isnan(r["max_filter_mismatch"]))
+        < 1e-5
+    )
+    periodic = landscape.filter_normalised_direction(
+        centre, torch.Generator().manual_seed(1), quantum, quantum_scale="period"
+    )
+    rms = periodic["q_layer.weight"].pow(2).mean().sqrt()
+    assert rms == pytest.approx(math.pi, rel=1e-5)  # each angle moves by about ±π at α = 1
+    with pytest.raises(ValueError, match="quantum_scale"):
+        landscape.filter_normalised_direction(centre, torch.Generator(), quantum, "degrees")
+
+
+def test_convolution_filters_are_normalised_per_output_channel():
+    conv = nn.Conv2d(3, 5, 3)
+    centre = landscape.trained_parameters(conv)
+    d = landscape.filter_normalised_direction(centre, torch.Generator().manual_seed(0))
+    torch.testing.assert_close(
+        d["weight"].flatten(1).norm(dim=1), conv.weight.flatten(1).norm(dim=1)
+    )
+
+
+@pytest.mark.parametrize("kind", ["classical", "hybrid"])
+def test_stacked_grid_evaluation_equals_point_by_point(smoke_heads, kind):
+    heads, inputs, labels = smoke_heads
+    head = heads[kind]
+    assert landscape.stackable(head)
+    centre = landscape.trained_parameters(head)
+    generator = torch.Generator().manual_seed(2)
+    offsets = [
+        {n: 0.3 * torch.randn(p.shape, generator=generator) for n, p in centre.items()}
+        for _ in range(5)
+    ]
+    losses, accuracies = landscape.evaluate_points(head, centre, offsets, inputs, labels, chunk=2)
+    for offset, loss, accuracy in zip(offsets, losses, accuracies, strict=True):
+        moved = {n: centre[n] + offset[n] for n in centre}
+        logits = torch.func.functional_call(head, moved, (inputs,))
+        expected = nn.functional.cross_entropy(logits, labels).item()
+        assert loss == pytest.approx(expected, rel=1e-5)
+        assert accuracy == pytest.approx((logits.argmax(1) == labels).float().mean().item())
+
+
+def test_whole_network_landscape_runs_point_by_point_and_keeps_its_centre():
+    torch.manual_seed(0)
+    model = TransferModel(
+        nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.Flatten(), nn.LazyLinear(512)),
+        nn.Sequential(nn.Linear(512, 2)),
+    ).eval()
+    images, labels = torch.randn(6, 3, 6, 6), torch.tensor([0, 1] * 3)
+    model(images)
+    for param in model.backbone.parameters():
+        param.requires_grad_(False)
+    params = landscape.trained_parameters(model, trainable_only=False)
+    assert "backbone.0.weight" in params and not landscape.stackable(model)
+    direction = landscape.filter_normalised_direction(params, torch.Generator().manual_seed(0))
+    assert torch.all(direction["backbone.1.weight"] == 0)  # BatchNorm: not perturbed
+    result = landscape.landscape(model, params, [direction], images, labels, np.linspace(-1, 1, 3))
+    with torch.no_grad():
+        expected = nn.functional.cross_entropy(model(images), labels).item()
+    assert result.loss[1] == pytest.approx(expected, rel=1e-6) and result.loss[0] != result.loss[1]
+
+
+def test_quantum_only_directions_are_exactly_periodic(smoke_heads):
+    heads, inputs, labels = smoke_heads
+    head = heads["hybrid"]
+    centre = landscape.trained_parameters(head)
+    quantum = landscape.quantum_parameters(head)
+    d = landscape.periodic_direction(centre, quantum, torch.Generator().manual_seed(0))
+    assert set(d["q_layer.weight"].unique().tolist()) <= {-1.0, 1.0}
+    assert torch.all(d["pre_net.weight"] == 0)
+    ts = np.array([-math.pi, -1.0, 0.0, 1.0, math.pi, 2 * math.pi - 1.0])
+    result = landscape.landscape(head, centre, [d], inputs, labels, ts, progress=False)
+    assert result.loss[0] == pytest.approx(result.loss[4], rel=1e-5)
+    assert result.loss[1] == pytest.approx(result.loss[5], rel=1e-5)
+    with pytest.raises(ValueError, match="no quantum weights"):
+        landscape.periodic_direction(centre, set(), torch.Generator())
+
+
+def test_fourier_spectrum_finds_the_frequencies_of_a_periodic_surface():
+    t = np.linspace(-np.pi, np.pi, 16, endpoint=False)
+    a, b = np.meshgrid(t, t, indexing="ij")
+    spectrum = landscape.fourier_spectrum(2 + np.cos(a) + 0.5 * np.cos(2 * b))
+    centre = 8
+    assert spectrum[centre, centre] == pytest.approx(2)
+    assert spectrum[centre + 1, centre] == pytest.approx(0.5)
+    assert spectrum[centre, centre + 2] == pytest.approx(0.25)
+    assert spectrum.sum() == pytest.approx(2 + 1 + 0.5)
+
+
+def _dense_hessian(loss, params):
+    names = list(params)
+    flat = torch.cat([params[n].reshape(-1) for n in names]).double()
+
+    def unflatten(vector):
+        out, start = {}, 0
+        for n in names:
+            out[n] = vector[start : start + params[n].numel()].view_as(params[n])
+            start += params[n].numel()
+        return out
+
+    return torch.autograd.functional.hessian(lambda v: loss(unflatten(v)), flat)
+
+
+def test_top_hessian_eigenvalue_matches_a_dense_eigendecomposition():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(5, 4), nn.Tanh(), nn.Linear(4, 3))
+    inputs, labels = torch.randn(40, 5), torch.randint(0, 3, (40,))
+    eigenvalue, _ = landscape.top_hessian_eigenvalue(
+        model, inputs, labels, torch.Generator().manual_seed(0), iterations=500, tolerance=1e-10
+    )
+    params = {n: p.detach().double() for n, p in model.named_parameters()}
+    loss = landscape.loss_function(model.double(), inputs.double(), labels)
+    dense = torch.linalg.eigvalsh(_dense_hessian(loss, params))
+    model.float()
+    assert eigenvalue == pytest.approx(dense[dense.abs().argmax()].item(), rel=1e-5)
+
+
+def test_hessian_through_the_quantum_layer_matches_a_dense_eigendecomposition():
+    torch.manual_seed(0)
+    model = nn.Sequential(
+        nn.Linear(3, 2), AngleEncoding(), QuantumLayer(2, 1, q_delta=0.5), nn.Linear(2, 2)
+    )
+    inputs, labels = torch.randn(12, 3), torch.randint(0, 2, (12,))
+    eigenvalue, _ = landscape.top_hessian_eigenvalue(
+        model, inputs, labels, torch.Generator().manual_seed(0), iterations=500, tolerance=1e-9
+    )
+    params = {n: p.detach().double() for n, p in model.named_parameters()}
+    loss = landscape.loss_function(model.double(), inputs.double(), labels)
+    names = list(params)
+    size = sum(p.numel() for p in params.values())
+    columns = []
+    for k in range(size):  # dense Hessian: one exact HVP per unit vector
+        unit = torch.zeros(size, dtype=torch.float64)
+        unit[k] = 1
+        pieces, start = {}, 0
+        for n in names:
+            pieces[n] = unit[start : start + params[n].numel()].view_as(params[n])
+            start += params[n].numel()
+        product = landscape.hessian_vector_product(loss, params, pieces, exact=False)
+        columns.append(torch.cat([product[n].reshape(-1) for n in names]))
+    hessian = torch.stack(columns, dim=1)
+    model.float()
+    assert torch.allclose(hessian, hessian.T, atol=1e-5)  # finite differences of exact gradients
+    dense = torch.linalg.eigvalsh((hessian + hessian.T) / 2)
+    assert eigenvalue == pytest.approx(dense[dense.abs().argmax()].item(), rel=1e-4)
+
+
+def test_pca_plane_recovers_a_planar_trajectory(smoke_heads):
+    head = smoke_heads[0]["classical"]
+    centre = landscape.trained_parameters(head)
+    flat = torch.cat([p.reshape(-1) for p in centre.values()])
+    generator = torch.Generator().manual_seed(0)
+    u, v = torch.randn(2, len(flat), generator=generator)
+    steps = torch.linspace(1, 0, 11)
+    vectors = flat + steps[:, None] * u + (steps * (1 - steps))[:, None] * v
+    trajectory = {"vectors": vectors, "names": list(centre), "epochs": torch.linspace(0, 1, 11)}
+    plane = landscape.pca_plane(trajectory, centre, generator)
+    assert plane.explained_variance.sum() == pytest.approx(1.0, abs=1e-6)
+    basis = torch.stack([torch.cat([d[n].reshape(-1) for n in centre]) for d in plane.directions])
+    reconstructed = torch.from_numpy(plane.coordinates).float() @ basis
+    torch.testing.assert_close(reconstructed, vectors - flat, atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(basis @ basis.T, torch.eye(2), atol=1e-5, rtol=0)
+    line = {**trajectory, "vectors": flat + steps[:, None] * u}
+    rank_one = landscape.pca_plane(line, centre, generator)
+    first, second = (torch.cat([d[n].reshape(-1) for n in centre]) for d in rank_one.directions)
+    assert abs(float(first @ second)) < 1e-5 and float(second.norm()) == pytest.approx(1, abs=1e-5)
+
+
+def test_landscapes_round_trip_through_npz(tmp_path):
+    result = landscape.Landscape(
+        "hybrid",
+        np.linspace(-1, 1, 3),
+        np.linspace(-1, 1, 4),
+        np.random.rand(3, 4),
+        np.random.rand(3, 4),
+        0.25,
+    )
+    path = result.save(tmp_path / "sub" / "grid.npz")
+    loaded = landscape.Landscape.load(path)
+    assert loaded.kind == "hybrid" and loaded.centre_loss == 0.25
+    np.testing.assert_array_equal(loaded.loss, result.loss)
+    np.testing.assert_array_equal(loaded.betas, result.betas)
+
+
+def test_radius_sharpness_and_its_description(smoke_heads):
+    heads, inputs, labels = smoke_heads
+    increases = {
+        kind: landscape.radius_sharpness(
+            head, inputs, labels, torch.Generator().manual_seed(0), radius=0.1, n_directions=8
+        )
+        for kind, head in heads.items()
+    }
+    assert all(values.shape == (8,) for values in increases.values())
+    results = {
+        kind: landscape.Sharpness(eigenvalue, 10, 0.1, increases[kind])
+        for kind, eigenvalue in (("classical", 2.0), ("hybrid", 4.0))
+    }
+    text = describe_sharpness(results)
+    assert "2 times the classical" in text and "radius 0.1" in text
+    for kind, result in results.items():
+        assert format_value(*mean_and_error(increases[kind])) in text
+        assert result.increase == mean_and_error(increases[kind])
+
+
+def test_sharpness_combines_both_measures_with_the_same_generator_stream(smoke_heads):
+    heads, inputs, labels = smoke_heads
+    head = heads["classical"]
+    result = landscape.sharpness(head, inputs, labels, torch.Generator().manual_seed(3), 0.2)
+    generator = torch.Generator().manual_seed(3)
+    eigenvalue, iterations = landscape.top_hessian_eigenvalue(head, inputs, labels, generator)
+    increases = landscape.radius_sharpness(head, inputs, labels, generator, radius=0.2)
+    assert (result.eigenvalue, result.iterations, result.radius) == (eigenvalue, iterations, 0.2)
+    np.testing.assert_array_equal(result.increases, increases)

@@ -1,0 +1,87 @@
+from urllib.error import URLError
+
+import pytest
+import torch
+from torchvision import models
+
+from helpers.config import Config
+from helpers.model import backbone
+
+
+def test_random_backbone_is_frozen_deterministic_and_512d():
+    first, second = backbone.load_backbone("none", seed=1), backbone.load_backbone("none", seed=1)
+    assert not first.training
+    assert all(not p.requires_grad for p in first.parameters())
+    x = torch.randn(2, 3, 32, 32)
+    assert first(x).shape == (2, 512)
+    assert torch.equal(first(x), second(x))
+    assert not torch.equal(first(x), backbone.load_backbone("none", seed=2)(x))
+
+
+def test_state_dict_path_ignores_fc_of_any_size(tmp_path):
+    source = models.resnet18(weights=None, num_classes=10).eval()
+    path = tmp_path / "resnet.pt"
+    torch.save(source.state_dict(), path)
+    loaded = backbone.load_backbone(str(path))
+    x = torch.randn(2, 3, 32, 32)
+    source.fc = torch.nn.Identity()
+    assert torch.allclose(loaded(x), source(x))
+
+
+def test_missing_weights_path_is_explained(tmp_path):
+    with pytest.raises(backbone.WeightsUnavailableError, match=r"no such file.*'imagenet', 'none'"):
+        backbone.load_backbone(str(tmp_path / "nope.pt"))
+
+
+def test_wrong_state_dict_names_missing_and_unexpected_keys(tmp_path):
+    path = tmp_path / "other.pt"
+    torch.save(torch.nn.Linear(3, 2).state_dict(), path)
+    with pytest.raises(ValueError, match=r"not a ResNet18 state dict.*missing keys.*unexpected"):
+        backbone.load_backbone(str(path))
+
+
+def test_imagenet_offline_error_names_the_file_and_the_demo(monkeypatch):
+    def offline(*args, **kwargs):
+        raise URLError("Name or service not known")
+
+    monkeypatch.setattr(backbone.models, "resnet18", offline)
+    with pytest.raises(backbone.WeightsUnavailableError) as info:
+        backbone.load_backbone("imagenet")
+    message = str(info.value)
+    assert "resnet18-f37072fd.pth" in message and "--smoke" in message
+
+
+def test_feature_cache_second_run_extracts_nothing(smoke_cfg, monkeypatch):
+    first = backbone.cached_features(smoke_cfg)
+    assert first.train.shape == (512, 512) and first.val.shape == (128, 512)
+
+    def no_backbone(*args, **kwargs):
+        raise AssertionError("the backbone was built although the features are cached")
+
+    monkeypatch.setattr(backbone, "load_backbone", no_backbone)
+    second = backbone.cached_features(smoke_cfg)
+    assert torch.equal(first.train, second.train) and torch.equal(
+        first.val_labels, second.val_labels
+    )
+
+
+def test_cache_key_changes_with_everything_that_changes_features(smoke_cfg, tmp_path):
+    base = backbone.feature_cache_path(smoke_cfg, "train", 10)
+    variants = [
+        backbone.feature_cache_path(smoke_cfg, "val", 10),
+        backbone.feature_cache_path(smoke_cfg, "train", 11),
+        backbone.feature_cache_path(
+            Config(**{**smoke_cfg.to_dict(), "image_size": 16}), "train", 10
+        ),
+        backbone.feature_cache_path(Config(**{**smoke_cfg.to_dict(), "seed": 1}), "train", 10),
+        backbone.feature_cache_path(
+            Config(**{**smoke_cfg.to_dict(), "dataset": "cifar10", "classes": ["cat", "dog"]}),
+            "train",
+            10,
+        ),
+    ]
+    assert len({base, *variants}) == len(variants) + 1
+    assert backbone.feature_cache_path(smoke_cfg, "train", 10) == base
+    assert base.parent == smoke_cfg.cache_path
+    same_features = Config(**{**smoke_cfg.to_dict(), "epochs": 9, "q_depth": 1, "lr": 0.1})
+    assert backbone.feature_cache_path(same_features, "train", 10) == base

@@ -1,0 +1,128 @@
+from urllib.error import URLError
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from helpers.config import Config
+from helpers.model import data
+from tests.conftest import shared_path
+
+
+def _image_tree(root, classes=("ants", "bees", "wasps"), per_class=3, size=40):
+    rng = np.random.default_rng(0)
+    for split in ("train", "val"):
+        for name in classes:
+            folder = root / split / name
+            folder.mkdir(parents=True)
+            for i in range(per_class):
+                pixels = rng.integers(0, 255, (size, size + 10, 3), dtype=np.uint8)
+                Image.fromarray(pixels).save(folder / f"{i}.png")
+    return root
+
+
+def test_unknown_cifar_class_lists_valid_names():
+    with pytest.raises(ValueError, match=r"unknown class name.*'kitten'.*airplane, automobile"):
+        data.load_splits(Config(classes=["kitten", "dog"]))
+
+
+def test_cifar_offline_error_names_files_and_smoke_command(monkeypatch, tmp_path):
+    def offline(*args, **kwargs):
+        raise URLError("Name or service not known")
+
+    monkeypatch.setattr(data.datasets, "CIFAR10", offline)
+    with pytest.raises(data.DataUnavailableError) as info:
+        data.load_splits(Config(data_dir=str(tmp_path)))
+    message = str(info.value)
+    assert "cifar-10-python.tar.gz" in message and "cifar-10-batches-py" in message
+    assert str(tmp_path) in message and "--smoke" in message
+
+
+def test_cifar_pair_is_filtered_and_relabelled(monkeypatch, tmp_path):
+    class FakeCifar:
+        def __init__(self, root, train, download, transform):
+            self.targets = [3, 5, 0, 5, 3, 9, 5] if train else [5, 3]
+
+        def __getitem__(self, index):
+            return torch.zeros(3, 2, 2), self.targets[index]
+
+    monkeypatch.setattr(data.datasets, "CIFAR10", FakeCifar)
+    splits = data.load_splits(Config(classes=["dog", "cat"], data_dir=str(tmp_path)))
+    assert splits.classes == ["dog", "cat"]
+    assert splits.train.indices == [0, 1, 3, 4, 6]
+    assert [splits.train[i][1] for i in range(len(splits.train))] == [1, 0, 0, 1, 0]
+    assert splits.val.targets == [0, 1]
+
+
+def test_imagefolder_subset_order_and_transform(tmp_path):
+    root = _image_tree(tmp_path / "tree")
+    cfg = Config(dataset="imagefolder", data_dir=str(root), classes=["bees", "ants"], image_size=32)
+    splits = data.load_splits(cfg)
+    assert len(splits.train) == 6 and len(splits.val) == 6
+    image, _label = splits.train[0]
+    assert image.shape == (3, 32, 32)
+    assert sorted(splits.train.targets) == [0, 0, 0, 1, 1, 1]
+    # ants are folder index 0 and become label 1 because the user listed bees first
+    assert splits.train.label_of == {1: 0, 0: 1}
+
+
+def test_imagefolder_errors(tmp_path):
+    root = _image_tree(tmp_path / "tree")
+    with pytest.raises(ValueError, match=r"unknown class name.*'cats'.*ants, bees, wasps"):
+        data.load_splits(
+            Config(dataset="imagefolder", data_dir=str(root), classes=["cats", "ants"])
+        )
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(data.DataUnavailableError, match=r"no train or val folder.*train/<class>"):
+        data.load_splits(
+            Config(dataset="imagefolder", data_dir=str(tmp_path / "empty"), classes=["a", "b"])
+        )
+
+
+def test_synthetic_objects_masks_and_classes():
+    dataset = data.SyntheticObjects(64, 32, seed=3)
+    side = round(32 * data.OBJECT_FRACTION)
+    assert dataset.images.shape == (64, 3, 32, 32) and dataset.masks.shape == (64, 32, 32)
+    assert set(dataset.targets) == {0, 1}
+    for image, mask, label in zip(dataset.images, dataset.masks, dataset.targets, strict=True):
+        assert mask.sum() == side * side
+        rows, cols = torch.nonzero(mask, as_tuple=True)
+        assert rows.max() - rows.min() == side - 1 and cols.max() - cols.min() == side - 1
+        red, blue = image[0][mask].mean(), image[2][mask].mean()
+        assert (red > blue) if label == 0 else (blue > red)
+        background = image[:, ~mask]
+        assert abs(background.mean() - 0.5) < 0.05
+    again = data.SyntheticObjects(64, 32, seed=3)
+    assert torch.equal(again.images, dataset.images) and again.targets == dataset.targets
+    assert not torch.equal(data.SyntheticObjects(64, 32, seed=4).images, dataset.images)
+
+
+def test_synthetic_items_are_normalised_images():
+    dataset = data.SyntheticObjects(4, 16, seed=0)
+    image, _ = dataset[1]
+    assert torch.allclose(data.denormalize(image), dataset.images[1], atol=1e-6)
+
+
+def test_synthetic_rejects_other_class_names():
+    with pytest.raises(ValueError, match="synthetic dataset has classes"):
+        data.load_splits(Config(dataset="synthetic", classes=["cat", "dog"]))
+
+
+def test_shared_hymenoptera_reads_244_training_images():
+    root = shared_path("data", "hymenoptera_data")
+    splits = data.load_splits(
+        Config(dataset="imagefolder", data_dir=str(root), classes=["ants", "bees"], image_size=64)
+    )
+    assert (len(splits.train), len(splits.val)) == (244, 153)
+    assert splits.train[0][0].shape == (3, 64, 64)
+
+
+def test_balanced_indices_mix_the_classes_and_are_seeded():
+    targets = [0] * 30 + [1] * 10
+    chosen = data.balanced_indices(targets, 12, seed=0)
+    labels = [targets[i] for i in chosen]
+    assert len(set(chosen)) == 12 and labels.count(0) == 6 and labels.count(1) == 6
+    assert chosen == data.balanced_indices(torch.tensor(targets), 12, seed=0)
+    assert chosen != data.balanced_indices(targets, 12, seed=1)
+    assert len(data.balanced_indices(targets, 100)) == 40

@@ -1,0 +1,198 @@
+"""Figures and generated conclusion of notebook 06 (loss landscapes, sharpness)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from matplotlib.colors import to_rgba
+
+from helpers.analysis.landscape import Landscape, Sharpness, fourier_spectrum
+from helpers.present.landscape import (
+    describe_centres,
+    describe_sharpness,
+    normalisation_table,
+    plot_landscape_1d,
+    plot_landscape_2d,
+    plot_periodic_landscape,
+    plot_sharpness,
+)
+from helpers.present.style import MODEL_COLOURS
+from tests.present.figure_checks import assert_labels, check_figure, line_ydata, panels
+
+ALPHAS = np.linspace(-1, 1, 5)
+
+
+def _landscape_1d(kind: str, scale: float) -> Landscape:
+    return Landscape(
+        kind=kind,
+        alphas=ALPHAS,
+        betas=np.array([]),
+        loss=scale * ALPHAS**2 + 0.1,
+        accuracy=1 - 0.2 * np.abs(ALPHAS),
+        centre_loss=0.1,
+    )
+
+
+def _landscape_2d(kind: str, scale: float, alphas=ALPHAS, betas=None) -> Landscape:
+    betas = np.linspace(-1, 1, 4) if betas is None else betas
+    a, b = np.meshgrid(alphas, betas, indexing="ij")
+    return Landscape(kind, alphas, betas, scale * (a**2 + b**2) + 0.1, np.ones_like(a), 0.1)
+
+
+def test_plot_landscape_1d_draws_loss_and_accuracy_per_model():
+    landscapes = {
+        "classical": _landscape_1d("classical", 1.0),
+        "hybrid": _landscape_1d("hybrid", 2.0),
+    }
+    fig = plot_landscape_1d(landscapes, "One direction", xlabel="α (filter-normalised)")
+    loss_ax, acc_ax = fig.axes
+    check_figure(fig, "One direction")
+    assert fig.get_suptitle() == "One direction"
+    assert loss_ax.get_title() == "Loss along the direction (dot: trained model)"
+    assert_labels(loss_ax, "α (filter-normalised)", "cross-entropy loss")
+    assert_labels(acc_ax, "α (filter-normalised)", "accuracy")
+    loss_lines = line_ydata(loss_ax)
+    assert len(loss_lines) == 4  # a curve and a centre dot per model
+    np.testing.assert_allclose(loss_lines[0], landscapes["classical"].loss)
+    np.testing.assert_allclose(loss_lines[1], [0.1])
+    np.testing.assert_allclose(loss_lines[2], landscapes["hybrid"].loss)
+    np.testing.assert_allclose(loss_ax.lines[0].get_xdata(), ALPHAS)
+    assert to_rgba(loss_ax.lines[2].get_color()) == to_rgba(MODEL_COLOURS["hybrid"])
+    np.testing.assert_allclose(line_ydata(acc_ax)[1], landscapes["hybrid"].accuracy)
+    assert [t.get_text() for t in acc_ax.get_legend().get_texts()] == ["classical", "hybrid"]
+
+
+def test_plot_landscape_1d_labels_alpha_by_default():
+    fig = plot_landscape_1d({"hybrid": _landscape_1d("hybrid", 1.0)}, "Default label")
+    check_figure(fig, "Default label")
+    assert fig.axes[0].get_xlabel() == "α"
+
+
+def test_plot_landscape_2d_draws_contours_heat_maps_and_surfaces_on_one_scale():
+    landscapes = {
+        "classical": _landscape_2d("classical", 1.0),
+        "hybrid": _landscape_2d("hybrid", 3.0),
+    }
+    path = np.array([[0.5, 0.5], [0.25, 0.1], [0.0, 0.0]])
+    fig = plot_landscape_2d(landscapes, "Two directions", trajectories={"hybrid": path})
+    axes = panels(fig)
+    assert len(axes) == 6
+    check_figure(fig, "Two directions", axes)
+    assert fig.get_suptitle() == "Two directions"
+    assert [ax.get_title() for ax in axes] == [
+        "classical: contours",
+        "classical: heat map",
+        "classical: surface",
+        "hybrid: contours",
+        "hybrid: heat map",
+        "hybrid: surface",
+    ]
+    low, high = 1 / 9 + 0.1, 3.0 * (1 + 1) + 0.1  # classical min (β = ±1/3), hybrid max
+    for row, name in enumerate(landscapes):
+        contour_ax, heat_ax, surface_ax = axes[3 * row : 3 * row + 3]
+        assert_labels(contour_ax, "α (direction 1)", "β (direction 2)")
+        mesh = heat_ax.collections[0]
+        np.testing.assert_allclose(
+            np.asarray(mesh.get_array()).reshape(5, 4), landscapes[name].loss
+        )
+        assert mesh.get_clim() == pytest.approx((low, high))  # one scale for both models
+        assert surface_ax.get_zlabel() == "loss"
+        assert surface_ax.get_zlim() == pytest.approx((low, high))
+        stars = [line for line in heat_ax.lines if line.get_label() == "trained model"]
+        np.testing.assert_allclose(stars[0].get_xydata(), [[0, 0]])
+    hybrid_contour = axes[3]
+    trajectory = [
+        line for line in hybrid_contour.lines if line.get_label() == "training trajectory"
+    ]
+    np.testing.assert_allclose(trajectory[0].get_xydata(), path)
+    assert not [line for line in axes[0].lines if line.get_label() == "training trajectory"]
+
+
+def test_plot_periodic_landscape_draws_the_surface_and_its_spectrum():
+    period = np.linspace(-np.pi, np.pi, 6, endpoint=False)
+    result = _landscape_2d("hybrid", 1.0, alphas=period, betas=period[:4])
+    result.loss = np.cos(result.alphas)[:, None] + np.sin(2 * result.betas)[None, :] + 2
+    spectrum = fourier_spectrum(result.loss)
+    fig = plot_periodic_landscape(result, spectrum, "Periodic")
+    surface_ax, spectrum_ax = panels(fig)
+    check_figure(fig, "Periodic", [surface_ax, spectrum_ax])
+    assert fig.get_suptitle() == "Periodic"
+    assert_labels(surface_ax, "t (radians, direction 1)", "s (radians, direction 2)")
+    assert_labels(spectrum_ax, "frequency along t", "frequency along s")
+    np.testing.assert_allclose(
+        np.asarray(surface_ax.collections[0].get_array()).reshape(6, 4), result.loss
+    )
+    np.testing.assert_allclose(
+        np.asarray(spectrum_ax.collections[0].get_array()).reshape(4, 6),
+        np.log10(spectrum.T + 1e-12),
+    )
+    colourbars = [ax.get_ylabel() for ax in fig.axes if ax not in (surface_ax, spectrum_ax)]
+    assert colourbars == ["loss", "log10 |Fourier coefficient|"]
+
+
+def test_plot_sharpness_histograms_each_models_increases():
+    increases = {"classical": np.array([0.01, 0.02, 0.03]), "hybrid": np.array([0.1, 0.2, 0.6])}
+    fig = plot_sharpness(increases, 0.5, "Sharpness")
+    ax = fig.axes[0]
+    check_figure(fig, "Sharpness")
+    assert ax.get_title() == "Sharpness"
+    assert_labels(ax, "L(θ + 0.5·δ) − L(θ)", "random directions")
+    assert len(ax.patches) == 2 * 15
+    assert sum(p.get_height() for p in ax.patches[15:]) == 3
+    assert to_rgba(ax.patches[15].get_facecolor())[:3] == to_rgba(MODEL_COLOURS["hybrid"])[:3]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "classical (mean 0.02)",
+        "hybrid (mean 0.3)",
+    ]
+    assert any(np.allclose(line.get_xdata(), 0) for line in ax.lines)  # the zero line
+
+
+def test_normalisation_table_indexes_rows_by_model_and_parameter():
+    reports = {
+        "classical": [{"parameter": "fc.weight", "ratio": 1.000012345, "filters": 4}],
+        "hybrid": [
+            {"parameter": "pre_net.weight", "ratio": 0.99999, "filters": 4},
+            {"parameter": "q_params", "ratio": 1.23456789, "filters": 1},
+        ],
+    }
+    table = normalisation_table(reports)
+    assert list(table.index.names) == ["model", "parameter"]
+    assert list(table.index) == [
+        ("classical", "fc.weight"),
+        ("hybrid", "pre_net.weight"),
+        ("hybrid", "q_params"),
+    ]
+    assert table.loc[("classical", "fc.weight"), "ratio"] == 1.0
+    assert table.loc[("hybrid", "q_params"), "ratio"] == 1.2346
+    assert table.loc[("hybrid", "q_params"), "filters"] == 1
+
+
+def test_describe_centres_puts_each_centre_beside_the_trained_loss():
+    landscapes = {"classical": _landscape_1d("classical", 1.0)}
+    landscapes["classical"].centre_loss = 0.12345678
+    text = describe_centres(landscapes, {"classical": 0.1234571})
+    assert text == "classical: centre of the landscape 0.123457, trained model's loss 0.123457"
+
+
+def test_describe_sharpness_compares_eigenvalues_and_radius_test():
+    results = {
+        "classical": Sharpness(2.0, 12, 0.5, np.array([0.1, 0.2, 0.3])),
+        "hybrid": Sharpness(5.0, 7, 0.5, np.array([0.5, 0.6, 0.7])),
+    }
+    # increases: 0.2 and 0.6, each with SE 0.1 / sqrt(3) = 0.058; gap 0.4 over 0.0816 = 4.9 SE
+    assert describe_sharpness(results).splitlines() == [
+        "- **classical**: top Hessian eigenvalue 2 (12 power iterations); loss increase at "
+        "radius 0.5 (filter-normalised) 0.200 ± 0.058.",
+        "- **hybrid**: top Hessian eigenvalue 5 (7 power iterations); loss increase at "
+        "radius 0.5 (filter-normalised) 0.600 ± 0.058.",
+        "- The hybrid head's top eigenvalue is 2.5 times the classical one; the radius test: "
+        "hybrid sharper by 0.400 (4.9 SE).",
+    ]
+
+
+def test_describe_sharpness_of_one_model_has_no_comparison():
+    text = describe_sharpness({"hybrid": Sharpness(3.14159, 20, 0.25, np.array([0.1, 0.1, 0.4]))})
+    assert text == (
+        "- **hybrid**: top Hessian eigenvalue 3.142 (20 power iterations); loss increase at "
+        "radius 0.25 (filter-normalised) 0.200 ± 0.100."
+    )
