@@ -24,6 +24,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DATASETS = ("cifar10", "imagefolder", "synthetic")
 CLASSICAL_HEADS = ("512_n", "512_nq_n", "551_512_n")
 QUANTUM_BACKENDS = ("fast", "reference", "aer")
+WEIGHT_PRESETS = ("imagenet", "none")
 DEFAULT_Q_DEPTH = 5  # Mari et al.'s depth for CIFAR-10 cats vs dogs, the default experiment
 RUN_CONFIG = "config.json"  # the run's configuration, beside its artifacts
 
@@ -232,6 +233,16 @@ class Config:
     def cache_path(self) -> Path:
         return self.path(self.cache_dir)
 
+    @property
+    def weights_source(self) -> str:
+        """``imagenet``, ``none``, or the weights file as an absolute path."""
+        return self.weights if self.weights in WEIGHT_PRESETS else str(self.path(self.weights))
+
+    @property
+    def user_image_path(self) -> Path | None:
+        """The photo to explain in notebook 03 as an absolute path, or None."""
+        return self.path(self.user_image) if self.user_image else None
+
 
 def _file_digest(path: Path) -> str:
     digest = hashlib.sha256()
@@ -247,8 +258,8 @@ def resolved(cfg: Config, name: str) -> Any:
     features (synthetic data, random weights)."""
     if name == "data_dir":
         return "generated" if cfg.dataset == "synthetic" else str(cfg.data_path.resolve())
-    if name == "weights" and cfg.weights not in ("imagenet", "none"):
-        path = Path(cfg.weights).expanduser()
+    if name == "weights" and cfg.weights not in WEIGHT_PRESETS:
+        path = Path(cfg.weights_source)
         return f"file:{_file_digest(path)}" if path.is_file() else f"missing:{path}"
     if name == "seed":
         return cfg.seed if cfg.dataset == "synthetic" or cfg.weights == "none" else None

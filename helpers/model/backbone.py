@@ -136,7 +136,7 @@ def cached_features(cfg: Config, backbone: nn.Module | None = None) -> Features:
             loaded[name] = (cached["features"], cached["labels"])
             continue
         if backbone is None:
-            backbone = load_backbone(cfg.weights, cfg.seed)
+            backbone = load_backbone(cfg.weights_source, cfg.seed)
         feats, labels = extract_features(backbone, dataset, desc=f"{name} features")
         save_torch({"features": feats, "labels": labels}, path)
         loaded[name] = (feats, labels)

@@ -129,7 +129,7 @@ def load_trained_head(cfg: Config, kind: str) -> tuple[nn.Module, dict[str, Any]
 
 def load_trained_models(cfg: Config, backbone: nn.Module | None = None) -> dict[str, TransferModel]:
     """Both trained heads on the frozen backbone (images -> logits), keyed by kind, in eval mode."""
-    backbone = backbone if backbone is not None else load_backbone(cfg.weights, cfg.seed)
+    backbone = backbone if backbone is not None else load_backbone(cfg.weights_source, cfg.seed)
     models = {kind: TransferModel(backbone, load_trained_head(cfg, kind)[0]) for kind in KINDS}
     for model in models.values():
         model.eval()

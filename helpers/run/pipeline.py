@@ -62,7 +62,7 @@ def preflight(parameters: dict[str, Any]) -> None:
 
     cfg = Config(**parameters)
     problems = []
-    for check in (lambda: load_splits(cfg), lambda: load_backbone(cfg.weights, cfg.seed)):
+    for check in (lambda: load_splits(cfg), lambda: load_backbone(cfg.weights_source, cfg.seed)):
         try:
             check()
         except (DataUnavailableError, WeightsUnavailableError) as exc:
