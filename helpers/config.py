@@ -11,8 +11,9 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ DATASETS = ("cifar10", "imagefolder", "synthetic")
 CLASSICAL_HEADS = ("512_n", "512_nq_n", "551_512_n")
 QUANTUM_BACKENDS = ("fast", "reference", "aer")
 WEIGHT_PRESETS = ("imagenet", "none")
+FAST_MAX_QUBITS = 10  # the fast statevector simulator's limit (helpers.quantum.simulator)
 DEFAULT_Q_DEPTH = 5  # Mari et al.'s depth for CIFAR-10 cats vs dogs, the default experiment
 RUN_CONFIG = "config.json"  # the run's configuration, beside its artifacts
 
@@ -56,11 +58,61 @@ MODELS = ("classical", "hybrid")
 EVERY_NOTEBOOK = ("01", "02", "03", "04", "05", "06", "07", "08")
 
 
+@dataclasses.dataclass(frozen=True)
+class Rule:
+    """What a parameter's value must be, as a test and the words that say it."""
+
+    holds: Callable[[Any], bool]
+    text: str
+
+
+def at_least(low: float) -> Rule:
+    return Rule(lambda value: value >= low, f">= {low:g}")
+
+
+def one_of(*choices: str) -> Rule:
+    return Rule(lambda value: value in choices, f"one of {', '.join(choices)}")
+
+
+POSITIVE = Rule(lambda value: value >= 1, "a positive integer")
+POSITIVE_NUMBER = Rule(lambda value: value > 0, "positive")
+DECAY = Rule(lambda value: 0 < value <= 1, "in (0, 1]: the factor the rate is multiplied by")
+SEED = Rule(lambda value: 0 <= value < 2**32, "an integer in [0, 2**32)")
+POSITIVE_LIST = Rule(lambda values: bool(values) and min(values) >= 1, "positive")
+# UMAP distances (umap-learn's named metrics that need no extra arguments)
+UMAP_METRICS = (
+    "euclidean", "manhattan", "chebyshev", "minkowski", "canberra", "braycurtis", "cosine",
+    "correlation", "hamming", "jaccard", "dice", "russellrao", "kulsinski", "rogerstanimoto",
+    "sokalmichener", "sokalsneath", "yule", "hellinger",
+)  # fmt: skip
+TYPE_WORDS = {
+    "int": "an integer",
+    "float": "a number",
+    "str": "a string",
+    "bool": "true or false",
+    "list[str]": "a list of names",
+    "list[int]": "a list of integers",
+}
+
+
+class ConfigError(ValueError):
+    """Invalid parameters; ``problems`` holds one line per offending parameter."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
 def parameter(
-    default: Any, *, notebooks: tuple[str, ...] = (), affects: tuple[str, ...] = ()
+    default: Any,
+    *,
+    notebooks: tuple[str, ...] = (),
+    affects: tuple[str, ...] = (),
+    rule: Rule | None = None,
 ) -> Any:
-    """A Config field: its default, the notebooks that declare it, the artifacts it changes."""
-    metadata = {"notebooks": notebooks, "affects": affects}
+    """A Config field: its default, the notebooks that declare it, the artifacts it changes and
+    the rule its value must follow (beyond its type)."""
+    metadata = {"notebooks": notebooks, "affects": affects, "rule": rule}
     if isinstance(default, list):
         return dataclasses.field(default_factory=lambda: list(default), metadata=metadata)
     return dataclasses.field(default=default, metadata=metadata)
@@ -73,84 +125,82 @@ class Config:
     Defaults reproduce Mari et al.'s CIFAR-10 cats-vs-dogs setting (arXiv:1912.08278).
     """
 
-    dataset: str = parameter("cifar10", notebooks=("01",), affects=FEATURES)
+    dataset: str = parameter("cifar10", notebooks=("01",), affects=FEATURES, rule=one_of(*DATASETS))
     classes: list[str] = parameter(["cat", "dog"], notebooks=("01",), affects=FEATURES)
     data_dir: str = parameter("data", notebooks=("01",), affects=("features",))
     weights: str = parameter("imagenet", notebooks=("01",), affects=FEATURES)
-    image_size: int = parameter(224, notebooks=("01",), affects=FEATURES)
-    resize_size: int = parameter(0, notebooks=("01",), affects=FEATURES)
-    n_qubits: int = parameter(4, notebooks=("01",), affects=MODELS)
-    q_depth: int = parameter(DEFAULT_Q_DEPTH, notebooks=("02",), affects=("hybrid",))
-    q_delta: float = parameter(0.01, notebooks=("02",))
-    epochs: int = parameter(3, notebooks=("01",))
-    batch_size: int = parameter(8, notebooks=("01",))
-    lr: float = parameter(0.001, notebooks=("01",))
-    lr_step: int = parameter(10, notebooks=("01",))
-    lr_gamma: float = parameter(1.0, notebooks=("01",))
-    classical_head: str = parameter("512_nq_n", notebooks=("01",), affects=("classical",))
-    backend: str = parameter("fast", notebooks=("02",))
-    seed: int = parameter(0, notebooks=("01",), affects=("features",))
-    saliency_images: int = parameter(64, notebooks=("03",))
+    image_size: int = parameter(224, notebooks=("01",), affects=FEATURES, rule=POSITIVE)
+    resize_size: int = parameter(0, notebooks=("01",), affects=FEATURES, rule=at_least(0))
+    n_qubits: int = parameter(4, notebooks=("01",), affects=MODELS, rule=POSITIVE)
+    q_depth: int = parameter(
+        DEFAULT_Q_DEPTH, notebooks=("02",), affects=("hybrid",), rule=at_least(0)
+    )
+    q_delta: float = parameter(0.01, notebooks=("02",), rule=at_least(0))
+    epochs: int = parameter(3, notebooks=("01",), rule=POSITIVE)
+    batch_size: int = parameter(8, notebooks=("01",), rule=POSITIVE)
+    lr: float = parameter(0.001, notebooks=("01",), rule=POSITIVE_NUMBER)
+    lr_step: int = parameter(10, notebooks=("01",), rule=POSITIVE)
+    lr_gamma: float = parameter(1.0, notebooks=("01",), rule=DECAY)
+    classical_head: str = parameter(
+        "512_nq_n", notebooks=("01",), affects=("classical",), rule=one_of(*CLASSICAL_HEADS)
+    )
+    backend: str = parameter("fast", notebooks=("02",), rule=one_of(*QUANTUM_BACKENDS))
+    seed: int = parameter(0, notebooks=("01",), affects=("features",), rule=SEED)
+    saliency_images: int = parameter(64, notebooks=("03",), rule=POSITIVE)
     user_image: str = parameter("", notebooks=("03",))
-    embedding_images: int = parameter(500, notebooks=("04", "05"))
-    perplexity: float = parameter(30.0, notebooks=("04",))
-    umap_metric: str = parameter("euclidean", notebooks=("05",))
-    landscape_resolution: int = parameter(51, notebooks=("06",))
-    landscape_samples: int = parameter(1000, notebooks=("06",))
-    dream_steps: int = parameter(20, notebooks=("07",))
-    dream_octaves: int = parameter(3, notebooks=("07",))
-    shots: list[int] = parameter([64, 256, 1024, 8192], notebooks=("08",))
-    shot_repeats: int = parameter(5, notebooks=("08",))
+    embedding_images: int = parameter(500, notebooks=("04", "05"), rule=POSITIVE)
+    perplexity: float = parameter(30.0, notebooks=("04",), rule=POSITIVE_NUMBER)
+    umap_metric: str = parameter("euclidean", notebooks=("05",), rule=one_of(*UMAP_METRICS))
+    landscape_resolution: int = parameter(51, notebooks=("06",), rule=at_least(2))
+    landscape_samples: int = parameter(1000, notebooks=("06",), rule=POSITIVE)
+    dream_steps: int = parameter(20, notebooks=("07",), rule=POSITIVE)
+    dream_octaves: int = parameter(3, notebooks=("07",), rule=POSITIVE)
+    shots: list[int] = parameter([64, 256, 1024, 8192], notebooks=("08",), rule=POSITIVE_LIST)
+    shot_repeats: int = parameter(5, notebooks=("08",), rule=POSITIVE)
     noise_device: str = parameter("FakeManilaV2", notebooks=("08",))
-    noise_images: int = parameter(500, notebooks=("08",))
+    noise_images: int = parameter(500, notebooks=("08",), rule=POSITIVE)
     artifacts_dir: str = parameter("artifacts", notebooks=EVERY_NOTEBOOK)
     cache_dir: str = parameter("data/features", notebooks=("01",))
     smoke: bool = parameter(False, notebooks=("01",))
 
     def __post_init__(self) -> None:
-        if isinstance(self.classes, str):
+        if isinstance(self.classes, str):  # "cat, dog"
             self.classes = [name.strip() for name in self.classes.split(",") if name.strip()]
-        self.classes = list(self.classes)
+        for name in ("classes", "shots"):
+            if isinstance(getattr(self, name), tuple):
+                setattr(self, name, list(getattr(self, name)))
         self.validate()
 
     def validate(self) -> None:
-        """Raise ``ValueError`` naming the offending parameter and its valid values."""
-        choices = {
-            "dataset": DATASETS,
-            "classical_head": CLASSICAL_HEADS,
-            "backend": QUANTUM_BACKENDS,
-        }
-        for name, valid in choices.items():
-            if getattr(self, name) not in valid:
-                raise ValueError(f"{name}={getattr(self, name)!r} is unknown; use one of {valid}.")
+        """Raise :class:`ConfigError` with one line per problem (see :meth:`problems`)."""
+        problems = self.problems()
+        if problems:
+            raise ConfigError(problems)
+
+    def problems(self) -> list[str]:
+        """Every invalid parameter, one line each, naming it, its value and what it must be."""
+        found = []
+        for field in dataclasses.fields(self):
+            value, rule = getattr(self, field.name), field.metadata["rule"]
+            if not _has_type(value, field.type):
+                found.append(f"{field.name}={value!r}: must be {TYPE_WORDS[field.type]}.")
+            elif rule is not None and not rule.holds(value):
+                found.append(f"{field.name}={value!r}: must be {rule.text}.")
+        if found:
+            return found
         if len(self.classes) < 2 or len(set(self.classes)) != len(self.classes):
-            raise ValueError(f"classes={self.classes!r}: give two or more distinct class names.")
-        positive = (
-            "image_size",
-            "n_qubits",
-            "epochs",
-            "batch_size",
-            "lr_step",
-            "saliency_images",
-            "embedding_images",
-            "landscape_resolution",
-            "landscape_samples",
-            "dream_steps",
-            "dream_octaves",
-            "shot_repeats",
-            "noise_images",
-        )
-        for name in positive:
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name}={getattr(self, name)!r} must be a positive integer.")
-        if self.q_depth < 0:
-            raise ValueError(f"q_depth={self.q_depth!r} must be >= 0.")
-        if self.lr <= 0:
-            raise ValueError(f"lr={self.lr!r} must be positive.")
-        if not self.shots or any(int(n) < 1 for n in self.shots):
-            raise ValueError(f"shots={self.shots!r}: give a list of positive shot counts.")
-        if self.perplexity <= 0:
-            raise ValueError(f"perplexity={self.perplexity!r} must be positive (typically 5-50).")
+            found.append(f"classes={self.classes!r}: give two or more distinct class names.")
+        if 0 < self.resize_size < self.image_size:
+            found.append(
+                f"resize_size={self.resize_size}: must be 0 (Mari's 256/224 ratio) or at least "
+                f"image_size={self.image_size}, the centre crop taken from the resized image."
+            )
+        if self.backend == "fast" and self.n_qubits > FAST_MAX_QUBITS:
+            found.append(
+                f"n_qubits={self.n_qubits}: the fast simulator handles up to {FAST_MAX_QUBITS} "
+                "qubits; use backend 'reference' or 'aer' for more."
+            )
+        return found
 
     # ----------------------------------------------------------------- construction
     @classmethod
@@ -193,7 +243,12 @@ class Config:
         notebook sets (its ``parameters`` cell and whatever papermill injects)."""
         artifacts = cls(**{"artifacts_dir": namespace.get("artifacts_dir", "artifacts")})
         saved = artifacts.artifacts_path / RUN_CONFIG
-        base = json.loads(saved.read_text()) if saved.is_file() else None
+        try:
+            base = json.loads(saved.read_text()) if saved.is_file() else None
+        except ValueError as exc:
+            raise ConfigError(
+                [f"{saved} is not readable JSON ({exc}): rerun notebook 01 to rewrite it."]
+            ) from exc
         return cls.from_namespace(namespace, base)
 
     def to_dict(self) -> dict[str, Any]:
@@ -215,7 +270,7 @@ class Config:
     def path(self, value: str) -> Path:
         """Resolve a configured path: absolute as given, relative to the project root."""
         path = Path(value).expanduser()
-        return path if path.is_absolute() else PROJECT_ROOT / path
+        return Path(os.path.normpath(path if path.is_absolute() else PROJECT_ROOT / path))
 
     @property
     def data_path(self) -> Path:
@@ -242,6 +297,16 @@ class Config:
     def user_image_path(self) -> Path | None:
         """The photo to explain in notebook 03 as an absolute path, or None."""
         return self.path(self.user_image) if self.user_image else None
+
+
+def _has_type(value: Any, kind: str) -> bool:
+    """Whether ``value`` is of the annotated type ``kind`` (booleans are not numbers)."""
+    if isinstance(value, bool):
+        return kind == "bool"
+    if kind.startswith("list["):
+        item = kind[5:-1]
+        return isinstance(value, list) and all(_has_type(entry, item) for entry in value)
+    return isinstance(value, {"int": int, "float": int | float, "str": str}.get(kind, type(None)))
 
 
 def _file_digest(path: Path) -> str:

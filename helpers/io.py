@@ -1,22 +1,34 @@
-"""Atomic file writes: a reader never sees a half-written file, a crash never loses the old one."""
+"""Atomic file writes: a reader never sees a half-written file, a crash never loses the old one.
+
+Files are created like ``open(path, "w")`` creates them (mode ``0o666`` minus the umask), so a
+shared results folder stays readable. Cache entries are read back with :func:`load_cached`, which
+discards an unreadable entry so that it is rebuilt.
+"""
 
 from __future__ import annotations
 
 import json
 import os
-import tempfile
-from collections.abc import Callable
+import re
+import secrets
+import warnings
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import IO, Any
 
 import torch
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], None]) -> Path:
     """Call ``write`` on a temporary file beside ``path``, then rename it over ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+    # mode 0o666 as open() uses, so the umask (and any default ACL) applies; mkstemp forces 0o600
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    fd = os.open(tmp, flags, 0o666)
     try:
         with os.fdopen(fd, "wb") as handle:
             write(handle)
@@ -24,7 +36,7 @@ def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], None]) ->
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
     return path
 
@@ -38,3 +50,36 @@ def save_json(obj: Any, path: str | os.PathLike) -> Path:
     """Write JSON (indented, keys sorted) atomically."""
     text = json.dumps(obj, indent=2, sort_keys=True, default=str).encode()
     return atomic_write(path, lambda handle: handle.write(text))
+
+
+def error_summary(exc: BaseException) -> str:
+    """An exception in one line: its type and the first sentence of its message."""
+    lines = _ANSI.sub("", str(exc)).strip().splitlines()
+    sentence = lines[0].split(". ")[0].rstrip(".") if lines else ""
+    return f"{type(exc).__name__}: {sentence}" if sentence else type(exc).__name__
+
+
+def load_cached(path: str | os.PathLike, keys: Collection[str]) -> dict[str, Any] | None:
+    """A cache entry (a dict with ``keys``, saved by :func:`save_torch`), or None if there is none.
+
+    An entry that cannot be read is deleted with a warning naming it and the reason, and None is
+    returned, so the caller computes and writes it again.
+    """
+    path = Path(path)
+    if not path.is_file():
+        return None
+    try:
+        entry = torch.load(path, map_location="cpu", weights_only=True)
+        if not isinstance(entry, dict) or not entry.keys() >= set(keys):
+            raise ValueError(f"not a dict with the keys {sorted(keys)}")
+    except MemoryError:
+        raise  # the entry may be fine: never delete it for lack of memory
+    except Exception as exc:
+        warnings.warn(
+            f"discarding the unreadable cache entry {path} ({error_summary(exc)}); "
+            "it is computed again.",
+            stacklevel=3,
+        )
+        path.unlink(missing_ok=True)
+        return None
+    return entry

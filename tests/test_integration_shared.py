@@ -6,6 +6,7 @@ epochs are expected in the high 50s to low 60s; one standard error on 187 images
 """
 
 import json
+import shlex
 import subprocess
 import sys
 
@@ -74,3 +75,39 @@ def test_every_notebook_runs_on_the_shared_cifar_subset(tmp_path):
     assert sorted(report.embedded_figures(out / "report.html")) == sorted(figures)
     scores = json.loads((out / "artifacts" / "saliency" / "scores.json").read_text())
     assert all(row["rank_corr_images"] > 0 for row in scores)
+
+
+def _readme_offline_command() -> str:
+    """The README's offline example, as written (continuation lines joined)."""
+    lines = (PROJECT_ROOT / "README.md").read_text().splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("# offline, real images"))
+    command = []
+    for line in lines[start + 1 :]:
+        command.append(line.rstrip("\\").strip())
+        if not line.endswith("\\"):
+            break
+    return " ".join(command)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("where", ["repository root", "another folder"])
+def test_readme_offline_example_runs_as_written_from_any_folder(tmp_path, where):
+    if not (PROJECT_ROOT.parent / "shared" / "models").is_dir():
+        pytest.skip("the README's example reads ../shared beside the repository")
+    command = _readme_offline_command()
+    assert command.startswith("python -m helpers.pipeline ") and "../shared/" in command
+    arguments = [
+        *shlex.split(command)[1:],
+        "--only", "01", "--no-report",
+        "--output-dir", str(tmp_path / "out"),
+        "-p", "cache_dir", str(tmp_path / "cache"),
+    ]  # fmt: skip
+    cwd = PROJECT_ROOT if where == "repository root" else tmp_path
+    result = subprocess.run(
+        [sys.executable, *arguments], cwd=cwd, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    metrics = json.loads(
+        (tmp_path / "out" / "artifacts" / "classical" / "metrics.json").read_text()
+    )
+    assert metrics["n_val"] == 187 and metrics["config"]["weights"].endswith(".pt")

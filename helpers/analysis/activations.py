@@ -22,7 +22,7 @@ from torch.utils.data import DataLoader, Dataset, Subset
 from tqdm.auto import tqdm
 
 from helpers.config import Config, fingerprint
-from helpers.io import save_torch
+from helpers.io import load_cached, save_torch
 
 BACKBONE_LAYERS = ("input", "conv1", "layer1", "layer2", "layer3", "layer4", "avgpool")
 HEAD_LAYERS = {"hybrid": ("q_in", "q_out", "logits"), "classical": ("h_in", "h_out", "logits")}
@@ -174,6 +174,7 @@ def cached_activations(
 
     The key covers the images (data, transform, weights, split, indices), the heads' trained
     weights and ``max_features``; retraining a head or changing any parameter makes a new entry.
+    An unreadable entry is discarded with a warning and captured again.
     """
     key = fingerprint(
         cfg,
@@ -185,8 +186,8 @@ def cached_activations(
         max_features=max_features,
     )
     path = cfg.cache_path / "activations" / f"{key}.pt"
-    if path.is_file():
-        stored = torch.load(path, weights_only=True)
+    stored = load_cached(path, ("layers", "labels", "indices"))
+    if stored is not None:
         return Activations(stored["layers"], stored["labels"], stored["indices"])
     layers, labels = capture(
         backbone, heads, Subset(dataset, list(indices)), max_features=max_features

@@ -24,7 +24,11 @@ def fake_device(name: str) -> BackendV2:
     """A fake IBM device by class name, e.g. ``FakeManilaV2``; the error lists the valid names."""
     from qiskit_ibm_runtime import fake_provider
 
-    available = sorted(n for n in dir(fake_provider) if n.startswith("Fake") and n.endswith("V2"))
+    available = sorted(
+        name
+        for name, value in vars(fake_provider).items()
+        if name.startswith("Fake") and isinstance(value, type) and issubclass(value, BackendV2)
+    )
     if name not in available:
         raise ValueError(
             f"noise_device={name!r} is not a qiskit-ibm-runtime fake device; use one of "

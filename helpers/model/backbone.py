@@ -12,7 +12,7 @@ from torchvision import models
 from tqdm.auto import tqdm
 
 from helpers.config import Config, fingerprint
-from helpers.io import save_torch
+from helpers.io import error_summary, load_cached, save_torch
 from helpers.model.data import SMOKE_COMMAND, load_splits
 
 FEATURE_DIM = 512
@@ -61,17 +61,31 @@ def load_backbone(weights: str = "imagenet", seed: int = 0) -> nn.Module:
     return _freeze(_load_state_dict_model(Path(weights).expanduser()))
 
 
+_MAKE_STATE_DICT = (
+    "Save one with torch.save(model.state_dict(), path); a whole model saved with "
+    "torch.save(model, path) is not accepted."
+)
+
+
 def _load_state_dict_model(path: Path) -> nn.Module:
     if not path.is_file():
         raise WeightsUnavailableError(
             f"weights={str(path)!r}: no such file. Use 'imagenet', 'none', or the path to a "
             "ResNet18 state dict saved with torch.save(model.state_dict(), path)."
         )
-    state = torch.load(path, map_location="cpu", weights_only=True)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # text, a pickled nn.Module, an empty or truncated file, ...
+        raise ValueError(
+            f"{path} is not a ResNet18 state dict: torch.load(weights_only=True) cannot read it "
+            f"({error_summary(exc)}). {_MAKE_STATE_DICT}"
+        ) from None  # the message says it all; the raw error stays in __context__
     if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
         state = state["state_dict"]
     if not isinstance(state, dict):
-        raise ValueError(f"{path} holds a {type(state).__name__}, not a ResNet18 state dict.")
+        raise ValueError(
+            f"{path} holds a {type(state).__name__}, not a ResNet18 state dict. {_MAKE_STATE_DICT}"
+        )
     state = {
         key.removeprefix("module."): value
         for key, value in state.items()
@@ -125,14 +139,15 @@ def feature_cache_path(cfg: Config, split: str, n_samples: int) -> Path:
 def cached_features(cfg: Config, backbone: nn.Module | None = None) -> Features:
     """Features of both splits, extracted once and then read from ``cfg.cache_dir``.
 
-    The backbone is built only when a split is not cached yet; a second run extracts nothing.
+    The backbone is built only when a split is not cached yet; a second run extracts nothing. An
+    unreadable cache file is discarded with a warning and extracted again.
     """
     splits = load_splits(cfg)
     loaded: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
     for name, dataset in (("train", splits.train), ("val", splits.val)):
         path = feature_cache_path(cfg, name, len(dataset))
-        if path.is_file():
-            cached = torch.load(path, weights_only=True)
+        cached = load_cached(path, ("features", "labels"))
+        if cached is not None:
             loaded[name] = (cached["features"], cached["labels"])
             continue
         if backbone is None:

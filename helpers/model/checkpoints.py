@@ -4,13 +4,15 @@ A run's artifacts (the design's contract): ``<artifacts_dir>/config.json`` (the 
 configuration, which later notebooks continue from), and per head ``<artifacts_dir>/<kind>/``
 with ``checkpoint.pt`` (best validation state), ``metrics.json`` (``val_accuracy``,
 ``val_loss``, ``history``, ``config``, ``train_seconds``, ...) and ``trajectory.pt`` (the head's
-parameters during training).
+parameters during training). Reading a missing or damaged artifact raises an error that says which
+notebook rewrites it.
 """
 
 from __future__ import annotations
 
 import json
 import platform
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -19,7 +21,7 @@ import torch
 from torch import nn
 
 from helpers.config import RUN_CONFIG, Config, describe
-from helpers.io import save_json, save_torch
+from helpers.io import error_summary, save_json, save_torch
 from helpers.model.backbone import load_backbone
 from helpers.model.heads import KINDS, TransferModel, build_head
 
@@ -29,6 +31,10 @@ TRAINING_NOTEBOOK = {"classical": "01_classical", "hybrid": "02_hybrid_train"}
 
 class CheckpointMismatchError(ValueError):
     """A checkpoint was trained with another configuration than the one asked for."""
+
+
+class CorruptArtifactError(ValueError):
+    """A training artifact exists but cannot be read (e.g. cut short by a full disk or a copy)."""
 
 
 def library_versions(packages: tuple[str, ...] = _PACKAGES) -> dict[str, str]:
@@ -78,11 +84,26 @@ def _missing(kind: str, path: Path) -> FileNotFoundError:
     )
 
 
-def load_checkpoint(path: Path, cfg: Config, kind: str) -> dict[str, Any]:
-    """Read a checkpoint and check it was made for ``cfg``'s model; raise a clear error if not."""
+def _read(kind: str, path: Path, load: Callable[[Path], Any]) -> dict[str, Any]:
+    """``load(path)``, which must give a dict; a missing or unreadable file raises a clear error."""
     if not path.is_file():
         raise _missing(kind, path)
-    checkpoint = torch.load(path, map_location="cpu", weights_only=False)
+    try:
+        content = load(path)
+        if not isinstance(content, dict):
+            raise TypeError(f"holds a {type(content).__name__}, not a dict")
+    except Exception as exc:
+        raise CorruptArtifactError(
+            f"{path} cannot be read ({error_summary(exc)}); it may be damaged or cut short. "
+            f"Rerun notebook {TRAINING_NOTEBOOK[kind]} with the same parameters (or "
+            "`python -m helpers.pipeline`) to write it again."
+        ) from None  # the message says it all; the raw error stays in __context__
+    return content
+
+
+def load_checkpoint(path: Path, cfg: Config, kind: str) -> dict[str, Any]:
+    """Read a checkpoint and check it was made for ``cfg``'s model; raise a clear error if not."""
+    checkpoint = _read(kind, path, lambda p: torch.load(p, map_location="cpu", weights_only=False))
     if checkpoint.get("kind") != kind:
         raise CheckpointMismatchError(
             f"{path} holds a {checkpoint.get('kind')!r} head, not a {kind!r} one."
@@ -107,15 +128,13 @@ def load_checkpoint(path: Path, cfg: Config, kind: str) -> dict[str, Any]:
 def read_metrics(cfg: Config, kind: str) -> dict[str, Any] | None:
     """The ``metrics.json`` of a trained head, or None when that head was not trained yet."""
     path = run_dir(cfg, kind) / "metrics.json"
-    return json.loads(path.read_text()) if path.is_file() else None
+    return _read(kind, path, lambda p: json.loads(p.read_text())) if path.is_file() else None
 
 
 def load_trajectory(cfg: Config, kind: str) -> dict[str, Any]:
     """The parameter snapshots training saved (``vectors``, ``epochs``, ``names``, ``shapes``)."""
     path = run_dir(cfg, kind) / "trajectory.pt"
-    if not path.is_file():
-        raise _missing(kind, path)
-    return torch.load(path, weights_only=True)
+    return _read(kind, path, lambda p: torch.load(p, map_location="cpu", weights_only=True))
 
 
 def load_trained_head(cfg: Config, kind: str) -> tuple[nn.Module, dict[str, Any]]:

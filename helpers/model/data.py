@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import os
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -139,6 +141,13 @@ def _imagefolder(cfg: Config) -> Splits:
             f"needs {root}/train/<class>/*.jpg and {root}/val/<class>/*.jpg (e.g. the ants/bees "
             f"hymenoptera_data of Mari et al.). Offline demo: {SMOKE_COMMAND}"
         )
+    empty = [problem for split in ("train", "val") if (problem := _empty_classes(root / split))]
+    if empty:
+        raise DataUnavailableError(
+            f"{'; '.join(empty)}. ImageFolder needs one folder per class, each holding at least "
+            f"one image: a file ending in {', '.join(datasets.folder.IMG_EXTENSIONS)} (in any "
+            "case, subfolders included)."
+        )
     transform = image_transform(cfg)
     parts = {}
     for split in ("train", "val"):
@@ -146,6 +155,23 @@ def _imagefolder(cfg: Config) -> Splits:
         class_indices = _check_classes(cfg.classes, folder.classes, f"{root / split}")
         parts[split] = ClassSubset(folder, folder.targets, class_indices)
     return Splits(parts["train"], parts["val"], list(cfg.classes))
+
+
+def _empty_classes(split_dir: Path) -> str | None:
+    """What in ``split_dir`` would make ``ImageFolder`` fail for want of images, if anything."""
+    classes = sorted(entry.name for entry in os.scandir(split_dir) if entry.is_dir())
+    if not classes:
+        return f"{split_dir} has no class folders"
+    empty = [
+        f"{name}/"
+        for name in classes
+        if not any(
+            datasets.folder.has_file_allowed_extension(file, datasets.folder.IMG_EXTENSIONS)
+            for _, _, files in os.walk(split_dir / name, followlinks=True)
+            for file in files
+        )
+    ]
+    return f"{split_dir} has class folders without images: {', '.join(empty)}" if empty else None
 
 
 def _synthetic(cfg: Config) -> Splits:

@@ -27,6 +27,7 @@ import numpy as np
 from qiskit.circuit import Parameter, ParameterExpression, QuantumCircuit
 from qiskit.quantum_info import Operator
 
+from helpers.config import FAST_MAX_QUBITS
 from helpers.quantum.operators import (
     ATOL,
     IGNORED,
@@ -44,7 +45,7 @@ from helpers.quantum.operators import (
     rotation,
 )
 
-MAX_QUBITS = 10
+MAX_QUBITS = FAST_MAX_QUBITS
 # Parameter sets evaluated together: small enough for the working arrays to stay in cache.
 CHUNK = 256
 # The Heisenberg-picture path needs a D×D pulled-back observable; it pays up to 5 qubits.

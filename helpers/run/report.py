@@ -4,6 +4,11 @@ It reads the executed notebooks in ``DIR`` (as ``python -m helpers.pipeline --ou
 writes them) and lays out their markdown, tables, printed results and figures, code hidden, for a
 presentation. The run's parameters and library versions come first. Figures are embedded as
 data URIs, so the page is one file with no external resources.
+
+Every notebook is inspected first. A notebook whose latest run failed (``NN_name.failed.ipynb``),
+stopped part-way or cannot be read, and notebooks run with different parameters, are problems:
+the report is refused, one line per problem, unless ``--allow-problems``; then a banner at the top
+lists them and each affected notebook's section opens with a warning.
 """
 
 from __future__ import annotations
@@ -12,6 +17,8 @@ import argparse
 import html
 import json
 import sys
+from collections.abc import Collection
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +27,13 @@ from nbconvert.filters import markdown2html
 
 from helpers.config import Config
 from helpers.model.checkpoints import library_versions
+from helpers.run.executor import FAILED, RUNNING
 
 REPORT_NAME = "report.html"
+
+DIFFERS_NOTE = "Rows marked ⚠ differ between notebooks: each value with those that ran with it."
+NOT_IN_SOURCE = {"injected-parameters", "papermill-error-cell-tag"}  # cells papermill adds
+CLEAN_EXITS = {("SystemExit", ""), ("SystemExit", "0")}  # error outputs papermill lets pass
 VERSIONED = (
     "torch",
     "torchvision",
@@ -45,18 +57,189 @@ pre { background: #f6f6f6; padding: 0.6em; overflow-x: auto; font-size: 0.85em; 
 table { border-collapse: collapse; font-size: 0.85em; margin: 1em 0; }
 td, th { border: 1px solid #ccc; padding: 0.2em 0.5em; text-align: right; }
 .anchor-link { display: none; }
+.problems, .warning, tr.differs { background: #fff3cd; }
+.problems { border: 3px solid #d62728; padding: 0.5em 1em; }
+.warning { border-left: 6px solid #d62728; padding: 0.5em 1em; font-weight: bold; }
 """
 
 
+@dataclass(frozen=True)
+class Problem:
+    """One thing that keeps the notebooks from being one complete run, and the notebooks it
+    concerns (their names, e.g. ``03_saliency``)."""
+
+    text: str
+    notebooks: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class ReportProblemsError(RuntimeError):
+    """The notebooks have problems (``problems``, one line each) and none were allowed."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("\n".join(map(str, problems)))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class Section:
+    """A notebook's copy from the latest run: ``notebook`` is None when the file is unreadable,
+    ``problem`` says why the copy is not a complete run (None when it is)."""
+
+    name: str
+    path: Path
+    notebook: nbformat.NotebookNode | None
+    problem: str | None
+
+
 def executed_notebooks(directory: Path) -> list[Path]:
-    """The executed notebooks of a pipeline run, in order."""
+    """The completed notebooks (``NN_name.ipynb``) of a run, in order; never ``.failed`` copies."""
     found = sorted(directory.glob("[0-9][0-9]_*.ipynb"))
     if not found:
         raise FileNotFoundError(
             f"no executed notebooks (NN_*.ipynb) in {directory}: run "
             f"`python -m helpers.pipeline --output-dir {directory}` first."
         )
-    return found
+    return [path for path in found if not path.name.endswith(FAILED)]
+
+
+def latest_sections(directory: Path) -> list[Section]:
+    """Every notebook's copy from its latest run, in order: the ``.failed`` one where it exists."""
+    latest = {path.name: path for path in executed_notebooks(directory)}
+    for path in directory.glob(f"[0-9][0-9]_*{FAILED}"):
+        latest[path.name.removesuffix(FAILED) + ".ipynb"] = path
+    return [_load(latest[name]) for name in sorted(latest)]
+
+
+def _killed(partial: Path) -> Problem:
+    """A partial copy the pipeline left behind: it was killed (e.g. SIGKILL) mid-notebook."""
+    name = partial.name.removeprefix(".").removesuffix(RUNNING)
+    return Problem(
+        f"{partial}: a run was killed while {name} executed; {name}.ipynb, if any, is from an "
+        "earlier run",
+        (name,),
+    )
+
+
+def _first_line(text: object) -> str:
+    return (str(text).strip().splitlines() or [""])[0]
+
+
+def _load(path: Path) -> Section:
+    """Read a notebook and say what, if anything, keeps it from being a complete run."""
+    name = path.name.removesuffix(FAILED).removesuffix(".ipynb")
+    notebook = None
+    try:
+        notebook = nbformat.read(path, as_version=4)
+    except Exception as exc:  # truncated JSON, not a notebook, undecodable: name the file
+        error = exc.__cause__ or exc
+        reason = f"not a readable notebook ({type(error).__name__}: {_first_line(error)})"
+    else:
+        reason = _unfinished(notebook)
+    if path.name.endswith(FAILED):
+        earlier = path.with_name(f"{name}.ipynb")
+        before = "is from an earlier run" if earlier.exists() else "does not exist"
+        reason = f"the latest run did not complete ({reason}); {earlier.name} {before}"
+    return Section(name, path, notebook, reason and f"{path}: {reason}")
+
+
+def _tags(cell: dict[str, Any]) -> list[str]:
+    return cell.get("metadata", {}).get("tags", [])
+
+
+def _unfinished(notebook: nbformat.NotebookNode) -> str | None:
+    """Why a notebook did not run to its end, or None: the pipeline's verdict, error outputs,
+    papermill's exception flag, then (unless the pipeline says complete) unexecuted cells."""
+    verdict = notebook.metadata.get("pipeline", {})
+    status = verdict.get("status")
+    if status not in (None, "complete"):
+        message = _first_line(verdict.get("message", ""))
+        return f"{status}: {message}" if message else str(status)
+    cells = [cell for cell in notebook.cells if not NOT_IN_SOURCE.intersection(_tags(cell))]
+    code = [
+        (f"cell {index} ({_first_line(cell.source)!r})", cell)
+        for index, cell in enumerate(cells)
+        if cell.cell_type == "code"
+    ]
+    for label, cell in code:
+        for output in cell.get("outputs", []):
+            error = (output.get("ename", ""), _first_line(output.get("evalue", "")))
+            if output.get("output_type") == "error" and error not in CLEAN_EXITS:
+                return f"failed in {label}: {': '.join(error)}"
+    if notebook.metadata.get("papermill", {}).get("exception"):
+        return "failed (papermill recorded an exception)"
+    if status == "complete":
+        return None
+    for label, cell in code:
+        ran = cell.get("metadata", {}).get("papermill", {}).get("status")
+        if ran not in (None, "completed") or (cell.source.strip() and cell.execution_count is None):
+            why = f"papermill status {ran!r}" if ran else "no execution count"
+            return f"partial: {label} was not executed ({why})"
+    return None
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def _parameters(sections: list[Section]) -> tuple[dict[str, dict[str, list[str]]], set[str]]:
+    """Each parameter of the full configuration (defaults + papermill's overrides): its values
+    with the notebooks that ran with each, the most common first; and the overridden names."""
+    defaults = Config().to_dict()
+    used = {
+        section.name: section.notebook.metadata.get("papermill", {}).get("parameters", {})
+        for section in sections
+        if section.notebook is not None
+    }
+    overridden = {name for parameters in used.values() for name in parameters}
+    values = {}
+    for name in [*defaults, *sorted(overridden - set(defaults))]:
+        groups: dict[str, list[str]] = {}
+        for notebook, parameters in used.items():
+            groups.setdefault(_text(parameters.get(name, defaults.get(name))), []).append(notebook)
+        ordered = sorted(groups.items(), key=lambda group: -len(group[1]))
+        values[name] = dict(ordered) or {_text(defaults.get(name)): []}
+    return values, overridden
+
+
+def _parameter_problems(values: dict[str, dict[str, list[str]]]) -> list[Problem]:
+    """One problem per parameter that differs; it concerns the notebooks off the common value."""
+    return [
+        Problem(
+            f"parameter {name} differs between notebooks: "
+            + "; ".join(f"{value} in {', '.join(names)}" for value, names in groups.items()),
+            tuple(notebook for names in list(groups.values())[1:] for notebook in names),
+        )
+        for name, groups in values.items()
+        if len(groups) > 1
+    ]
+
+
+def _table(cells: dict[str, str], marked: Collection[str] = ()) -> str:
+    """A two-column table of names and HTML cells; ``marked`` rows highlighted."""
+    rows = []
+    for key, cell in cells.items():
+        attribute = ' class="differs"' if key in marked else ""
+        rows.append(f"<tr{attribute}><th>{html.escape(key)}</th><td>{cell}</td></tr>")
+    return f"<table>{''.join(rows)}</table>"
+
+
+def _parameter_table(values: dict[str, dict[str, list[str]]], overridden: set[str]) -> str:
+    """Overridden values in bold; where notebooks differ, each value with its notebooks."""
+    cells = {}
+    for name, groups in values.items():
+        shown = [html.escape(value) for value in groups]
+        if name in overridden:
+            shown = [f"<strong>{value}</strong>" for value in shown]
+        where = [f" in {html.escape(', '.join(names))}" for names in groups.values()]
+        cells[name] = (
+            shown[0]
+            if len(groups) == 1
+            else "⚠ differs: " + "<br>".join(map("".join, zip(shown, where, strict=True)))
+        )
+    return _table(cells, {name for name, groups in values.items() if len(groups) > 1})
 
 
 def _output_html(output: dict[str, Any]) -> str:
@@ -83,13 +266,13 @@ def _output_html(output: dict[str, Any]) -> str:
     return ""
 
 
-def notebook_html(path: Path) -> str:
-    """One notebook as an HTML section: markdown and outputs, code hidden."""
-    notebook = nbformat.read(path, as_version=4)
-    parts = [f'<section class="notebook" id="{path.stem}">']
-    for cell in notebook.cells:
-        tags = cell.get("metadata", {}).get("tags", [])
-        if "parameters" in tags or "injected-parameters" in tags:
+def notebook_html(section: Section, warnings: Collection[Problem] = ()) -> str:
+    """One notebook as an HTML section, headed by its ``warnings``: markdown and outputs, code
+    hidden."""
+    parts = [f'<section class="notebook" id="{html.escape(section.name)}">']
+    parts += [f'<p class="warning">⚠ {html.escape(str(problem))}</p>' for problem in warnings]
+    for cell in section.notebook.cells if section.notebook is not None else []:
+        if NOT_IN_SOURCE.union(["parameters"]).intersection(_tags(cell)):
             continue
         if cell.cell_type == "markdown":
             parts.append(markdown2html(cell.source))
@@ -99,42 +282,53 @@ def notebook_html(path: Path) -> str:
     return "\n".join(parts)
 
 
-def _parameters(notebooks: list[Path]) -> tuple[dict[str, Any], set[str]]:
-    """The run's full configuration (defaults + papermill's overrides) and the overridden names."""
-    notebook = nbformat.read(notebooks[0], as_version=4)
-    overrides = dict(notebook.metadata.get("papermill", {}).get("parameters", {}))
-    return Config.from_namespace(overrides).to_dict(), set(overrides)
-
-
-def _table(values: dict[str, Any], emphasised: set[str] = frozenset()) -> str:
-    """A two-column table; the values of ``emphasised`` keys in bold."""
-    rows = []
-    for key, value in values.items():
-        text = html.escape(value if isinstance(value, str) else json.dumps(value))
-        text = f"<strong>{text}</strong>" if key in emphasised else text
-        rows.append(f"<tr><th>{html.escape(key)}</th><td>{text}</td></tr>")
-    return f"<table>{''.join(rows)}</table>"
-
-
-def build_report(directory: Path, output: Path | None = None) -> Path:
-    """Write ``DIR/report.html`` (or ``output``) from the executed notebooks in ``directory``."""
-    notebooks = executed_notebooks(directory)
-    parameters, overridden = _parameters(notebooks)
-    contents = "".join(
-        f'<li><a href="#{path.stem}">{html.escape(path.stem)}</a></li>' for path in notebooks
+def _banner(problems: list[Problem]) -> str:
+    """The warning at the top of a page built despite problems ("" without problems)."""
+    if not problems:
+        return ""
+    items = "".join(f"<li>{html.escape(str(problem))}</li>" for problem in problems)
+    return (
+        f'<div class="problems" role="alert"><strong>⚠ Not one complete run: {len(problems)} '
+        f"problem{'s' * (len(problems) > 1)}, marked ⚠ below (built with --allow-problems)."
+        f"</strong><ul>{items}</ul></div>"
     )
+
+
+def build_report(
+    directory: Path, output: Path | None = None, *, allow_problems: bool = False
+) -> Path:
+    """Write ``DIR/report.html`` (or ``output``) from the executed notebooks in ``directory``.
+
+    Raises :class:`ReportProblemsError` when the notebooks have problems, unless
+    ``allow_problems``: then the page lists them at the top and in the affected sections.
+    """
+    sections = latest_sections(directory)
+    values, overridden = _parameters(sections)
+    mixed = _parameter_problems(values)
+    problems = [Problem(s.problem, (s.name,)) for s in sections if s.problem] + mixed
+    problems += [_killed(path) for path in sorted(directory.glob(f".[0-9][0-9]_*{RUNNING}"))]
+    if problems and not allow_problems:
+        raise ReportProblemsError(problems)
+    warnings = {s.name: [p for p in problems if s.name in p.notebooks] for s in sections}
+    contents = "".join(
+        f'<li><a href="#{html.escape(name)}">{html.escape(name)}</a>{" ⚠" * bool(found)}</li>'
+        for name, found in warnings.items()
+    )
+    versions = {name: html.escape(value) for name, value in library_versions(VERSIONED).items()}
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <title>Inside a hybrid quantum-classical network: report</title>
 <style>{STYLE}</style></head><body>
+{_banner(problems)}
 <h1>Inside a hybrid quantum-classical network</h1>
 <p>Report of the pipeline run in <code>{html.escape(str(directory))}</code>:
 Mari et al.'s hybrid transfer-learning network and its classical twin.</p>
-<h2>Run parameters</h2><p>Set for this run in bold; the others are the defaults.</p>
-{_table(parameters, overridden)}
-<h2>Library versions</h2>{_table(library_versions(VERSIONED))}
+<h2>Run parameters</h2><p>Set for this run in bold; the others are the defaults.
+{DIFFERS_NOTE * bool(mixed)}</p>
+{_parameter_table(values, overridden)}
+<h2>Library versions</h2>{_table(versions)}
 <h2>Contents</h2><ol>{contents}</ol>
-{"".join(notebook_html(path) for path in notebooks)}
+{"".join(notebook_html(section, warnings[section.name]) for section in sections)}
 </body></html>
 """
     output = output or directory / REPORT_NAME
@@ -159,12 +353,25 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--output-dir", type=Path, default=Path("outputs"))
     parser.add_argument("--output", type=Path, default=None, help="default: DIR/report.html")
+    parser.add_argument(
+        "--allow-problems",
+        action="store_true",
+        help="build despite failed, partial, unreadable or mixed-parameter notebooks, marked",
+    )
     args = parser.parse_args(argv)
     try:
-        path = build_report(args.output_dir, args.output)
+        path = build_report(args.output_dir, args.output, allow_problems=args.allow_problems)
     except FileNotFoundError as exc:
         print(exc, file=sys.stderr)
         return 2
+    except ReportProblemsError as exc:
+        print(exc, file=sys.stderr)
+        print(
+            "report not built; add --allow-problems to build it anyway, with these problems "
+            "marked at the top and in the notebooks' sections",
+            file=sys.stderr,
+        )
+        return 1
     print(f"report: {path} ({len(embedded_figures(path))} figures)")
     return 0
 

@@ -1,6 +1,7 @@
 """Activation capture with hooks and its cache."""
 
 import math
+import re
 
 import pytest
 import torch
@@ -89,6 +90,20 @@ def test_activations_are_cached_and_keyed_by_the_trained_weights(trained_smoke_c
         activations.cached_activations(cfg, models["hybrid"].backbone, changed, val, [0, 5, 7])
     assert first.flat("hybrid", "layer2").shape == (3, 128 * 4 * 4)
     assert list(first.of("classical")) == embedding.layer_order("classical")
+
+
+def test_truncated_activation_cache_entry_is_discarded_and_captured_again(parts, smoke_cfg):
+    backbone, heads, dataset = parts
+    first = activations.cached_activations(smoke_cfg, backbone, heads, dataset, [0, 5, 7])
+    (path,) = (smoke_cfg.cache_path / "activations").iterdir()
+    path.write_bytes(path.read_bytes()[:100])
+    with pytest.warns(UserWarning, match=rf"{re.escape(str(path))} \(.*central directory"):
+        again = activations.cached_activations(smoke_cfg, backbone, heads, dataset, [0, 5, 7])
+    for group, layers in first.layers.items():
+        for name, values in layers.items():
+            torch.testing.assert_close(again.layers[group][name], values)
+    assert torch.equal(again.labels, first.labels) and again.indices == [0, 5, 7]
+    assert torch.load(path, weights_only=True)["indices"] == [0, 5, 7]
 
 
 def test_cached_activations_pool_spatial_layers_to_max_features(trained_smoke_cfg):

@@ -1,3 +1,4 @@
+import re
 from urllib.error import URLError
 
 import pytest
@@ -38,6 +39,26 @@ def test_wrong_state_dict_names_missing_and_unexpected_keys(tmp_path):
     torch.save(torch.nn.Linear(3, 2).state_dict(), path)
     with pytest.raises(ValueError, match=r"not a ResNet18 state dict.*missing keys.*unexpected"):
         backbone.load_backbone(str(path))
+
+
+@pytest.mark.parametrize(
+    "write",
+    [
+        lambda path: path.write_text("resnet18 weights, see the README\n"),
+        lambda path: torch.save(models.resnet18(weights=None), path),
+        lambda path: path.write_bytes(b""),
+    ],
+    ids=["text", "pickled-module", "empty"],
+)
+def test_unreadable_weights_file_is_explained(tmp_path, write):
+    path = tmp_path / "weights.pt"
+    write(path)
+    with pytest.raises(ValueError) as info:
+        backbone.load_backbone(str(path))
+    message = str(info.value)
+    assert str(path) in message and "not a ResNet18 state dict" in message
+    assert "torch.save(model.state_dict(), path)" in message
+    assert "\n" not in message
 
 
 def test_imagenet_offline_error_names_the_file_and_the_demo(monkeypatch):
@@ -85,3 +106,14 @@ def test_cache_key_changes_with_everything_that_changes_features(smoke_cfg, tmp_
     assert base.parent == smoke_cfg.cache_path
     same_features = Config(**{**smoke_cfg.to_dict(), "epochs": 9, "q_depth": 1, "lr": 0.1})
     assert backbone.feature_cache_path(same_features, "train", 10) == base
+
+
+def test_truncated_feature_cache_is_discarded_and_extracted_again(smoke_cfg):
+    first = backbone.cached_features(smoke_cfg)
+    path = backbone.feature_cache_path(smoke_cfg, "train", len(first.train))
+    path.write_bytes(path.read_bytes()[:100])
+    with pytest.warns(UserWarning, match=rf"{re.escape(str(path))} \(.*central directory"):
+        again = backbone.cached_features(smoke_cfg)
+    torch.testing.assert_close(again.train, first.train)
+    assert torch.equal(again.train_labels, first.train_labels)
+    assert torch.equal(torch.load(path, weights_only=True)["features"], again.train)

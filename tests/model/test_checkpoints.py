@@ -1,6 +1,7 @@
 """Checkpoints: configuration checks with the differing fields named, the run's saved config."""
 
 import json
+import shutil
 
 import pytest
 
@@ -48,3 +49,29 @@ def test_missing_metrics_and_trajectory(smoke_cfg):
     assert checkpoints.read_metrics(smoke_cfg, "hybrid") is None
     with pytest.raises(FileNotFoundError, match="run notebook 02_hybrid_train first"):
         checkpoints.load_trajectory(smoke_cfg, "hybrid")
+
+
+@pytest.mark.parametrize(
+    "kind, name, read",
+    [
+        ("classical", "checkpoint.pt", checkpoints.load_trained_head),
+        ("hybrid", "checkpoint.pt", checkpoints.load_trained_head),
+        ("hybrid", "trajectory.pt", checkpoints.load_trajectory),
+        ("classical", "metrics.json", checkpoints.read_metrics),
+    ],
+)
+def test_truncated_artifact_names_the_file_and_the_notebook_to_rerun(
+    trained_smoke_cfg, tmp_path, kind, name, read
+):
+    shutil.copytree(trained_smoke_cfg.artifacts_path, tmp_path / "artifacts")
+    cfg = Config(**{**trained_smoke_cfg.to_dict(), "artifacts_dir": str(tmp_path / "artifacts")})
+    path = checkpoints.run_dir(cfg, kind) / name
+    content = path.read_bytes()
+    path.write_bytes(content[: len(content) // 2])
+    with pytest.raises(checkpoints.CorruptArtifactError) as info:
+        read(cfg, kind)
+    message = str(info.value)
+    notebook = checkpoints.TRAINING_NOTEBOOK[kind]
+    assert message.startswith(f"{path} cannot be read (")
+    assert f"Rerun notebook {notebook} " in message and "helpers.pipeline" in message
+    assert "\n" not in message

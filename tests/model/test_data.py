@@ -1,3 +1,4 @@
+import shutil
 from urllib.error import URLError
 
 import numpy as np
@@ -78,6 +79,24 @@ def test_imagefolder_errors(tmp_path):
         data.load_splits(
             Config(dataset="imagefolder", data_dir=str(tmp_path / "empty"), classes=["a", "b"])
         )
+
+
+def test_imagefolder_empty_class_folder_is_named(tmp_path):
+    root = _image_tree(tmp_path / "tree", classes=("ants", "bees"), per_class=2)
+    empty = root / "train" / "bees"
+    for image in empty.iterdir():
+        image.unlink()
+    (empty / "notes.txt").write_text("no images yet")
+    cfg = Config(dataset="imagefolder", data_dir=str(root), classes=["ants", "bees"])
+    with pytest.raises(data.DataUnavailableError) as info:
+        data.load_splits(cfg)
+    message = str(info.value)
+    assert f"{root / 'train'} has class folders without images: bees/." in message
+    assert ".jpg, .jpeg, .png" in message and str(root / "val") not in message
+    shutil.rmtree(root / "train")
+    (root / "train").mkdir()
+    with pytest.raises(data.DataUnavailableError, match=r"train has no class folders\. "):
+        data.load_splits(cfg)
 
 
 def test_synthetic_objects_masks_and_classes():

@@ -1,6 +1,8 @@
 """The papermill pipeline: the smoke run end to end, failures named, offline runs stopped early."""
 
 import json
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -106,27 +108,133 @@ def test_smoke_pipeline_runs_offline_and_writes_the_contracted_artifacts(tmp_pat
     }
 
 
-def _failing_notebook(folder):
-    folder.mkdir()
-    nb = new_notebook(cells=[new_code_cell("x = 1"), new_code_cell("raise ValueError('boom')")])
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    nbformat.write(nb, folder / "01_broken.ipynb")
+def _notebooks(folder, **sources):
+    """Numbered notebooks of code cells in ``folder``: ``name=[cell source, ...]``."""
+    folder.mkdir(exist_ok=True)
+    for name, cells in sources.items():
+        nb = new_notebook(cells=[new_code_cell(source) for source in cells])
+        nb.metadata["kernelspec"] = {
+            "name": "python3",
+            "display_name": "Python 3",
+            "language": "python",
+        }
+        nbformat.write(nb, folder / f"{name}.ipynb")
+    return folder
+
+
+def _previous_run(out, name):
+    """A complete executed notebook from an earlier run, to check it survives a failed one."""
+    out.mkdir(parents=True, exist_ok=True)
+    nb = new_notebook(cells=[new_code_cell("earlier = 'complete'")])
+    nb.metadata["pipeline"] = {"status": "complete", "message": ""}
+    nbformat.write(nb, out / f"{name}.ipynb")
+    return (out / f"{name}.ipynb").read_bytes()
+
+
+def _pipeline_args(notebook_dir, out, tmp_path):
+    return [
+        "--smoke",
+        "--no-report",
+        "--notebook-dir",
+        str(notebook_dir),
+        "--output-dir",
+        str(out),
+        "-p",
+        "cache_dir",
+        str(tmp_path / "cache"),
+    ]
+
+
+def _outcome(path):
+    return nbformat.read(path, as_version=4).metadata["pipeline"]
 
 
 @pytest.mark.slow
-def test_failing_notebook_is_named_with_its_cell(tmp_path, monkeypatch, capsys):
-    _failing_notebook(tmp_path / "notebooks")
-    monkeypatch.setattr(pipeline, "NOTEBOOK_DIR", tmp_path / "notebooks")
-    monkeypatch.setattr(pipeline, "preflight", lambda parameters: None)
-    code = pipeline.main(["--smoke", "--output-dir", str(tmp_path / "out")])
+def test_failing_notebook_is_named_with_its_cell_and_the_previous_copy_kept(tmp_path, capsys):
+    folder = _notebooks(
+        tmp_path / "notebooks",
+        **{"01_fine": ["x = 1"], "02_broken": ["x = 1", "raise ValueError('boom')"]},
+    )
+    out = tmp_path / "out"
+    earlier = _previous_run(out, "02_broken")
+    code = pipeline.main(_pipeline_args(folder, out, tmp_path))
     assert code == 1
-    message = capsys.readouterr().err
-    assert "01_broken.ipynb failed in cell 1 (\"raise ValueError('boom')\")" in message
-    assert "ValueError: boom" in message
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "02_broken.ipynb, cell 1 (\"raise ValueError('boom')\") raised ValueError: boom" in last
+    assert str(out / "02_broken.failed.ipynb") in last
+    assert (out / "02_broken.ipynb").read_bytes() == earlier
+    assert _outcome(out / "02_broken.failed.ipynb")["status"] == "failed"
+    assert _outcome(out / "01_fine.ipynb") == {"status": "complete", "message": ""}
+    assert not list(out.glob(".*running*"))
+    folder.joinpath("02_broken.ipynb").unlink()
+    _notebooks(folder, **{"02_broken": ["x = 2"]})  # fixed: a complete run replaces both
+    assert pipeline.main(_pipeline_args(folder, out, tmp_path)) == 0
+    assert not (out / "02_broken.failed.ipynb").exists()
+    assert _outcome(out / "02_broken.ipynb")["status"] == "complete"
+
+
+@pytest.mark.slow
+def test_a_killed_kernel_is_reported_as_such(tmp_path, capsys):
+    folder = _notebooks(
+        tmp_path / "notebooks",
+        **{"01_dies": ["import os, signal", "os.kill(os.getpid(), signal.SIGKILL)"]},
+    )
+    code = pipeline.main(_pipeline_args(folder, tmp_path / "out", tmp_path))
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert code == 1
+    assert "the kernel died (out of memory?) in 01_dies.ipynb, cell 1" in last
+    assert _outcome(tmp_path / "out" / "01_dies.failed.ipynb")["status"] == "kernel died"
+
+
+def _kernels_using(folder):
+    listing = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+    return [line for line in listing.splitlines() if str(folder) in line and "kernel" in line]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sent", ["SIGINT", "SIGTERM"])
+def test_a_signal_stops_the_run_keeps_the_previous_notebook_and_leaves_nothing(tmp_path, sent):
+    started = tmp_path / "started"
+    folder = _notebooks(
+        tmp_path / "notebooks",
+        **{
+            "01_quick": ["x = 1"],
+            "02_slow": [f"open({str(started)!r}, 'w').close()", "import time\ntime.sleep(120)"],
+        },
+    )
+    out = tmp_path / "out"
+    earlier = _previous_run(out, "02_slow")
+    private_tmp = tmp_path / "tmp"  # kernel connection files land here
+    private_tmp.mkdir()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "helpers.pipeline", *_pipeline_args(folder, out, tmp_path)],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "TMPDIR": str(private_tmp)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 120
+    while not started.exists() and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.1)
+    assert started.exists(), process.communicate()
+    time.sleep(1.0)  # inside time.sleep(120)
+    signal_number = getattr(signal, sent)
+    if sent == "SIGINT":  # Ctrl-C in a terminal: the whole foreground process group
+        os.killpg(process.pid, signal_number)
+    else:  # kill PID
+        process.send_signal(signal_number)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 128 + signal_number, err
+    last = err.strip().splitlines()[-1]
+    assert f"stopped: {sent} stopped 02_slow.ipynb, cell 1 ('import time')" in last, err
+    assert (out / "02_slow.ipynb").read_bytes() == earlier
+    assert _outcome(out / "02_slow.failed.ipynb")["status"] == "interrupted"
+    assert (out / "01_quick.ipynb").is_file()
+    assert not list(out.glob(".*running*"))
+    assert list(private_tmp.iterdir()) == []  # no connection files left behind
+    assert _kernels_using(private_tmp) == []
 
 
 def test_offline_run_stops_within_seconds_naming_files_and_demo(tmp_path, monkeypatch, capsys):
@@ -143,13 +251,17 @@ def test_offline_run_stops_within_seconds_naming_files_and_demo(tmp_path, monkey
     assert "resnet18-f37072fd.pth" in message  # every missing resource is named at once
 
 
-def test_parameters_are_validated_before_any_kernel_starts(tmp_path):
-    with pytest.raises(SystemExit, match="unknown parameter 'depth'"):
-        pipeline.build_parameters(False, [("depth", "3")], tmp_path)
-    with pytest.raises(ValueError, match="classical_head='x' is unknown"):
-        pipeline.build_parameters(False, [("classical_head", "x")], tmp_path)
-    parameters = pipeline.build_parameters(
-        True, [("classes", '["red", "blue"]'), ("q_depth", "2")], tmp_path
-    )
-    assert parameters["q_depth"] == 2 and parameters["dataset"] == "synthetic"
-    assert parameters["artifacts_dir"] == str((tmp_path / "artifacts").resolve())
+@pytest.mark.slow
+def test_a_run_mixing_parameters_gets_no_report_and_says_why(tmp_path, capsys):
+    folder = _notebooks(tmp_path / "notebooks", **{"01_a": ["x = 1"], "02_b": ["y = 2"]})
+    out = tmp_path / "out"
+    first = _pipeline_args(folder, out, tmp_path)
+    first.remove("--no-report")
+    assert pipeline.main(first) == 0
+    assert (out / "report.html").is_file()
+    rerun = [*_pipeline_args(folder, out, tmp_path), "--only", "02", "-p", "q_depth", "3"]
+    rerun.remove("--no-report")
+    assert pipeline.main(rerun) == 1
+    err = capsys.readouterr().err
+    assert "report not built:" in err and "parameter q_depth differs between notebooks" in err
+    assert not (out / "report.html").exists()  # the old page no longer describes this folder

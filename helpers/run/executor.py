@@ -1,0 +1,199 @@
+"""Run one notebook with papermill so that nothing already written is lost or misreported.
+
+The executed copy is written to a hidden file beside the output and renamed over
+``NN_name.ipynb`` only when every cell ran. A notebook that raises, whose kernel dies, or that
+SIGINT / SIGTERM stops is kept as ``NN_name.failed.ipynb`` and the previous complete copy stays;
+each executed notebook records its outcome in ``metadata["pipeline"]`` (``status``: complete,
+failed, kernel died, interrupted; ``message``). Every kernel started here is shut down, its
+connection file removed, however the run ends.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import logging
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+from types import FrameType
+from typing import Any, ClassVar
+
+import nbformat
+from jupyter_client.manager import AsyncKernelManager
+from jupyter_core.utils import run_sync
+
+from helpers.io import atomic_write
+
+KERNEL = "python3"
+STATUS = "pipeline"  # the executed notebook's metadata key for its outcome
+SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM arrived (a BaseException, like KeyboardInterrupt, so no library's
+    ``except Exception`` swallows it)."""
+
+    def __init__(self, signum: int) -> None:
+        self.signal = signal.Signals(signum)
+        super().__init__(self.signal.name)
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + int(self.signal)
+
+
+@contextlib.contextmanager
+def interruptible() -> Iterator[None]:
+    """While the block runs, the first SIGINT or SIGTERM raises :class:`Interrupted`; later ones
+    are ignored so that shutting the kernel down completes."""
+
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        for name in SIGNALS:
+            signal.signal(name, signal.SIG_IGN)
+        raise Interrupted(signum)
+
+    try:
+        previous = {name: signal.signal(name, stop) for name in SIGNALS}
+    except ValueError:  # not the main thread: signals stay as they are
+        previous = {}
+    try:
+        yield
+    finally:
+        for name, handler in previous.items():
+            signal.signal(name, handler)
+
+
+class TrackedKernelManager(AsyncKernelManager):
+    """nbclient's kernel manager, remembered so a kernel interrupted while starting is shut
+    down too (nbclient cleans up only kernels that finished starting)."""
+
+    started: ClassVar[list[AsyncKernelManager]] = []
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.started.append(self)
+
+
+def shut_down_kernels() -> None:
+    """Stop every kernel :class:`TrackedKernelManager` started and remove its files."""
+    while TrackedKernelManager.started:
+        manager = TrackedKernelManager.started.pop()
+        if manager.has_kernel:
+            run_sync(manager.shutdown_kernel)(now=True)
+        run_sync(manager.cleanup_resources)()
+
+
+@dataclasses.dataclass
+class NotebookFailedError(Exception):
+    """A notebook that did not complete: how it ended, the message, the kept partial copy."""
+
+    status: str
+    message: str
+    kept: Path | None = None
+    exit_code: int = 1
+
+    def __str__(self) -> str:
+        return self.message
+
+
+FAILED = ".failed.ipynb"  # NN_name.failed.ipynb: the latest run of NN_name did not complete
+RUNNING = ".running.ipynb"  # .NN_name.running.ipynb: the copy being executed
+
+
+def failed_path(executed: Path) -> Path:
+    """``NN_name.failed.ipynb`` beside ``NN_name.ipynb``."""
+    return executed.with_name(executed.stem + FAILED)
+
+
+def running_path(executed: Path) -> Path:
+    """The hidden ``.NN_name.running.ipynb`` papermill writes while ``NN_name`` runs."""
+    return executed.with_name(f".{executed.stem}{RUNNING}")
+
+
+def source_cell(executed: Path, index: int | None = None) -> tuple[int | None, str]:
+    """The source notebook's index and first line of executed cell ``index`` (default: the cell
+    running when the run stopped). Papermill's error banner and injected parameters are not in
+    the source notebook."""
+    try:
+        cells = json.loads(executed.read_text())["cells"]
+    except (OSError, ValueError, KeyError):
+        return None, ""
+    cells = [c for c in cells if "papermill-error-cell-tag" not in c["metadata"].get("tags", [])]
+    if index is None:  # papermill marks every cell done at the end; the last one started ran
+        started = [
+            i for i, c in enumerate(cells) if c["metadata"].get("papermill", {}).get("start_time")
+        ]
+        if not started:
+            return None, ""
+        index = started[-1]
+    injected = sum("injected-parameters" in c["metadata"].get("tags", []) for c in cells[:index])
+    source = "".join(cells[index]["source"]).strip().splitlines() or [""]
+    return index - injected, source[0]
+
+
+def _where(name: str, partial: Path, index: int | None = None) -> str:
+    cell, first_line = source_cell(partial, index)
+    return (
+        f"{name} before its first cell" if cell is None else f"{name}, cell {cell} ({first_line!r})"
+    )
+
+
+def _keep(partial: Path, target: Path, status: str, message: str = "") -> Path | None:
+    """Move the executed copy to ``target`` with its outcome in the metadata (atomically)."""
+    if not partial.is_file():
+        return None
+    try:
+        notebook = nbformat.read(partial, as_version=4)
+    except (OSError, ValueError):  # unreadable: keep the bytes as they are
+        partial.replace(target)
+        return target
+    notebook.metadata[STATUS] = {"status": status, "message": message}
+    atomic_write(target, lambda handle: handle.write(nbformat.writes(notebook).encode()))
+    partial.unlink()
+    return target
+
+
+def execute(notebook: Path, output_dir: Path, parameters: dict[str, Any], cwd: Path) -> Path:
+    """Execute ``notebook`` into ``output_dir`` (see the module docstring); return the executed
+    copy, or raise :class:`NotebookFailedError` (after keeping the partial copy)."""
+    import papermill
+    from nbclient.exceptions import DeadKernelError
+    from papermill.exceptions import PapermillExecutionError
+
+    # papermill warns about every injected parameter a notebook does not declare itself; that is
+    # by design here (notebooks declare only their own), and Config validated every name.
+    logging.getLogger("papermill").setLevel(logging.ERROR)
+    executed = output_dir / notebook.name
+    partial = running_path(executed)
+    try:
+        try:
+            papermill.execute_notebook(
+                str(notebook),
+                str(partial),
+                parameters=parameters,
+                kernel_name=KERNEL,
+                cwd=str(cwd),
+                progress_bar=False,
+                kernel_manager_class=TrackedKernelManager,
+            )
+        finally:
+            shut_down_kernels()
+    except PapermillExecutionError as exc:
+        where = _where(notebook.name, partial, exc.cell_index)
+        failure = NotebookFailedError("failed", f"{where} raised {exc.ename}: {exc.evalue}")
+    except DeadKernelError:
+        where = _where(notebook.name, partial)
+        failure = NotebookFailedError("kernel died", f"the kernel died (out of memory?) in {where}")
+    except Interrupted as exc:
+        where = _where(notebook.name, partial)
+        failure = NotebookFailedError(
+            "interrupted", f"{exc} stopped {where}", exit_code=exc.exit_code
+        )
+    else:
+        _keep(partial, executed, "complete")
+        failed_path(executed).unlink(missing_ok=True)
+        return executed
+    failure.kept = _keep(partial, failed_path(executed), failure.status, failure.message)
+    raise failure
