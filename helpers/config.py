@@ -39,6 +39,7 @@ SMOKE_OVERRIDES: dict[str, Any] = {
     "image_size": 32,
     "resize_size": 32,
     "epochs": 1,
+    "seeds": [0, 1, 2],
     "batch_size": 8,
     "lr": 0.003,
     "saliency_images": 16,
@@ -53,8 +54,8 @@ SMOKE_OVERRIDES: dict[str, Any] = {
     "noise_images": 64,
 }
 
-FEATURES = ("features", "classical", "hybrid")  # what a field that changes the features affects
-MODELS = ("classical", "hybrid")
+MODELS = ("hybrid", "classical", "product")  # the dressed circuit, its twin, its depth-0 control
+FEATURES = ("features", *MODELS)  # what a field that changes the features affects
 EVERY_NOTEBOOK = ("01", "02", "03", "04", "05", "06", "07", "08")
 
 
@@ -78,6 +79,15 @@ POSITIVE = Rule(lambda value: value >= 1, "a positive integer")
 POSITIVE_NUMBER = Rule(lambda value: value > 0, "positive")
 DECAY = Rule(lambda value: 0 < value <= 1, "in (0, 1]: the factor the rate is multiplied by")
 SEED = Rule(lambda value: 0 <= value < 2**32, "an integer in [0, 2**32)")
+FRACTION = Rule(lambda value: 0 < value < 1, "a fraction in (0, 1)")
+SEED_LIST = Rule(
+    lambda values: bool(values) and len(set(values)) == len(values) and min(values) >= 0,
+    "a list of distinct non-negative integers (each trains every model once)",
+)
+MODEL_LIST = Rule(
+    lambda values: bool(values) and set(values) <= set(MODELS) and len(set(values)) == len(values),
+    f"a list of distinct model names among {', '.join(MODELS)}",
+)
 POSITIVE_LIST = Rule(lambda values: bool(values) and min(values) >= 1, "positive")
 # UMAP distances (umap-learn's named metrics that need no extra arguments)
 UMAP_METRICS = (
@@ -145,7 +155,10 @@ class Config:
         "512_nq_n", notebooks=("01",), affects=("classical",), rule=one_of(*CLASSICAL_HEADS)
     )
     backend: str = parameter("fast", notebooks=("02",), rule=one_of(*QUANTUM_BACKENDS))
-    seed: int = parameter(0, notebooks=("01",), affects=("features",), rule=SEED)
+    seed: int = parameter(0, notebooks=("01",), affects=FEATURES, rule=SEED)
+    val_fraction: float = parameter(0.1, notebooks=("01",), affects=MODELS, rule=FRACTION)
+    seeds: list[int] = parameter([0, 1, 2, 3, 4], notebooks=("01",), rule=SEED_LIST)
+    models: list[str] = parameter(list(MODELS), notebooks=("01",), rule=MODEL_LIST)
     saliency_images: int = parameter(64, notebooks=("03",), rule=POSITIVE)
     user_image: str = parameter("", notebooks=("03",))
     embedding_images: int = parameter(500, notebooks=("04", "05"), rule=POSITIVE)
@@ -166,7 +179,7 @@ class Config:
     def __post_init__(self) -> None:
         if isinstance(self.classes, str):  # "cat, dog"
             self.classes = [name.strip() for name in self.classes.split(",") if name.strip()]
-        for name in ("classes", "shots"):
+        for name in ("classes", "shots", "seeds", "models"):
             if isinstance(getattr(self, name), tuple):
                 setattr(self, name, list(getattr(self, name)))
         self.validate()
@@ -317,23 +330,24 @@ def _file_digest(path: Path) -> str:
     return digest.hexdigest()
 
 
-def resolved(cfg: Config, name: str) -> Any:
-    """What a field means for the artifacts: the data folder as an absolute path (nothing for
-    generated data), weights files by their content hash, the seed only where it changes the
-    features (synthetic data, random weights)."""
+def resolved(cfg: Config, name: str, artifact: str = "features") -> Any:
+    """What a field means for an artifact: the data folder as an absolute path (nothing for
+    generated data), weights files by their content hash, and the seed, which carves the
+    validation split for every model but changes the features only where it makes them
+    (synthetic data, random weights)."""
     if name == "data_dir":
         return "generated" if cfg.dataset == "synthetic" else str(cfg.data_path.resolve())
     if name == "weights" and cfg.weights not in WEIGHT_PRESETS:
         path = Path(cfg.weights_source)
         return f"file:{_file_digest(path)}" if path.is_file() else f"missing:{path}"
-    if name == "seed":
+    if name == "seed" and artifact == "features":
         return cfg.seed if cfg.dataset == "synthetic" or cfg.weights == "none" else None
     return getattr(cfg, name)
 
 
 def describe(cfg: Config, artifact: str) -> dict[str, Any]:
     """The resolved values of every field that changes ``artifact``."""
-    return {name: resolved(cfg, name) for name in Config.fields_affecting(artifact)}
+    return {name: resolved(cfg, name, artifact) for name in Config.fields_affecting(artifact)}
 
 
 def fingerprint(cfg: Config, artifact: str, **extra: Any) -> str:

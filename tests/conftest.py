@@ -53,6 +53,6 @@ def trained_smoke_cfg(tmp_path_factory: pytest.TempPathFactory) -> Config:
         }
     )
     torch.set_num_threads(1)
-    for kind in ("classical", "hybrid"):
+    for kind in cfg.models:
         train(cfg, kind)
     return cfg

@@ -1,10 +1,12 @@
 """Activation capture with forward hooks, from the input pixels to the logits, with a cache.
 
 Layer names: the backbone's ``input``, ``conv1``, ``layer1`` ... ``layer4``, ``avgpool`` (shared
-by both models: the backbone is frozen and identical), then each head's own layers. The hybrid
-head has ``q_in`` (the angles fed to the circuit, tanh(pre_net) * pi/2), ``q_out`` (the <Z_j>)
-and ``logits``; the classical twin ``512_nq_n`` has ``h_in`` (its Linear 512 -> 4 output),
-``h_out`` (after ReLU) and ``logits``. :data:`COUNTERPARTS` pairs them up.
+by every model: the backbone is frozen and identical), then each head's own layers. The dressed
+heads (``hybrid`` and its depth-0 control ``product``) have ``q_pre`` (their Linear 512 -> 4
+output), ``q_in`` (the angles fed to the circuit, tanh(q_pre) * pi/2), ``q_out`` (the <Z_j>) and
+``logits``; the classical twin ``512_nq_n`` has ``h_in`` (its Linear 512 -> 4 output), ``h_out``
+(after ReLU) and ``logits``. :data:`COUNTERPARTS` pairs the layers at the same place: q_pre with
+h_in (before the nonlinearity), q_out with h_out (what the last Linear reads), the logits.
 """
 
 from __future__ import annotations
@@ -25,8 +27,13 @@ from helpers.config import Config, fingerprint
 from helpers.io import load_cached, save_torch
 
 BACKBONE_LAYERS = ("input", "conv1", "layer1", "layer2", "layer3", "layer4", "avgpool")
-HEAD_LAYERS = {"hybrid": ("q_in", "q_out", "logits"), "classical": ("h_in", "h_out", "logits")}
-COUNTERPARTS = {"q_in": "h_in", "q_out": "h_out", "logits": "logits"}  # hybrid -> classical
+DRESSED_LAYERS = ("q_pre", "q_in", "q_out", "logits")
+HEAD_LAYERS = {
+    "hybrid": DRESSED_LAYERS,
+    "classical": ("h_in", "h_out", "logits"),
+    "product": DRESSED_LAYERS,
+}
+COUNTERPARTS = {"q_pre": "h_in", "q_out": "h_out", "logits": "logits"}  # dressed -> classical
 MAX_FEATURES = 4096  # spatial layers are average-pooled to at most this many values per image
 
 
@@ -70,14 +77,16 @@ def backbone_modules(backbone: nn.Module) -> dict[str, nn.Module]:
 
 def head_modules(head: nn.Module, kind: str) -> dict[str, nn.Module]:
     """The head's named hook points (missing ones, e.g. in ``512_n``, are left out)."""
+    dressed = {"q_pre": "pre_net", "q_in": "encode", "q_out": "q_layer", "logits": "post_net"}
     attributes = {
-        "hybrid": {"q_in": "encode", "q_out": "q_layer", "logits": "post_net"},
+        "hybrid": dressed,
         "classical": {"h_in": "pre_net", "h_out": "activation", "logits": "post_net"},
+        "product": dressed,
     }[kind]
     return {name: getattr(head, attr) for name, attr in attributes.items() if hasattr(head, attr)}
 
 
-UNIT_LAYERS = {"hybrid": "q_out", "classical": "h_out"}  # each head's 4-unit hidden layer
+UNIT_LAYERS = {"hybrid": "q_out", "classical": "h_out", "product": "q_out"}  # the 4 hidden units
 
 
 def unit_layer(model: nn.Module, kind: str) -> nn.Module:
@@ -97,6 +106,14 @@ def pool_spatial(output: torch.Tensor, max_features: int | None = MAX_FEATURES) 
     channels, height = output.shape[1], output.shape[2]
     side = max(1, min(height, int((max_features / channels) ** 0.5)))
     return functional.adaptive_avg_pool2d(output, side)
+
+
+@torch.no_grad()
+def head_outputs(head: nn.Module, kind: str, features: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Every named layer of a head run on backbone features ``(N, 512)``."""
+    with record_outputs(head_modules(head, kind)) as outputs:
+        head(features)
+    return {name: values[0] for name, values in outputs.items()}
 
 
 @torch.no_grad()
@@ -126,10 +143,8 @@ def capture(
                 pool_spatial(outputs[name][0], max_features)
             )
         for kind, head in heads.items():
-            with record_outputs(head_modules(head, kind)) as head_outputs:
-                head(features)
-            for name, values in head_outputs.items():
-                captured[kind].setdefault(name, []).append(values[0])
+            for name, values in head_outputs(head, kind, features).items():
+                captured[kind].setdefault(name, []).append(values)
     layers = {
         group: {name: torch.cat(parts) for name, parts in by_name.items()}
         for group, by_name in captured.items()
@@ -139,7 +154,7 @@ def capture(
 
 @dataclasses.dataclass
 class Activations:
-    """Captured activations of chosen validation images, for both models."""
+    """Captured activations of chosen test images, for every model."""
 
     layers: dict[str, dict[str, torch.Tensor]]
     labels: torch.Tensor
@@ -194,3 +209,15 @@ def cached_activations(
     )
     save_torch({"layers": layers, "labels": labels, "indices": list(indices)}, path)
     return Activations(layers, labels, list(indices))
+
+
+def head_activations(activations: Activations, heads: Mapping[str, nn.Module]) -> Activations:
+    """``activations`` with the head layers of other heads (e.g. another seed's), run on the
+    captured ``avgpool`` features; the backbone layers are shared, nothing is recomputed."""
+    features = activations.layers["backbone"]["avgpool"].flatten(1)
+    layers = {kind: head_outputs(head, kind, features) for kind, head in heads.items()}
+    return Activations(
+        {"backbone": activations.layers["backbone"], **layers},
+        activations.labels,
+        activations.indices,
+    )

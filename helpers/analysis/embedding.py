@@ -23,9 +23,11 @@ from sklearn.neighbors import KNeighborsClassifier
 from helpers.analysis.activations import (
     BACKBONE_LAYERS,
     HEAD_LAYERS,
+    UNIT_LAYERS,
     Activations,
     layer_order,
 )
+from helpers.analysis.results import Results
 from helpers.analysis.stats import as_matrix
 
 PCA_COMPONENTS = 50  # t-SNE and UMAP run on the first 50 principal components (standard practice)
@@ -139,6 +141,60 @@ def separability_table(
             if layer in BACKBONE_LAYERS:
                 shared[layer] = row
     return rows
+
+
+SCORES = ("knn_accuracy", "silhouette")
+Separability = dict[str, dict[str, dict[str, float]]]  # [model][layer][score]
+
+
+def standardised(values: torch.Tensor | np.ndarray) -> np.ndarray:
+    """Every unit z-scored over the images (constant units become 0): distances that do not
+    depend on a unit's scale, which a ReLU layer can trade freely with the next Linear layer."""
+    x = as_matrix(values)
+    scale = x.std(axis=0)
+    return (x - x.mean(axis=0)) / np.where(scale > 0, scale, 1.0)
+
+
+def head_separability(activations: Activations, seed: int = 0) -> Separability:
+    """k-NN accuracy and silhouette of every head layer of every model on standardised units
+    (:func:`standardised`), ``[model][layer][score]``: one seed's models."""
+    labels = activations.labels
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return {
+            kind: {
+                layer: {
+                    "knn_accuracy": knn_accuracy(standardised(values), labels, seed)[0],
+                    "silhouette": silhouette(standardised(values), labels)[0],
+                }
+                for layer, values in layers.items()
+            }
+            for kind, layers in activations.layers.items()
+            if kind != "backbone"
+        }
+
+
+def separability_results(
+    per_seed: Mapping[int, Mapping[str, Mapping[str, Mapping[str, float]]]],
+) -> Results:
+    """Head-layer separability over seeds (:func:`head_separability` of each seed's models, on
+    standardised units): every layer's scores as mean ± SE over seeds, and the models compared
+    at the layer their last Linear reads (q_out, h_out) for both scores, paired by seed, as one
+    family."""
+    results = Results("separability")
+    first = next(iter(per_seed.values()))
+    for kind, layers in first.items():
+        for layer in layers:
+            for score in SCORES:
+                values = [scores[kind][layer][score] for scores in per_seed.values()]
+                results.add(score, values, "seeds", model=kind, layer=layer)
+    for score in SCORES:
+        values = {
+            kind: [scores[kind][UNIT_LAYERS[kind]][score] for scores in per_seed.values()]
+            for kind in first
+        }
+        results.compare_models(f"{score} of the units (q_out / h_out)", values, "seeds")
+    return results
 
 
 def umap_layout(

@@ -10,11 +10,14 @@ noise acts on the gates the device would run.
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 
 import numpy as np
 import torch
 from qiskit.providers import BackendV2
 
+from helpers.analysis.results import Results
+from helpers.analysis.stats import paired_comparison
 from helpers.model.heads import DressedQuantumHead
 from helpers.model.train import evaluate
 from helpers.quantum import QuantumLayer
@@ -111,3 +114,34 @@ def summarise(rows: list[dict[str, object]]) -> list[dict[str, object]]:
         }
         for (noise, count), values in groups.items()
     ]
+
+
+def shot_results(studies: Mapping[str, Mapping[int, list[dict[str, object]]]]) -> Results:
+    """:func:`shot_study` of every seed's head of each circuit model (``studies[model][seed]``:
+    the hybrid and its depth-0 control): each setting's accuracy (averaged over its repeats
+    within a seed) as mean ± SE over seeds. The family: the accuracy each setting loses against
+    the exact evaluation, hybrid vs control, paired by seed (does the circuit beyond depth 0
+    lose more to shots and device noise?). Each setting against exact, per model: exploratory."""
+    results = Results("noise")
+    lost: dict[str, dict[tuple[str, object], list[float]]] = {}
+    for model, by_seed in studies.items():
+        accuracy: dict[tuple[str, object], list[float]] = {}
+        for rows in by_seed.values():
+            for row in summarise(rows):
+                accuracy.setdefault((str(row["noise"]), row["shots"]), []).append(row["accuracy"])
+        exact = accuracy.pop(("exact", None))
+        results.add("test accuracy", exact, "seeds", model=model, noise="exact", shots="exact")
+        lost[model] = {}
+        for (noise, shots), values in accuracy.items():
+            results.add("test accuracy", values, "seeds", model=model, noise=noise, shots=shots)
+            comparison = paired_comparison(exact, values, unit="seeds", names=("exact", noise))
+            results.explore(f"{model} test accuracy with {shots} shots, {noise}", comparison)
+            lost[model][(noise, shots)] = list(np.subtract(exact, values))
+    if {"hybrid", "product"} <= set(lost):
+        for (noise, shots), hybrid in lost["hybrid"].items():
+            control = lost["product"][(noise, shots)]
+            comparison = paired_comparison(
+                control, hybrid, unit="seeds", names=("product", "hybrid")
+            )
+            results.compare(f"accuracy lost to {shots} shots, {noise}", comparison, "loses more")
+    return results

@@ -9,12 +9,18 @@ variance. ε regularises directions with (near) zero variance; here it is relati
 The participation ratio PR = (Σλ)² / Σλ² of the covariance eigenvalues is the effective number of
 dimensions the activations use: D for isotropic data in D dimensions, 1 when all variance lies
 along one direction.
+
+Dead units: a ReLU unit that is 0 on (almost) every image carries no signal, and its correlation
+with the other units is undefined (0/0) or rests on a handful of images. A unit is dead when it
+takes one single value on at least :data:`DEAD_FRACTION` of the images (:func:`dead_units`);
+:func:`unit_results` measures unit coupling and effective dimensions over the live units only,
+per seed, and reports how many units it left out.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 import numpy as np
 import torch
@@ -27,9 +33,11 @@ from helpers.analysis.activations import (
     layer_order,
 )
 from helpers.analysis.embedding import umap_layout
-from helpers.analysis.stats import as_matrix, bootstrap_error
+from helpers.analysis.results import Results
+from helpers.analysis.stats import as_matrix
 
 EPSILON = 1e-5  # relative regulariser of the ZCA matrix (times the mean eigenvalue)
+DEAD_FRACTION = 0.99  # a unit at one value on at least this share of the images is dead
 
 
 def covariance(values: torch.Tensor | np.ndarray) -> np.ndarray:
@@ -38,7 +46,8 @@ def covariance(values: torch.Tensor | np.ndarray) -> np.ndarray:
 
 
 def correlation(values: torch.Tensor | np.ndarray) -> np.ndarray:
-    """Pearson correlation ``(D, D)``; units with zero variance get 0 off the diagonal."""
+    """Pearson correlation ``(D, D)``; units with zero variance get 0 off the diagonal (fine for
+    a picture, not for averaging: :func:`unit_coupling` leaves such units out)."""
     cov = covariance(values)
     scale = np.sqrt(np.clip(np.diag(cov), 0, None))
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -61,6 +70,53 @@ def participation_ratio(eigenvalues: np.ndarray) -> float:
     eigenvalues = np.clip(np.asarray(eigenvalues, dtype=np.float64), 0, None)
     total = eigenvalues.sum()
     return float(total**2 / (eigenvalues**2).sum()) if total > 0 else float("nan")
+
+
+@dataclasses.dataclass(frozen=True)
+class DeadUnits:
+    """Which units of a layer are dead, from :func:`dead_units`."""
+
+    dead: np.ndarray  # (D,) bool, True for a dead unit
+    mode_fraction: np.ndarray  # (D,) share of the images at the unit's most common value
+    dead_fraction: float  # the threshold applied
+
+    @property
+    def live(self) -> np.ndarray:
+        """Indices of the live units, ascending."""
+        return np.flatnonzero(~self.dead)
+
+    @property
+    def dead_indices(self) -> tuple[int, ...]:
+        """Indices of the dead units, ascending."""
+        return tuple(int(j) for j in np.flatnonzero(self.dead))
+
+
+def dead_units(
+    values: torch.Tensor | np.ndarray, dead_fraction: float = DEAD_FRACTION
+) -> DeadUnits:
+    """The units of ``(N, D)`` activations that take one single value (exactly, e.g. a ReLU's 0)
+    on at least ``dead_fraction`` of the N images; 1.0 marks only strictly constant units.
+
+    Shares are compared to within 1e-12, so a threshold computed as 1 - 1/100 still counts a
+    unit constant on 99 of 100 images as dead.
+    """
+    if not 0 < dead_fraction <= 1:
+        raise ValueError(f"dead_fraction must lie in (0, 1], got {dead_fraction}")
+    x = np.sort(as_matrix(values), axis=0)
+    if len(x) == 0:
+        raise ValueError("dead units need at least one image")
+    rows = np.arange(len(x))[:, None]
+    starts = np.ones(x.shape, dtype=bool)
+    starts[1:] = x[1:] != x[:-1]  # where a run of equal sorted values begins
+    run_start = np.maximum.accumulate(np.where(starts, rows, 0), axis=0)
+    mode_fraction = (rows - run_start + 1).max(axis=0, initial=0) / len(x)
+    return DeadUnits(mode_fraction >= dead_fraction - 1e-12, mode_fraction, dead_fraction)
+
+
+def _live_columns(values: torch.Tensor | np.ndarray, dead_fraction: float | None) -> np.ndarray:
+    """The activations' live units as ``(N, live)``; ``dead_fraction=None`` keeps every unit."""
+    x = as_matrix(values)
+    return x if dead_fraction is None else x[:, dead_units(x, dead_fraction).live]
 
 
 @dataclasses.dataclass
@@ -100,17 +156,32 @@ def layer_spectra(activations: Activations) -> dict[str, dict[str, np.ndarray]]:
     }
 
 
+def _live_dimensionality(values: torch.Tensor, eigenvalues: np.ndarray) -> dict[str, object]:
+    """Dead-unit count and participation ratio of the live units (``eigenvalues``: all units'
+    spectrum, reused when no unit is dead)."""
+    units = dead_units(values)
+    dead = int(units.dead.sum())
+    ratio = participation_ratio(spectrum(as_matrix(values)[:, units.live]) if dead else eigenvalues)
+    return {"dead_units": dead, "live_participation_ratio": ratio}
+
+
 def dimensionality_table(
     activations: Activations, spectra: dict[str, dict[str, np.ndarray]]
 ) -> list[dict[str, object]]:
     """Per model and layer (``spectra`` from :func:`layer_spectra`): dimension D, participation
-    ratio, PR / D and the share of the variance along the top eigenvector."""
+    ratio, PR / D, the share of the variance along the top eigenvector, the number of dead units
+    (:func:`dead_units`) and the participation ratio of the live units alone."""
     rows: list[dict[str, object]] = []
+    live: dict[str, dict[str, object]] = {}  # backbone layers once, shared by every model
     for model, by_layer in spectra.items():
         for depth, (name, eigenvalues) in enumerate(by_layer.items()):
-            dimension = int(activations.of(model)[name][0].numel())
+            values = activations.of(model)[name]
+            dimension = int(values[0].numel())
             ratio = participation_ratio(eigenvalues)
             total = eigenvalues.sum()
+            key = name if name in BACKBONE_LAYERS else f"{model} {name}"
+            if key not in live:
+                live[key] = _live_dimensionality(values, eigenvalues)
             rows.append(
                 {
                     "model": model,
@@ -122,6 +193,7 @@ def dimensionality_table(
                     "top_eigenvalue_share": float(eigenvalues[0] / total)
                     if total > 0
                     else float("nan"),
+                    **live[key],
                 }
             )
     return rows
@@ -133,77 +205,69 @@ def mean_abs_offdiagonal(matrix: np.ndarray) -> float:
     return float(np.abs(matrix[mask]).mean()) if mask.any() else float("nan")
 
 
-def effective_dimensions(values: torch.Tensor | np.ndarray) -> float:
-    """Participation ratio of the activations' covariance spectrum."""
-    return participation_ratio(spectrum(values))
+def effective_dimensions(
+    values: torch.Tensor | np.ndarray, dead_fraction: float | None = DEAD_FRACTION
+) -> float:
+    """Participation ratio of the covariance spectrum of the live units (:func:`dead_units`;
+    ``dead_fraction=None``: of every unit given); NaN without a live unit."""
+    return participation_ratio(spectrum(_live_columns(values, dead_fraction)))
 
 
-def unit_coupling(values: torch.Tensor | np.ndarray) -> float:
-    """Mean |correlation| between different units of a layer."""
-    return mean_abs_offdiagonal(correlation(values))
+def unit_coupling(
+    values: torch.Tensor | np.ndarray, dead_fraction: float | None = DEAD_FRACTION
+) -> float:
+    """Mean |correlation| between different live units of a layer (:func:`dead_units`;
+    ``dead_fraction=None``: every unit given).
+
+    A unit constant on the images at hand (possible in a bootstrap resample) has no correlation,
+    so its pairs are left out rather than counted as 0; NaN (undefined) with fewer than two
+    varying units.
+    """
+    x = _live_columns(values, dead_fraction)
+    x = x[:, np.ptp(x, axis=0) > 0]
+    return mean_abs_offdiagonal(correlation(x)) if x.shape[1] >= 2 else float("nan")
+
+
+def standardised_dimensions(
+    values: torch.Tensor | np.ndarray, dead_fraction: float | None = DEAD_FRACTION
+) -> float:
+    """Participation ratio of the live units' correlation matrix: effective dimensions that do
+    not depend on each unit's scale (a ReLU unit's scale can be traded with the next layer's
+    weights; a qubit's <Z> cannot)."""
+    x = _live_columns(values, dead_fraction)
+    x = x[:, np.ptp(x, axis=0) > 0]
+    return participation_ratio(np.linalg.eigvalsh(correlation(x))) if x.size else float("nan")
 
 
 STATISTICS = {
-    "effective dimensions": effective_dimensions,
-    "mean |correlation| between units": unit_coupling,
+    "effective dimensions (correlation)": standardised_dimensions,
+    "unit coupling": unit_coupling,
 }
 
 
-def _with_error(
-    values: torch.Tensor | np.ndarray, statistic: Callable[[np.ndarray], float]
-) -> tuple[float, float]:
-    """A statistic of the activations and its bootstrap standard error over images."""
-    x = as_matrix(values)
-    return statistic(x), bootstrap_error(x, statistic)
-
-
-@dataclasses.dataclass
-class UnitComparison:
-    """One statistic of a hybrid head layer and its classical counterpart, each ± bootstrap SE."""
-
-    statistic: str
-    hybrid_layer: str
-    classical_layer: str
-    dimensions: int
-    hybrid: tuple[float, float]
-    classical: tuple[float, float]
-
-
-@dataclasses.dataclass
-class WhiteningSummary:
-    """The backbone's effective dimensionality and the hybrid-vs-classical unit comparisons."""
-
-    backbone_layer: str
-    backbone_dimensions: int
-    backbone: tuple[float, float]
-    comparisons: list[UnitComparison]
-
-
-def compare_heads(
-    layers: dict[str, dict[str, torch.Tensor]], pairs: dict[str, str], shared: str = "avgpool"
-) -> WhiteningSummary:
-    """Effective dimensions and unit coupling, hybrid vs classical, with bootstrap errors.
-
-    ``pairs`` maps hybrid layer names to their classical counterparts (e.g. q_out -> h_out);
-    pairs of identically named layers (logits) are skipped.
-    """
-    comparisons = [
-        UnitComparison(
-            label,
-            hybrid_layer,
-            classical_layer,
-            int(layers["hybrid"][hybrid_layer][0].numel()),
-            _with_error(layers["hybrid"][hybrid_layer], statistic),
-            _with_error(layers["classical"][classical_layer], statistic),
-        )
-        for hybrid_layer, classical_layer in pairs.items()
-        if hybrid_layer != classical_layer
-        for label, statistic in STATISTICS.items()
-    ]
-    backbone = layers["backbone"][shared]
-    return WhiteningSummary(
-        shared, int(backbone[0].numel()), _with_error(backbone, effective_dimensions), comparisons
-    )
+def unit_results(per_seed: Mapping[int, Activations]) -> Results:
+    """The units layer of every model (q_out, h_out: what the last Linear reads) across seeds:
+    live-unit effective dimensions (of the correlation matrix, so units' scales do not matter)
+    and coupling, and dead-unit counts, as mean ± SE over seeds
+    (``per_seed[seed]`` holds that seed's models), the statistics compared between models
+    paired by seed, as one family."""
+    results = Results("whitening")
+    first = next(iter(per_seed.values()))
+    kinds = [kind for kind in first.layers if kind != "backbone"]
+    for kind in kinds:
+        dead = [
+            len(dead_units(a.flat(kind, UNIT_LAYERS[kind])).dead_indices) for a in per_seed.values()
+        ]
+        results.add("dead units", dead, "seeds", model=kind, layer=UNIT_LAYERS[kind])
+    for name, statistic in STATISTICS.items():
+        values = {
+            kind: [statistic(a.flat(kind, UNIT_LAYERS[kind])) for a in per_seed.values()]
+            for kind in kinds
+        }
+        for kind, by_seed in values.items():
+            results.add(name, by_seed, "seeds", model=kind, layer=UNIT_LAYERS[kind])
+        results.compare_models(f"{name} of the live units", values, "seeds")
+    return results
 
 
 def whitened_layouts(
@@ -213,13 +277,15 @@ def whitened_layouts(
     metric: str = "euclidean",
     seed: int = 0,
 ) -> dict[str, dict[str, np.ndarray]]:
-    """Each head's unit layer (q_out, h_out) laid out raw and after its ZCA whitening
-    (``transforms["<model> <layer>"]``), keyed [model]["<layer> raw" | "<layer> whitened"]."""
+    """The units layer (q_out, h_out) of each model of ``layouts`` laid out raw and after its
+    ZCA whitening (``transforms["<model> <layer>"]``), keyed [model]["<layer> raw" |
+    "<layer> whitened"]."""
     result = {}
-    for kind, layer in UNIT_LAYERS.items():
+    for kind, by_layer in layouts.items():
+        layer = UNIT_LAYERS[kind]
         whitened = transforms[f"{kind} {layer}"](activations.flat(kind, layer))
         result[kind] = {
-            f"{layer} raw": layouts[kind][layer],
+            f"{layer} raw": by_layer[layer],
             f"{layer} whitened": umap_layout(whitened, metric, seed),
         }
     return result

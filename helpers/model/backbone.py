@@ -121,12 +121,14 @@ def extract_features(
 
 @dataclasses.dataclass
 class Features:
-    """Cached backbone features of both splits."""
+    """Cached backbone features of the three splits (see :class:`helpers.model.data.Splits`)."""
 
     train: torch.Tensor
     train_labels: torch.Tensor
     val: torch.Tensor
     val_labels: torch.Tensor
+    test: torch.Tensor
+    test_labels: torch.Tensor
     classes: list[str]
 
 
@@ -137,14 +139,17 @@ def feature_cache_path(cfg: Config, split: str, n_samples: int) -> Path:
 
 
 def cached_features(cfg: Config, backbone: nn.Module | None = None) -> Features:
-    """Features of both splits, extracted once and then read from ``cfg.cache_dir``.
+    """Features of the three splits, extracted once and then read from ``cfg.cache_dir``.
+
+    The training data is extracted as one pool (train and val are index sets of it), so changing
+    ``val_fraction`` or the carving seed extracts nothing new.
 
     The backbone is built only when a split is not cached yet; a second run extracts nothing. An
     unreadable cache file is discarded with a warning and extracted again.
     """
     splits = load_splits(cfg)
     loaded: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
-    for name, dataset in (("train", splits.train), ("val", splits.val)):
+    for name, dataset in (("train", splits.pool), ("test", splits.test)):
         path = feature_cache_path(cfg, name, len(dataset))
         cached = load_cached(path, ("features", "labels"))
         if cached is not None:
@@ -155,4 +160,13 @@ def cached_features(cfg: Config, backbone: nn.Module | None = None) -> Features:
         feats, labels = extract_features(backbone, dataset, desc=f"{name} features")
         save_torch({"features": feats, "labels": labels}, path)
         loaded[name] = (feats, labels)
-    return Features(*loaded["train"], *loaded["val"], classes=splits.classes)
+    pool, pool_labels = loaded["train"]
+    train, val = splits.train.indices, splits.val.indices
+    return Features(
+        pool[train],
+        pool_labels[train],
+        pool[val],
+        pool_labels[val],
+        *loaded["test"],
+        splits.classes,
+    )

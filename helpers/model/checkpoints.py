@@ -1,11 +1,12 @@
 """What training leaves on disk, and reading it back with configuration checks.
 
 A run's artifacts (the design's contract): ``<artifacts_dir>/config.json`` (the run's
-configuration, which later notebooks continue from), and per head ``<artifacts_dir>/<kind>/``
-with ``checkpoint.pt`` (best validation state), ``metrics.json`` (``val_accuracy``,
-``val_loss``, ``history``, ``config``, ``train_seconds``, ...) and ``trajectory.pt`` (the head's
-parameters during training). Reading a missing or damaged artifact raises an error that says which
-notebook rewrites it.
+configuration, which later notebooks continue from), and per model ``<artifacts_dir>/<kind>/``
+(kind: hybrid, classical, product) with ``checkpoint.pt`` (the best validation state of every
+seed's head), ``metrics.json`` (``val_accuracy``, ``val_loss``, ``test_accuracy``, ``test_loss``
+as mean and ``_se`` over seeds, ``per_seed`` rows, ``history``, ``config``, ``train_seconds``,
+...) and ``trajectory.pt`` (each seed's parameters during training). Reading a missing or
+damaged artifact raises an error that says which notebook rewrites it.
 """
 
 from __future__ import annotations
@@ -26,7 +27,11 @@ from helpers.model.backbone import load_backbone
 from helpers.model.heads import KINDS, TransferModel, build_head
 
 _PACKAGES = ("torch", "torchvision", "qiskit", "qiskit-machine-learning", "qiskit-aer", "numpy")
-TRAINING_NOTEBOOK = {"classical": "01_classical", "hybrid": "02_hybrid_train"}
+TRAINING_NOTEBOOK = {
+    "classical": "01_classical",
+    "hybrid": "02_hybrid_train",
+    "product": "02_hybrid_train",
+}
 
 
 class CheckpointMismatchError(ValueError):
@@ -60,13 +65,13 @@ def save_run_config(cfg: Config) -> Path:
 
 
 def save_checkpoint(
-    path: Path, head: nn.Module, cfg: Config, kind: str, metrics: dict[str, Any]
+    path: Path, heads: dict[int, nn.Module], cfg: Config, kind: str, metrics: dict[str, Any]
 ) -> Path:
-    """Write the head's state with its configuration and library versions, atomically."""
+    """Write every seed's head state with the configuration and library versions, atomically."""
     return save_torch(
         {
             "kind": kind,
-            "state_dict": head.state_dict(),
+            "state_dicts": {seed: head.state_dict() for seed, head in heads.items()},
             "config": cfg.to_dict(),
             "model": describe(cfg, kind),
             "val_accuracy": metrics["val_accuracy"],
@@ -110,9 +115,11 @@ def load_checkpoint(path: Path, cfg: Config, kind: str) -> dict[str, Any]:
         )
     # "model" holds what the weights meant when saved; older checkpoints only have their config
     saved = checkpoint.get("model") or describe(Config.from_namespace(checkpoint["config"]), kind)
-    wanted = describe(cfg, kind)
-    differing = {name: (saved.get(name), value) for name, value in wanted.items()}
+    differing = {name: (saved.get(name), value) for name, value in describe(cfg, kind).items()}
     differing = {name: pair for name, pair in differing.items() if pair[0] != pair[1]}
+    trained = list(checkpoint.get("state_dicts", {}))
+    if not set(cfg.seeds) <= set(trained):  # a checkpoint may hold more seeds than asked for
+        differing["seeds"] = (trained, list(cfg.seeds))
     if differing:
         details = "; ".join(
             f"{name}: checkpoint {old!r}, requested {new!r}"
@@ -131,25 +138,53 @@ def read_metrics(cfg: Config, kind: str) -> dict[str, Any] | None:
     return _read(kind, path, lambda p: json.loads(p.read_text())) if path.is_file() else None
 
 
-def load_trajectory(cfg: Config, kind: str) -> dict[str, Any]:
-    """The parameter snapshots training saved (``vectors``, ``epochs``, ``names``, ``shapes``)."""
+def load_trajectory(cfg: Config, kind: str, seed: int) -> dict[str, Any]:
+    """The parameter snapshots training saved for one seed (``vectors``, ``epochs``, ``names``,
+    ``shapes``)."""
     path = run_dir(cfg, kind) / "trajectory.pt"
-    return _read(kind, path, lambda p: torch.load(p, map_location="cpu", weights_only=True))
+    stored = _read(kind, path, lambda p: torch.load(p, map_location="cpu", weights_only=True))
+    if seed not in stored.get("seeds", {}):
+        raise CheckpointMismatchError(
+            f"{path} holds no trajectory of seed {seed}: rerun notebook {TRAINING_NOTEBOOK[kind]}."
+        )
+    return {**stored["seeds"][seed], "names": stored["names"], "shapes": stored["shapes"]}
 
 
-def load_trained_head(cfg: Config, kind: str) -> tuple[nn.Module, dict[str, Any]]:
-    """The trained head of ``kind`` from ``cfg.artifacts_dir`` (eval mode) and its metrics."""
+def load_trained_heads(cfg: Config, kind: str) -> dict[int, nn.Module]:
+    """Every seed's trained head of ``kind`` from ``cfg.artifacts_dir``, in eval mode."""
     checkpoint = load_checkpoint(run_dir(cfg, kind) / "checkpoint.pt", cfg, kind)
-    head = build_head(kind, cfg)
-    head.load_state_dict(checkpoint["state_dict"])
-    head.eval()
-    return head, read_metrics(cfg, kind) or {}
+    heads = {}
+    for seed in cfg.seeds:
+        heads[seed] = build_head(kind, cfg)
+        heads[seed].load_state_dict(checkpoint["state_dicts"][seed])
+        heads[seed].eval()
+    return heads
 
 
-def load_trained_models(cfg: Config, backbone: nn.Module | None = None) -> dict[str, TransferModel]:
-    """Both trained heads on the frozen backbone (images -> logits), keyed by kind, in eval mode."""
+def load_trained_head(
+    cfg: Config, kind: str, seed: int | None = None
+) -> tuple[nn.Module, dict[str, Any]]:
+    """One seed's trained head of ``kind`` (default: the first seed) and the model's metrics."""
+    heads = load_trained_heads(cfg, kind)
+    return heads[cfg.seeds[0] if seed is None else seed], read_metrics(cfg, kind) or {}
+
+
+def load_models_by_seed(
+    cfg: Config, backbone: nn.Module | None = None
+) -> dict[int, dict[str, TransferModel]]:
+    """Every model of ``cfg.models`` for every seed on one frozen backbone (images -> logits),
+    keyed [seed][kind], in eval mode."""
     backbone = backbone if backbone is not None else load_backbone(cfg.weights_source, cfg.seed)
-    models = {kind: TransferModel(backbone, load_trained_head(cfg, kind)[0]) for kind in KINDS}
-    for model in models.values():
-        model.eval()
-    return models
+    heads = {kind: load_trained_heads(cfg, kind) for kind in cfg.models}
+    return {
+        seed: {kind: TransferModel(backbone, heads[kind][seed]).eval() for kind in cfg.models}
+        for seed in cfg.seeds
+    }
+
+
+def load_trained_models(
+    cfg: Config, backbone: nn.Module | None = None, seed: int | None = None
+) -> dict[str, TransferModel]:
+    """The models of ``cfg.models`` trained from one seed (default: the first), keyed by kind."""
+    seed = cfg.seeds[0] if seed is None else seed
+    return load_models_by_seed(Config(**{**cfg.to_dict(), "seeds": [seed]}), backbone)[seed]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,7 +16,8 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image
-from torch.utils.data import Dataset
+from sklearn.model_selection import train_test_split
+from torch.utils.data import Dataset, Subset
 from torchvision import datasets, transforms
 
 from helpers.config import Config
@@ -35,7 +37,7 @@ CIFAR10_CLASSES = (
     "truck",
 )
 SYNTHETIC_CLASSES = ("red", "blue")
-SYNTHETIC_SIZES = {"train": 512, "val": 128}
+SYNTHETIC_SIZES = {"train": 512, "test": 128}
 OBJECT_FRACTION = (
     0.5  # side of the square object / image side (a random 32 px backbone needs it large)
 )
@@ -46,11 +48,46 @@ class DataUnavailableError(FileNotFoundError):
     """The dataset is not on disk and cannot be downloaded; the message says what to put where."""
 
 
+class LabelledSubset(Subset):
+    """A :class:`~torch.utils.data.Subset` that keeps its samples' labels (``targets``)."""
+
+    def __init__(self, dataset: Dataset, indices: Sequence[int]) -> None:
+        super().__init__(dataset, list(indices))
+        self.targets = [dataset.targets[i] for i in self.indices]
+
+
 @dataclasses.dataclass
 class Splits:
-    train: Dataset
-    val: Dataset
+    """Three splits: ``train`` and ``val`` (model selection) are carved from the training data
+    ``pool`` (stratified by class, seeded); ``test`` is held out for every reported number."""
+
+    train: LabelledSubset
+    val: LabelledSubset
+    test: Dataset
     classes: list[str]
+
+    @property
+    def pool(self) -> Dataset:
+        return self.train.dataset
+
+
+def stratified_split(
+    labels: Sequence[int], fraction: float, seed: int
+) -> tuple[list[int], list[int]]:
+    """Indices of a seeded, class-stratified split: (train, val) with ``fraction`` in val."""
+    counts = np.bincount(np.asarray(labels))
+    n_val = math.ceil(fraction * len(labels))
+    if min(n_val, len(labels) - n_val) < len(counts) or counts.min() < 2:
+        raise ValueError(
+            f"val_fraction={fraction:g} of {len(labels)} training images (per class: "
+            f"{counts.tolist()}) leaves a split without every class: use more images or another "
+            "val_fraction."
+        )
+    indices = np.arange(len(labels))
+    train, val = train_test_split(
+        indices, test_size=fraction, stratify=np.asarray(labels), random_state=seed
+    )
+    return sorted(int(i) for i in train), sorted(int(i) for i in val)
 
 
 def image_transform(cfg: Config) -> transforms.Compose:
@@ -106,18 +143,22 @@ def _check_classes(requested: Sequence[str], available: Sequence[str], source: s
 
 
 def load_splits(cfg: Config) -> Splits:
-    """The train and validation splits of ``cfg.dataset`` restricted to ``cfg.classes``."""
+    """The train / val / test splits of ``cfg.dataset`` restricted to ``cfg.classes``: val is
+    ``cfg.val_fraction`` of the training data (stratified, seeded by ``cfg.seed``); test is
+    CIFAR-10's test set, an ImageFolder's ``test/`` (or ``val/`` when there is no ``test/``)."""
     loaders = {"cifar10": _cifar10, "imagefolder": _imagefolder, "synthetic": _synthetic}
-    return loaders[cfg.dataset](cfg)
+    pool, test = loaders[cfg.dataset](cfg)
+    train, val = stratified_split(pool.targets, cfg.val_fraction, cfg.seed)
+    return Splits(LabelledSubset(pool, train), LabelledSubset(pool, val), test, list(cfg.classes))
 
 
-def _cifar10(cfg: Config) -> Splits:
+def _cifar10(cfg: Config) -> tuple[Dataset, Dataset]:
     class_indices = _check_classes(cfg.classes, CIFAR10_CLASSES, "CIFAR-10")
     root = cfg.data_path
     transform = image_transform(cfg)
     try:
         train = datasets.CIFAR10(root, train=True, download=True, transform=transform)
-        val = datasets.CIFAR10(root, train=False, download=True, transform=transform)
+        test = datasets.CIFAR10(root, train=False, download=True, transform=transform)
     except (OSError, RuntimeError) as exc:  # URLError is an OSError
         raise DataUnavailableError(
             f"CIFAR-10 is not in {root / 'cifar-10-batches-py'} and could not be downloaded "
@@ -125,23 +166,25 @@ def _cifar10(cfg: Config) -> Splits:
             f"https://www.cs.toronto.edu/~kriz/cifar.html) in {root}/, or its unpacked folder "
             f"cifar-10-batches-py/ there, or run the offline demo: {SMOKE_COMMAND}"
         ) from exc
-    return Splits(
+    return (
         ClassSubset(train, train.targets, class_indices),
-        ClassSubset(val, val.targets, class_indices),
-        list(cfg.classes),
+        ClassSubset(test, test.targets, class_indices),
     )
 
 
-def _imagefolder(cfg: Config) -> Splits:
+def _imagefolder(cfg: Config) -> tuple[Dataset, Dataset]:
     root = cfg.data_path
-    missing = [split for split in ("train", "val") if not (root / split).is_dir()]
+    held_out = "test" if (root / "test").is_dir() else "val"
+    missing = [split for split in ("train", held_out) if not (root / split).is_dir()]
     if missing:
         raise DataUnavailableError(
             f"data_dir={str(root)!r} has no {' or '.join(missing)} folder: an ImageFolder dataset "
-            f"needs {root}/train/<class>/*.jpg and {root}/val/<class>/*.jpg (e.g. the ants/bees "
-            f"hymenoptera_data of Mari et al.). Offline demo: {SMOKE_COMMAND}"
+            f"needs {root}/train/<class>/*.jpg and {root}/val/<class>/*.jpg or test/<class>/ "
+            "(the held-out split; e.g. the ants/bees hymenoptera_data of Mari et al.). "
+            f"Offline demo: {SMOKE_COMMAND}"
         )
-    empty = [problem for split in ("train", "val") if (problem := _empty_classes(root / split))]
+    splits = ("train", held_out)
+    empty = [problem for split in splits if (problem := _empty_classes(root / split))]
     if empty:
         raise DataUnavailableError(
             f"{'; '.join(empty)}. ImageFolder needs one folder per class, each holding at least "
@@ -149,12 +192,12 @@ def _imagefolder(cfg: Config) -> Splits:
             "case, subfolders included)."
         )
     transform = image_transform(cfg)
-    parts = {}
-    for split in ("train", "val"):
+    parts = []
+    for split in splits:
         folder = datasets.ImageFolder(root / split, transform=transform)
         class_indices = _check_classes(cfg.classes, folder.classes, f"{root / split}")
-        parts[split] = ClassSubset(folder, folder.targets, class_indices)
-    return Splits(parts["train"], parts["val"], list(cfg.classes))
+        parts.append(ClassSubset(folder, folder.targets, class_indices))
+    return parts[0], parts[1]
 
 
 def _empty_classes(split_dir: Path) -> str | None:
@@ -174,16 +217,15 @@ def _empty_classes(split_dir: Path) -> str | None:
     return f"{split_dir} has class folders without images: {', '.join(empty)}" if empty else None
 
 
-def _synthetic(cfg: Config) -> Splits:
+def _synthetic(cfg: Config) -> tuple[Dataset, Dataset]:
     if list(cfg.classes) != list(SYNTHETIC_CLASSES):
         raise ValueError(
             f"the synthetic dataset has classes {list(SYNTHETIC_CLASSES)}; "
             f"got classes={cfg.classes}."
         )
-    return Splits(
+    return (
         SyntheticObjects(SYNTHETIC_SIZES["train"], cfg.image_size, seed=cfg.seed),
-        SyntheticObjects(SYNTHETIC_SIZES["val"], cfg.image_size, seed=cfg.seed + 10_000),
-        list(SYNTHETIC_CLASSES),
+        SyntheticObjects(SYNTHETIC_SIZES["test"], cfg.image_size, seed=cfg.seed + 10_000),
     )
 
 

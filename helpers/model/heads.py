@@ -13,11 +13,11 @@ from collections import OrderedDict
 import torch
 from torch import nn
 
-from helpers.config import DEFAULT_Q_DEPTH, Config
+from helpers.config import DEFAULT_Q_DEPTH, MODELS, Config
 from helpers.model.backbone import FEATURE_DIM
 from helpers.quantum import QuantumLayer
 
-KINDS = ("classical", "hybrid")
+KINDS = MODELS  # hybrid, classical, and product: the dressed head at depth 0 (a control)
 
 
 class AngleEncoding(nn.Module):
@@ -73,12 +73,13 @@ class DressedQuantumHead(nn.Module):
 
 
 def build_head(kind: str, cfg: Config) -> nn.Module:
-    """A freshly initialised head (``"classical"`` or ``"hybrid"``) for ``cfg``."""
+    """A freshly initialised head of ``kind`` (hybrid, classical or product) for ``cfg``."""
     if kind == "classical":
         return classical_head(cfg.classical_head, cfg.n_qubits, cfg.n_classes)
-    if kind == "hybrid":
+    if kind in ("hybrid", "product"):
+        depth = cfg.q_depth if kind == "hybrid" else 0  # depth 0: <Z_j> = -sin(x_j), no weights
         return DressedQuantumHead(
-            cfg.n_qubits, cfg.q_depth, cfg.n_classes, q_delta=cfg.q_delta, backend=cfg.backend
+            cfg.n_qubits, depth, cfg.n_classes, q_delta=cfg.q_delta, backend=cfg.backend
         )
     raise ValueError(f"kind={kind!r} is unknown; use one of {KINDS}.")
 

@@ -1,6 +1,8 @@
-"""Training heads on cached features and evaluating them.
+"""Training heads on cached features, once per seed, and evaluating them.
 
-:func:`train` writes the artifacts described in :mod:`helpers.model.checkpoints`.
+:func:`train` trains one model (a kind of head) for every seed in ``cfg.seeds`` and writes the
+artifacts described in :mod:`helpers.model.checkpoints`. The best epoch is selected on the
+validation split; the test split is evaluated once, after selection.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from torch import nn
 from torch.nn.utils import parameters_to_vector
 from tqdm.auto import tqdm
 
+from helpers.analysis.stats import mean_and_error
 from helpers.config import Config, set_seed
 from helpers.io import save_json, save_torch
 from helpers.model.backbone import Features, cached_features
@@ -42,20 +45,26 @@ def evaluate(
 
 @dataclasses.dataclass
 class TrainingRun:
-    """A trained head (best validation state loaded) and what was written about it."""
+    """One model trained for every seed: the heads (best validation state loaded) by seed, and
+    what was written about them (``metrics``: per seed and mean ± SE over seeds)."""
 
     kind: str
-    head: nn.Module
+    heads: dict[int, nn.Module]
     metrics: dict[str, Any]
     features: Features
     directory: Path
+
+    @property
+    def head(self) -> nn.Module:
+        """The first seed's head (the one figures show)."""
+        return next(iter(self.heads.values()))
 
 
 TRAJECTORY_POINTS_PER_EPOCH = 10  # parameter snapshots per epoch (for PCA landscape directions)
 
 
 def fit(
-    head: nn.Module, features: Features, cfg: Config, desc: str = "training"
+    head: nn.Module, features: Features, cfg: Config, seed: int, desc: str = "training"
 ) -> tuple[
     list[dict[str, float]], dict[str, torch.Tensor], tuple[torch.Tensor, torch.Tensor], float
 ]:
@@ -65,7 +74,7 @@ def fit(
     ``(K, n_params)`` and their positions in epochs ``(K,)``: the start, then
     :data:`TRAJECTORY_POINTS_PER_EPOCH` snapshots per epoch) and the training time in seconds.
     """
-    generator = torch.Generator().manual_seed(cfg.seed)
+    generator = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.Adam(head.parameters(), lr=cfg.lr)
     scheduler = torch.optim.lr_scheduler.StepLR(
         optimizer, step_size=cfg.lr_step, gamma=cfg.lr_gamma
@@ -117,37 +126,75 @@ def fit(
     return history, best_state, (torch.stack(trajectory), torch.tensor(positions)), seconds
 
 
-def train(cfg: Config, kind: str, features: Features | None = None) -> TrainingRun:
-    """Train a ``kind`` head on cached features and write its artifacts; never reads old ones."""
-    directory = run_dir(cfg, kind)
-    features = features if features is not None else cached_features(cfg)
-    set_seed(cfg.seed)
+def _train_seed(
+    cfg: Config, kind: str, seed: int, features: Features
+) -> tuple[nn.Module, dict[str, Any], dict[str, torch.Tensor]]:
+    """One head trained from ``seed`` (initialisation and batch order): the head, its metrics and
+    its parameter trajectory."""
+    set_seed(seed)
     head = build_head(kind, cfg)
-    history, best_state, trajectory, seconds = fit(head, features, cfg, desc=f"{kind} head")
+    history, best_state, trajectory, seconds = fit(
+        head, features, cfg, seed, desc=f"{kind} head, seed {seed}"
+    )
     head.load_state_dict(best_state)
     val_loss, val_accuracy, _ = evaluate(head, features.val, features.val_labels)
+    test_loss, test_accuracy, _ = evaluate(head, features.test, features.test_labels)
     best_epoch = max(history, key=lambda row: (row["val_accuracy"], -row["val_loss"]))["epoch"]
+    metrics = {
+        "seed": seed,
+        "val_accuracy": val_accuracy,
+        "val_loss": val_loss,
+        "test_accuracy": test_accuracy,
+        "test_loss": test_loss,
+        "best_epoch": best_epoch,
+        "history": history,
+        "train_seconds": seconds,
+    }
+    return head, metrics, {"vectors": trajectory[0], "epochs": trajectory[1]}
+
+
+def _over_seeds(per_seed: list[dict[str, Any]]) -> dict[str, float]:
+    """Mean and standard error over seeds of every split's accuracy and loss."""
+    summary = {}
+    for name in ("val_accuracy", "val_loss", "test_accuracy", "test_loss"):
+        summary[name], summary[f"{name}_se"] = mean_and_error([row[name] for row in per_seed])
+    return summary
+
+
+def train(cfg: Config, kind: str, features: Features | None = None) -> TrainingRun:
+    """Train a ``kind`` head once per seed in ``cfg.seeds`` on cached features and write its
+    artifacts; never reads old ones."""
+    directory = run_dir(cfg, kind)
+    features = features if features is not None else cached_features(cfg)
+    heads, per_seed, trajectories = {}, [], {}
+    for seed in cfg.seeds:
+        heads[seed], metrics, trajectories[seed] = _train_seed(cfg, kind, seed, features)
+        per_seed.append(metrics)
+    head = heads[cfg.seeds[0]]
+    seconds = sum(row["train_seconds"] for row in per_seed)
     metrics = {
         "kind": kind,
         "head": cfg.classical_head if kind == "classical" else "dressed_quantum",
-        "backend": cfg.backend if kind == "hybrid" else None,
-        "val_accuracy": val_accuracy,
-        "val_loss": val_loss,
-        "best_epoch": best_epoch,
-        "history": history,
+        "q_depth": 0 if kind == "product" else cfg.q_depth if kind == "hybrid" else None,
+        "backend": None if kind == "classical" else cfg.backend,
+        "seeds": list(cfg.seeds),
+        "unit": "seeds",
+        **_over_seeds(per_seed),
+        "history": per_seed[0]["history"],
+        "per_seed": per_seed,
         "config": cfg.to_dict(),
         "train_seconds": seconds,
-        "train_samples_per_second": cfg.epochs * len(features.train) / seconds,
+        "train_samples_per_second": len(cfg.seeds) * cfg.epochs * len(features.train) / seconds,
         "n_train": len(features.train),
         "n_val": len(features.val),
+        "n_test": len(features.test),
         "n_parameters": sum(p.numel() for p in head.parameters()),
         "versions": library_versions(),
     }
-    save_checkpoint(directory / "checkpoint.pt", head, cfg, kind, metrics)
+    save_checkpoint(directory / "checkpoint.pt", heads, cfg, kind, metrics)
     save_torch(
         {
-            "vectors": trajectory[0],
-            "epochs": trajectory[1],
+            "seeds": trajectories,
             "names": [name for name, _ in head.named_parameters()],
             "shapes": [tuple(p.shape) for p in head.parameters()],
         },
@@ -155,4 +202,4 @@ def train(cfg: Config, kind: str, features: Features | None = None) -> TrainingR
     )
     save_json(metrics, directory / "metrics.json")
     save_run_config(cfg)
-    return TrainingRun(kind, head, metrics, features, directory)
+    return TrainingRun(kind, heads, metrics, features, directory)

@@ -11,14 +11,14 @@ import seaborn as sns
 import torch
 from matplotlib.figure import Figure
 
-from helpers.analysis.activations import BACKBONE_LAYERS, COUNTERPARTS
+from helpers.analysis.activations import BACKBONE_LAYERS
 from helpers.present.style import (
     CLASS_PALETTE,
     MODEL_COLOURS,
     scatter_classes,
     themed,
 )
-from helpers.present.tables import format_value, verdict
+from helpers.present.tables import format_value
 
 
 @themed
@@ -148,28 +148,12 @@ def knn_notes(rows: list[dict[str, object]]) -> dict[str, dict[str, str]]:
 
 
 def describe_separability(rows: list[dict[str, object]]) -> str:
-    """A markdown summary: the backbone's trend, then hybrid vs classical at each head layer."""
-    by_key = {(row["model"], row["layer"]): row for row in rows}
-
-    def score(model: str, layer: str, name: str = "knn_accuracy") -> tuple[float, float]:
-        row = by_key[(model, layer)]
-        return float(row[name]), float(row[f"{name}_se"])
-
-    first, last = BACKBONE_LAYERS[0], BACKBONE_LAYERS[-1]
-    lines = [
+    """The frozen backbone's trend in markdown (the same for every model and seed). The head
+    layers' comparisons are paired over seeds: see ``embedding.separability_results``."""
+    by_layer = {row["layer"]: row for row in rows if row["layer"] in BACKBONE_LAYERS}
+    first, last = (by_layer[name] for name in (BACKBONE_LAYERS[0], BACKBONE_LAYERS[-1]))
+    return (
         f"- Through the frozen backbone, k-NN accuracy goes from "
-        f"{format_value(*score('hybrid', first))} ({first}) to "
-        f"{format_value(*score('hybrid', last))} ({last})."
-    ]
-    for hybrid_layer, classical_layer in COUNTERPARTS.items():
-        hybrid, classical = score("hybrid", hybrid_layer), score("classical", classical_layer)
-        hybrid_silhouette = score("hybrid", hybrid_layer, "silhouette")
-        classical_silhouette = score("classical", classical_layer, "silhouette")
-        lines.append(
-            f"- **{hybrid_layer}** (hybrid) vs **{classical_layer}** (classical): k-NN accuracy "
-            f"{format_value(*hybrid)} vs {format_value(*classical)}, "
-            f"{verdict(classical, hybrid)}; silhouette {format_value(*hybrid_silhouette)} vs "
-            f"{format_value(*classical_silhouette)}, "
-            f"{verdict(classical_silhouette, hybrid_silhouette)}."
-        )
-    return "\n".join(lines)
+        f"{format_value(first['knn_accuracy'], first['knn_accuracy_se'])} ({first['layer']}) to "
+        f"{format_value(last['knn_accuracy'], last['knn_accuracy_se'])} ({last['layer']})."
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -10,13 +11,12 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from helpers.analysis.landscape import Landscape, Sharpness
+from helpers.analysis.landscape import Landscape, spectrum_frequencies
 from helpers.present.style import (
     MARKER_COLOUR,
     MODEL_COLOURS,
     themed,
 )
-from helpers.present.tables import format_value, verdict
 
 
 @themed
@@ -98,8 +98,16 @@ def plot_landscape_2d(
 
 
 @themed
-def plot_periodic_landscape(result: Any, spectrum: np.ndarray, title: str) -> Figure:
-    """A landscape over one full period of the circuit weights and its 2-D Fourier spectrum."""
+def plot_periodic_landscape(
+    result: Any,
+    spectrum: np.ndarray,
+    title: str,
+    spectrum_of: str = "the mean ⟨Z_j⟩ (averaged over qubits)",
+    bound: int | None = None,
+) -> Figure:
+    """The loss over one full period of the circuit weights and the 2-D Fourier spectrum of
+    ``spectrum_of`` (by default what the circuit expresses: ``PeriodicLandscape.spectrum``),
+    with a dashed square at frequency ``bound`` (e.g. ``PeriodicLandscape.bounds.max()``)."""
     fig, (surface_ax, spectrum_ax) = plt.subplots(1, 2, figsize=(12, 4.8))
     a, b = np.meshgrid(result.alphas, result.betas, indexing="ij")
     mesh = surface_ax.pcolormesh(a, b, result.loss, cmap="viridis", shading="auto")
@@ -109,16 +117,25 @@ def plot_periodic_landscape(result: Any, spectrum: np.ndarray, title: str) -> Fi
     surface_ax.set_ylabel("s (radians, direction 2)")
     surface_ax.set_title("Loss over one period of the circuit weights")
     surface_ax.legend(fontsize=8)
-    n_a, n_b = spectrum.shape
-    frequencies_a = np.arange(n_a) - n_a // 2
-    frequencies_b = np.arange(n_b) - n_b // 2
+    frequencies_a, frequencies_b = (spectrum_frequencies(n) for n in spectrum.shape)
     image = spectrum_ax.pcolormesh(
         frequencies_a, frequencies_b, np.log10(spectrum.T + 1e-12), cmap="magma", shading="auto"
     )
     fig.colorbar(image, ax=spectrum_ax, label="log10 |Fourier coefficient|")
+    if bound is not None:
+        edge = bound + 0.5
+        spectrum_ax.plot(
+            [-edge, edge, edge, -edge, -edge],
+            [-edge, -edge, edge, edge, -edge],
+            "--",
+            color="white",
+            linewidth=1,
+            label=f"|frequency| ≤ {bound}: what the circuit can express",
+        )
+        spectrum_ax.legend(fontsize=7, loc="upper right")
     spectrum_ax.set_xlabel("frequency along t")
     spectrum_ax.set_ylabel("frequency along s")
-    spectrum_ax.set_title("2-D Fourier spectrum (zero frequency centred)")
+    spectrum_ax.set_title(f"Fourier spectrum of {spectrum_of}")
     fig.suptitle(title)
     fig.tight_layout()
     return fig
@@ -145,10 +162,39 @@ def plot_sharpness(increases: Mapping[str, np.ndarray], radius: float, title: st
     return fig
 
 
+def _by_model(reports: Mapping[str, list[dict[str, object]]]) -> pd.DataFrame:
+    """Report rows of several models as one table indexed by (model, parameter)."""
+    rows = [{"model": model, **row} for model, report in reports.items() for row in report]
+    return pd.DataFrame(rows).set_index(["model", "parameter"])
+
+
 def normalisation_table(reports: Mapping[str, list[dict[str, object]]]) -> pd.DataFrame:
     """The filter-normalisation check: ``landscape.normalisation_report`` rows per model."""
-    rows = [{"model": model, **row} for model, report in reports.items() for row in report]
-    return pd.DataFrame(rows).set_index(["model", "parameter"]).round(4)
+    return _by_model(reports).round(4)
+
+
+def displacement_table(reports: Mapping[str, list[dict[str, object]]]) -> pd.DataFrame:
+    """How far training moved each parameter tensor: ``landscape.parameter_displacement`` rows
+    per model (‖w − w₀‖, ‖w₀‖, ‖w‖; the RMS change per circuit angle in radians)."""
+    return _by_model(reports)
+
+
+def describe_displacement(model: str, report: list[dict[str, object]]) -> str:
+    """One line: how far training moved ``model``'s circuit weights (when it has any) and all
+    its parameters, from a ``landscape.parameter_displacement`` report."""
+    parts = [
+        f"the circuit weights {row['parameter']} by ‖w − w₀‖ = {row['norm_change']:.3g} "
+        f"({row['rms_angle_change']:.3g} rad RMS per angle; ‖w₀‖ = {row['norm_initial']:.3g}, "
+        f"‖w‖ = {row['norm_trained']:.3g})"
+        for row in report
+        if not math.isnan(row["rms_angle_change"])
+    ]
+    total = report[-1]
+    parts.append(
+        f"all parameters by {total['norm_change']:.3g} (‖w₀‖ = {total['norm_initial']:.3g}, "
+        f"‖w‖ = {total['norm_trained']:.3g})"
+    )
+    return f"{model}: training moved " + " and ".join(parts) + "."
 
 
 def describe_centres(
@@ -160,21 +206,3 @@ def describe_centres(
         f"{trained_losses[kind]:.6f}"
         for kind, result in landscapes.items()
     )
-
-
-def describe_sharpness(results: Mapping[str, Sharpness]) -> str:
-    """Markdown comparison of the two sharpness measures for each model."""
-    lines = [
-        f"- **{model}**: top Hessian eigenvalue {result.eigenvalue:.4g} ({result.iterations} "
-        f"power iterations); loss increase at radius {result.radius:g} (filter-normalised) "
-        f"{format_value(*result.increase)}."
-        for model, result in results.items()
-    ]
-    if {"classical", "hybrid"} <= set(results):
-        classical, hybrid = results["classical"], results["hybrid"]
-        lines.append(
-            f"- The hybrid head's top eigenvalue is {hybrid.eigenvalue / classical.eigenvalue:.3g} "
-            "times the classical one; the radius test: "
-            f"{verdict(classical.increase, hybrid.increase, comparative='sharper')}."
-        )
-    return "\n".join(lines)

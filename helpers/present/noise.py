@@ -43,7 +43,7 @@ def plot_accuracy_vs_shots(summary: Sequence[Mapping[str, Any]], title: str) -> 
         )
     ax.set_xscale("log", base=2)
     ax.set_xlabel("shots per expectation value")
-    ax.set_ylabel("validation accuracy")
+    ax.set_ylabel("test accuracy")
     ax.set_title(title)
     ax.legend()
     fig.tight_layout()
@@ -59,6 +59,5 @@ def describe_device(device: BackendV2, n_images: int) -> str:
     """The evaluated images and the fake device: its size and two-qubit and native gates."""
     gates = sorted(set(device.operation_names) & {"cx", "ecr", "cz", "rz", "sx", "x"})
     return (
-        f"{n_images} validation images; device {device.name} ({device.num_qubits} qubits, "
-        f"gates {gates})"
+        f"{n_images} test images; device {device.name} ({device.num_qubits} qubits, gates {gates})"
     )

@@ -11,14 +11,14 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
-from helpers.analysis.saliency import Explanation, SaliencyScores
+from helpers.analysis.saliency import MIN_CURVE_CHANGE, MODES, Explanation, SaliencyScores
 from helpers.present.style import (
     MODEL_COLOURS,
     image_array,
     image_panels,
     themed,
 )
-from helpers.present.tables import format_value, verdict
+from helpers.present.tables import format_value
 
 
 def _normalised(maps: torch.Tensor) -> torch.Tensor:
@@ -131,30 +131,53 @@ def plot_unit_saliency(
     return fig
 
 
+_CURVE_LABELS = {  # mode: (x label, y label of the normalised curves)
+    "deletion": ("fraction of pixels removed", "probability rescaled: 1 intact, 0 all removed"),
+    "insertion": ("fraction of pixels inserted", "probability rescaled: 0 blurred, 1 intact"),
+}
+
+
+def _excluded(score: SaliencyScores, mode: str) -> str:
+    """``classical 2, hybrid 5 of 64 images excluded (flat or reversed)``."""
+    counts = ", ".join(f"{model} {k}" for model, k in score.excluded(mode).items())
+    total = len(next(iter(score.deletion_curves.values())))
+    return f"{counts} of {total} images excluded (flat or reversed)"
+
+
 @themed
-def plot_perturbation_curves(scores: Mapping[str, SaliencyScores], title: str) -> Figure:
+def plot_perturbation_curves(
+    scores: Mapping[str, SaliencyScores], title: str, normalised: bool = True
+) -> Figure:
     """Deletion and insertion curves of every method (``scores[method]``) and model, mean ±
-    standard error over images."""
-    curves = {
-        "deletion": {method: score.deletion_curves for method, score in scores.items()},
-        "insertion": {method: score.insertion_curves for method, score in scores.items()},
-    }
+    standard error over images.
+
+    ``normalised``: each image's curve rescaled between its end points (``normalise_curves``),
+    over the images not excluded, whose counts the panel titles state (the same for every
+    method: the end points do not depend on the map); else raw probabilities of all images.
+    """
     styles = ["-", "--", "-.", ":"]
-    fig, axes = plt.subplots(1, len(curves), figsize=(6 * len(curves), 4.2), squeeze=False)
-    for ax, (mode, by_method) in zip(axes[0], curves.items(), strict=True):
-        for style, (method, by_model) in zip(styles, by_method.items(), strict=False):
-            for model, values in by_model.items():
+    fig, axes = plt.subplots(1, len(MODES), figsize=(6 * len(MODES), 4.4), squeeze=False)
+    for ax, mode in zip(axes[0], MODES, strict=True):
+        for style, (method, score) in zip(styles, scores.items(), strict=False):
+            for model, values in score.curves(mode, normalised).items():
+                kept = values[~values.isnan().any(dim=1)]
                 fractions = np.linspace(0, 1, values.shape[1])
-                mean = values.mean(0).numpy()
-                error = (values.std(0) / math.sqrt(len(values))).numpy()
+                mean = kept.mean(0).numpy()
+                error = (kept.std(0) / math.sqrt(len(kept))).numpy()
                 colour = MODEL_COLOURS.get(model, "grey")
                 ax.plot(fractions, mean, style, color=colour, label=f"{model}, {method}")
                 ax.fill_between(fractions, mean - error, mean + error, color=colour, alpha=0.12)
-        ax.set_xlabel(f"fraction of pixels {'removed' if mode == 'deletion' else 'inserted'}")
-        ax.set_ylabel("probability of the explained class")
-        ax.set_title(
-            f"{mode.capitalize()} ({'lower' if mode == 'deletion' else 'higher'} area is better)"
-        )
+        xlabel, ylabel = _CURVE_LABELS[mode]
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel if normalised else "probability of the explained class")
+        better = "lower" if mode == "deletion" else "higher"
+        if normalised:
+            excluded = _excluded(next(iter(scores.values())), mode)
+            ax.set_title(
+                f"{mode.capitalize()}, normalised per image ({better} area is better)\n{excluded}"
+            )
+        else:
+            ax.set_title(f"{mode.capitalize()} ({better} area is better)")
         ax.legend(fontsize=8)
     fig.suptitle(title)
     fig.tight_layout()
@@ -215,14 +238,6 @@ def _value(row: Mapping[str, object], score: str) -> str:
     return format_value(float(row[score]), float(row[f"{score}_se"]))
 
 
-def _verdict(rows: Mapping[str, Mapping[str, object]], score: str) -> str:
-    classical, hybrid = (
-        (float(rows[name][score]), float(rows[name][f"{score}_se"]))
-        for name in ("classical", "hybrid")
-    )
-    return verdict(classical, hybrid)
-
-
 def describe_unit_similarity(similarity: Mapping[str, tuple[float, float]]) -> str:
     """One line per model: mean rank correlation between the maps of its different units."""
     return "\n".join(
@@ -239,10 +254,36 @@ def _by_method(rows: list[dict[str, object]]) -> dict[str, dict[str, dict[str, o
     return grouped
 
 
+def _values(rows: Mapping[str, Mapping[str, object]], score: str) -> str:
+    """``classical 0.100 ± 0.010, hybrid 0.200 ± 0.010``."""
+    return ", ".join(f"{name} {_value(row, score)}" for name, row in rows.items())
+
+
+def _describe_exclusions(summary: Mapping[str, Mapping[str, object]]) -> str:
+    """The images left out of the normalised curves, per model (one method's summary rows)."""
+    counts = "; ".join(
+        f"{name} {row['deletion_excluded']} (deletion) and {row['insertion_excluded']} "
+        f"(insertion) of {row['images']}"
+        for name, row in summary.items()
+    )
+    return (
+        "- Normalised curves leave out images whose probability of the explained class does "
+        f"not fall under deletion (rise under insertion) by at least {MIN_CURVE_CHANGE} between "
+        f"the end points: {counts}; the same images for every method."
+    )
+
+
 def describe_scores(
     rows: list[dict[str, object]], gains: list[dict[str, object]], chance: float | None = None
 ) -> str:
-    """A markdown summary of the scores and gains over random maps, with standard errors."""
+    """A markdown summary of one seed's scores and gains over random maps, ± SE over images
+    (descriptive: the comparisons between models are paired over seeds, in
+    ``saliency.saliency_results``).
+
+    Gains are those of the normalised curves; when the rows carry them, it also states
+    Integrated Gradients' relative completeness gap and the images the normalised curves
+    exclude.
+    """
     summaries, gain_rows = _by_method(rows), _by_method(gains)
     lines = []
     for method, models in gain_rows.items():
@@ -253,16 +294,20 @@ def describe_scores(
             f"({summary['classical']['rank_corr_images']} images with non-constant maps)"
         ]
         for score in ("deletion_gain", "insertion_gain"):
-            values = ", ".join(f"{name} {_value(row, score)}" for name, row in models.items())
             parts.append(
-                f"{score.replace('_', ' ')} over random maps: {values} ({_verdict(models, score)})"
+                f"normalised {score.replace('_', ' ')} over random maps: {_values(models, score)}"
             )
         if "pointing_game" in summary["classical"]:
-            values = ", ".join(
-                f"{name} {_value(row, 'pointing_game')}" for name, row in summary.items()
+            parts.append(f"pointing game: {_values(summary, 'pointing_game')}")
+        if "completeness_gap" in summary["classical"]:
+            parts.append(
+                "completeness gap |Σ attributions − ΔF| / |ΔF| (ΔF = F(x) − F(baseline), F the "
+                f"explained logit): {_values(summary, 'completeness_gap')}"
             )
-            parts.append(f"pointing game: {values}")
         lines.append("- " + "; ".join(parts) + ".")
+    first = summaries[next(iter(gain_rows))] if gain_rows else None
+    if first is not None and "deletion_excluded" in first["classical"]:
+        lines.append(_describe_exclusions(first))
     if chance is not None:
         lines.append(f"- The pointing game's chance level is {chance:.0%}.")
     return "\n".join(lines)

@@ -1,9 +1,15 @@
-"""Numbers as text: ``mean ± SE``, two-model verdicts and summary tables."""
+"""Numbers as text: ``mean ± SE``, two-model verdicts and summary tables, and sentences and
+tables for paired comparisons corrected as a family (:mod:`helpers.analysis.stats`)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
+
+from helpers.analysis.results import Results
+from helpers.analysis.stats import Compared, Comparison, Family
 
 
 def format_value(mean: float, error: float) -> str:
@@ -11,22 +17,6 @@ def format_value(mean: float, error: float) -> str:
     if 0 < abs(mean) < 0.01 or 0 < abs(error) < 0.0005:
         return f"{mean:.3g} ± {error:.2g}"
     return f"{mean:.3f} ± {error:.3f}"
-
-
-def verdict(
-    classical: tuple[float, float],
-    hybrid: tuple[float, float],
-    comparative: str = "better",
-) -> str:
-    """Which model's value is higher ("``comparative``"), when the gap exceeds two (unpaired)
-    standard errors."""
-    gap = hybrid[0] - classical[0]
-    error = float(np.hypot(classical[1], hybrid[1]))
-    if not abs(gap) > 2 * error:
-        return "no clear difference"
-    better = "hybrid" if gap > 0 else "classical"
-    size = f"{abs(gap) / error:.1f} SE" if error > 0 else "no sampling error"
-    return f"{better} {comparative} by {abs(gap):.3f} ({size})"
 
 
 def summary_frame(rows: list[dict[str, object]], index: list[str]) -> pd.DataFrame:
@@ -44,3 +34,142 @@ def summary_frame(rows: list[dict[str, object]], index: list[str]) -> pd.DataFra
             shown[name.replace("_", " ") if name not in index else name] = value
         table.append(shown)
     return pd.DataFrame(table).set_index(index)
+
+
+def format_p(p: float) -> str:
+    """A p-value as text: two significant digits, ``< 0.001`` below that, ``n/a`` if undefined."""
+    if np.isnan(p):
+        return "n/a"
+    return "< 0.001" if p < 0.001 else f"{p:.2g}"
+
+
+def _p_clause(label: str, p: float) -> str:
+    text = format_p(p)
+    return f"{label} {text}" if text.startswith("<") else f"{label} = {text}"
+
+
+def _effect(comparison: Compared) -> str:
+    """``b − a = mean ± SE``, or ``b / a = ratio [unadjusted 95% CI low, high]`` for a ratio."""
+    a, b = comparison.names
+    if isinstance(comparison, Comparison):
+        return f"{b} − {a} = {format_value(comparison.difference, comparison.difference_se)}"
+    c = comparison
+    interval = f"unadjusted {c.confidence:.0%} CI {c.low:#.3g}, {c.high:#.3g}"
+    return f"{b} / {a} = {c.ratio:#.3g} [{interval}]"
+
+
+def _sample(comparison: Compared) -> str:
+    """``paired over 5 seeds`` (and the pairs dropped for a missing value, if any)."""
+    unit = comparison.unit.removesuffix("s") if comparison.n == 1 else comparison.unit
+    kind = "" if isinstance(comparison, Comparison) else "geometric-mean ratio, "
+    k = comparison.n_dropped
+    dropped = f", {k} incomplete pair{'s' if k > 1 else ''} dropped" if k else ""
+    return f"{kind}paired over {comparison.n} {unit}{dropped}"
+
+
+def describe_comparison(
+    name: str,
+    comparison: Compared,
+    adjusted_p: float | None = None,
+    family_size: int | None = None,
+    comparative: str = "higher",
+    alpha: float = 0.05,
+) -> str:
+    """One sentence for a comparison in a Holm-corrected family of ``family_size`` (give its
+    ``adjusted_p``), or, with neither given, an exploratory one on the uncorrected p-value:
+
+    ``"{name}: b − a = 0.031 ± 0.012 (paired over 5 seeds; Holm-adjusted p = 0.04 in a family
+    of 7): b higher."``, ending ``": no difference detectable at this sample size."`` when the
+    p-value is not below ``alpha``. ``comparative`` says what the higher value means
+    (``higher``, ``sharper``, ``more accurate``); every number comes from the arguments.
+    """
+    if (adjusted_p is None) != (family_size is None):
+        raise ValueError("give both adjusted_p and family_size, or neither (exploratory)")
+    if adjusted_p is None:
+        p, test = comparison.p_value, _p_clause("exploratory, uncorrected p", comparison.p_value)
+    else:
+        p = adjusted_p
+        test = f"{_p_clause('Holm-adjusted p', p)} in a family of {family_size}"
+    if p < alpha:
+        a, b = comparison.names
+        if isinstance(comparison, Comparison):
+            higher = comparison.difference > 0
+        else:
+            higher = comparison.ratio > 1
+        conclusion = f"{b if higher else a} {comparative}"
+    else:
+        conclusion = "no difference detectable at this sample size"
+    return f"{name}: {_effect(comparison)} ({_sample(comparison)}; {test}): {conclusion}."
+
+
+def describe_family(
+    family: Family, comparatives: Mapping[str, str] | None = None, alpha: float = 0.05
+) -> list[str]:
+    """:func:`describe_comparison` for every comparison of ``family``, in the order added
+    (``comparatives`` by name, ``"higher"`` by default)."""
+    adjusted = family.adjusted()
+    return [
+        describe_comparison(
+            name, c, adjusted[name], family.size, (comparatives or {}).get(name, "higher"), alpha
+        )
+        for name, c in family.comparisons.items()
+    ]
+
+
+def comparison_frame(comparisons: Family | Mapping[str, Compared]) -> pd.DataFrame:
+    """A family of comparisons (a mapping is taken as one family) as a table, one row each:
+    both models' ``mean ± SE`` (geometric means for ratios), the effect, n, unit, the
+    uncorrected and the Holm-adjusted p."""
+    family = comparisons if isinstance(comparisons, Family) else Family(comparisons)
+    adjusted = family.adjusted()
+    rows = []
+    for name, c in family.comparisons.items():
+        if isinstance(c, Comparison):
+            means = format_value(c.mean_a, c.se_a), format_value(c.mean_b, c.se_b)
+        else:
+            means = (
+                f"{c.geometric_mean_a:#.3g} (geometric)",
+                f"{c.geometric_mean_b:#.3g} (geometric)",
+            )
+        rows.append(
+            {
+                "comparison": name,
+                "a": c.names[0],
+                "mean a": means[0],
+                "b": c.names[1],
+                "mean b": means[1],
+                "effect": _effect(c),
+                "n": c.n,
+                "dropped": c.n_dropped,
+                "unit": c.unit,
+                "p": format_p(c.p_value),
+                "Holm p": format_p(adjusted[name]),
+            }
+        )
+    columns = ["a", "mean a", "b", "mean b", "effect", "n", "dropped", "unit", "p", "Holm p"]
+    return pd.DataFrame(rows, columns=["comparison", *columns]).set_index("comparison")
+
+
+def describe_results(results: Results, alpha: float = 0.05) -> str:
+    """The verdicts of an analysis as markdown: the family (Holm-corrected, its size stated),
+    then any exploratory comparisons, labelled as such."""
+    lines = [f"- {line}" for line in describe_family(results.family, results.comparatives, alpha)]
+    lines += [
+        f"- {describe_comparison(name, c, comparative=results.comparatives[name], alpha=alpha)}"
+        for name, c in results.exploratory.items()
+    ]
+    return "\n".join(lines) or "- No comparison: fewer than two models or seeds."
+
+
+def numbers_frame(results: Results, index: list[str]) -> pd.DataFrame:
+    """The stated numbers as a table: ``mean ± SE`` with n and unit, indexed by ``index``."""
+    rows = [
+        {
+            **{key: row.get(key, "") for key in index},
+            "mean ± SE": format_value(row["mean"], row["se"]),
+            "n": row["n"],
+            "unit": row["unit"],
+        }
+        for row in results.numbers
+    ]
+    return pd.DataFrame(rows).set_index(index)

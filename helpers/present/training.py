@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import matplotlib.pyplot as plt
+import pandas as pd
 import seaborn as sns
 import torch
 from matplotlib.figure import Figure
@@ -17,6 +19,7 @@ from helpers.present.style import (
     image_grid,
     themed,
 )
+from helpers.present.tables import format_value
 
 
 @themed
@@ -112,3 +115,18 @@ def draw_circuit(circuit: QuantumCircuit, title: str) -> Figure:
     fig = circuit.draw("mpl", fold=-1)
     fig.suptitle(title)
     return fig
+
+
+def seed_table(metrics: Mapping[str, Any]) -> pd.DataFrame:
+    """A trained model's accuracy and loss per seed (validation: model selection; test: held
+    out), and their mean ± SE over seeds."""
+    columns = ("val_accuracy", "test_accuracy", "test_loss", "best_epoch")
+    rows = [
+        {"seed": str(row["seed"]), **{c: row[c] for c in columns}} for row in metrics["per_seed"]
+    ]
+    frame = pd.DataFrame(rows).set_index("seed").round(4)
+    frame.loc[f"mean ± SE ({len(rows)} seeds)"] = [
+        format_value(metrics[c], metrics[f"{c}_se"]) if f"{c}_se" in metrics else ""
+        for c in columns
+    ]
+    return frame

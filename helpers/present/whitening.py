@@ -12,7 +12,6 @@ import torch
 from matplotlib.figure import Figure
 
 from helpers.analysis.embedding import Atlas
-from helpers.analysis.whitening import WhiteningSummary
 from helpers.present.style import (
     CLASS_PALETTE,
     MODEL_COLOURS,
@@ -20,7 +19,6 @@ from helpers.present.style import (
     scatter_classes,
     themed,
 )
-from helpers.present.tables import format_value, verdict
 
 
 @themed
@@ -192,20 +190,3 @@ def describe_atlases(atlases: Mapping[str, Atlas]) -> str:
         f"{atlas.weighted_purity:.3f}"
         for kind, atlas in atlases.items()
     )
-
-
-def describe_whitening(summary: WhiteningSummary) -> str:
-    """Markdown: effective dimensionality and unit coupling, hybrid vs classical, ± bootstrap SE."""
-    lines = [
-        f"- The frozen backbone's `{summary.backbone_layer}` uses "
-        f"{format_value(*summary.backbone)} effective dimensions (participation ratio) of its "
-        f"{summary.backbone_dimensions}."
-    ]
-    for row in summary.comparisons:
-        size = f" of {row.dimensions}" if row.statistic.startswith("effective") else ""
-        lines.append(
-            f"- {row.statistic}, **{row.hybrid_layer}** (hybrid) {format_value(*row.hybrid)} vs "
-            f"**{row.classical_layer}** (classical) {format_value(*row.classical)}{size}: "
-            f"{verdict(row.classical, row.hybrid, comparative='higher')}."
-        )
-    return "\n".join(lines)

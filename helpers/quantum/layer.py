@@ -156,6 +156,27 @@ class BatchedEstimatorQNN(EstimatorQNN):
         input_grad = jac[:, :, : self._num_inputs] if self._input_gradients else None
         return input_grad, jac[:, :, self._num_inputs :]
 
+    def _validate_backward_output(
+        self,
+        input_grad: np.ndarray | None,
+        weight_grad: np.ndarray | None,
+        original_shape: tuple[int, ...],
+    ) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """Reshape the Jacobians to ``(*batch, J, n)`` and ``(*batch, J, W)``.
+
+        Unlike ``NeuralNetwork``'s version, a Jacobian with no columns (``W = 0``: no circuit
+        weights, as at depth 0) stays a zero-size array instead of becoming None, so callers
+        contract it like any other and get an empty weight gradient.
+        """
+        if not original_shape or len(original_shape) < 2:
+            return input_grad, weight_grad
+        batch = (*original_shape[:-1], *self._output_shape)
+        if input_grad is not None:
+            input_grad = input_grad.reshape((*batch, self._num_inputs))
+        if weight_grad is not None:
+            weight_grad = weight_grad.reshape((*batch, self._num_weights))
+        return input_grad, weight_grad
+
 
 class _Float64Expectations(torch.autograd.Function):
     """The QNN as a float64 autograd function (TorchConnector always returns float32)."""

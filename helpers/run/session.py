@@ -16,10 +16,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from helpers.analysis.activations import Activations, cached_activations
+from helpers.analysis.activations import Activations, cached_activations, head_activations
 from helpers.config import Config, set_seed
 from helpers.model.backbone import Features, cached_features
-from helpers.model.checkpoints import load_trained_models
+from helpers.model.checkpoints import load_models_by_seed
 from helpers.model.data import Splits, balanced_indices, dataset_images, load_splits
 from helpers.model.heads import TransferModel
 
@@ -40,47 +40,65 @@ class Session:
         return cached_features(self.cfg)
 
     @functools.cached_property
+    def models_by_seed(self) -> dict[int, dict[str, TransferModel]]:
+        """Every trained model of ``cfg.models`` for every seed on one frozen backbone
+        (images -> logits), keyed [seed][kind]."""
+        return load_models_by_seed(self.cfg)
+
+    @property
     def models(self) -> dict[str, TransferModel]:
-        """Both trained heads on one frozen backbone (images -> logits), keyed by kind."""
-        return load_trained_models(self.cfg)
+        """The first seed's models, keyed by kind: the ones figures show."""
+        return self.models_by_seed[self.cfg.seeds[0]]
 
     @property
     def heads(self) -> dict[str, nn.Module]:
         return {kind: model.head for kind, model in self.models.items()}
 
     @property
+    def heads_by_seed(self) -> dict[int, dict[str, nn.Module]]:
+        return {
+            seed: {kind: model.head for kind, model in models.items()}
+            for seed, models in self.models_by_seed.items()
+        }
+
+    @property
     def backbone(self) -> nn.Module:
-        return self.models["hybrid"].backbone
+        return next(iter(self.models.values())).backbone
 
     def balanced(self, n: int) -> list[int]:
-        """``n`` validation indices with balanced classes, drawn with the run's seed."""
-        return balanced_indices(self.splits.val.targets, n, seed=self.cfg.seed)
+        """``n`` test indices with balanced classes, drawn with the run's seed."""
+        return balanced_indices(self.splits.test.targets, n, seed=self.cfg.seed)
 
-    def validation_images(self, n: int) -> tuple[torch.Tensor, torch.Tensor, list[int]]:
-        """Images, labels and indices of :meth:`balanced` validation samples."""
+    def test_images(self, n: int) -> tuple[torch.Tensor, torch.Tensor, list[int]]:
+        """Images, labels and indices of :meth:`balanced` test samples."""
         indices = self.balanced(n)
-        images, labels = dataset_images(self.splits.val, indices)
+        images, labels = dataset_images(self.splits.test, indices)
         return images, labels, indices
 
     def object_masks(self, indices: list[int]) -> torch.Tensor | None:
-        """Ground-truth object masks of validation samples (synthetic data), else None."""
-        masks = getattr(self.splits.val, "masks", None)
+        """Ground-truth object masks of test samples (synthetic data), else None."""
+        masks = getattr(self.splits.test, "masks", None)
         return None if masks is None else masks[indices]
 
-    def validation_features(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """Cached backbone features and labels of ``n`` balanced validation samples."""
+    def test_features(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Cached backbone features and labels of ``n`` balanced test samples."""
         features = self.features
-        chosen = balanced_indices(features.val_labels, n, seed=self.cfg.seed)
-        return features.val[chosen], features.val_labels[chosen]
+        chosen = balanced_indices(features.test_labels, n, seed=self.cfg.seed)
+        return features.test[chosen], features.test_labels[chosen]
 
     @functools.cached_property
     def activations(self) -> Activations:
-        """Every named layer of both models for ``embedding_images`` validation images (cached
-        on disk, shared by notebooks 04 and 05)."""
+        """Every named layer of the first seed's models for ``embedding_images`` test images
+        (cached on disk, shared by notebooks 04 and 05)."""
         indices = self.balanced(self.cfg.embedding_images)
         return cached_activations(
-            self.cfg, self.backbone, self.heads, self.splits.val, indices, split="val"
+            self.cfg, self.backbone, self.heads, self.splits.test, indices, split="test"
         )
+
+    def activations_of(self, seed: int) -> Activations:
+        """:attr:`activations` with the head layers of ``seed``'s models (the backbone's are
+        shared: the heads run on the captured avgpool features)."""
+        return head_activations(self.activations, self.heads_by_seed[seed])
 
 
 def setup(namespace: Mapping[str, Any]) -> Session:

@@ -35,7 +35,7 @@ def test_hooks_capture_exactly_the_named_layers_with_their_shapes(parts):
             "layer4": (n, 512, 1, 1),
             "avgpool": (n, 512, 1, 1),
         },
-        "hybrid": {"q_in": (n, 4), "q_out": (n, 4), "logits": (n, 2)},
+        "hybrid": {"q_pre": (n, 4), "q_in": (n, 4), "q_out": (n, 4), "logits": (n, 2)},
         "classical": {"h_in": (n, 4), "h_out": (n, 4), "logits": (n, 2)},
     }
     assert {g: {k: tuple(v.shape) for k, v in d.items()} for g, d in layers.items()} == expected
@@ -51,8 +51,10 @@ def test_quantum_layer_activations_match_a_recomputation_by_hand(parts):
     with torch.no_grad():
         features = backbone(images)
         head = heads["hybrid"]
-        q_in = torch.tanh(head.pre_net(features)) * math.pi / 2
+        q_pre = head.pre_net(features)
+        q_in = torch.tanh(q_pre) * math.pi / 2
         torch.testing.assert_close(layers["backbone"]["avgpool"].flatten(1), features)
+        torch.testing.assert_close(layers["hybrid"]["q_pre"], q_pre)
         torch.testing.assert_close(layers["hybrid"]["q_in"], q_in)
         torch.testing.assert_close(layers["hybrid"]["q_out"], head.q_layer(q_in))
         torch.testing.assert_close(layers["hybrid"]["logits"], head(features))
@@ -124,3 +126,12 @@ def test_unit_layer_is_the_qubits_or_the_hidden_relu_units(parts):
     _, heads, _ = parts
     assert activations.unit_layer(heads["hybrid"], "hybrid") is heads["hybrid"].q_layer
     assert activations.unit_layer(heads["classical"], "classical") is heads["classical"].activation
+
+
+def test_counterparts_pair_layers_at_the_same_place_in_the_head():
+    # the Linear 512 -> 4 outputs before each nonlinearity, then what the last Linear reads
+    assert activations.COUNTERPARTS == {"q_pre": "h_in", "q_out": "h_out", "logits": "logits"}
+    for dressed, classical in activations.COUNTERPARTS.items():
+        assert dressed in activations.HEAD_LAYERS["hybrid"]
+        assert dressed in activations.HEAD_LAYERS["product"]
+        assert classical in activations.HEAD_LAYERS["classical"]

@@ -1,20 +1,22 @@
 """Loss landscapes: centre, filter normalisation, batched grids, periodicity, Hessian, PCA."""
 
+import dataclasses
 import math
 
 import numpy as np
 import pytest
 import torch
+from sklearn.decomposition import PCA
 from torch import nn
 
 from helpers.analysis import landscape
+from helpers.analysis.landscape import fourier_spectrum
+from helpers.analysis.landscape.directions import flatten
 from helpers.analysis.stats import mean_and_error
 from helpers.model.backbone import cached_features
 from helpers.model.checkpoints import load_trained_head
-from helpers.model.heads import AngleEncoding, TransferModel
+from helpers.model.heads import AngleEncoding, DressedQuantumHead, TransferModel
 from helpers.model.train import evaluate
-from helpers.present.landscape import describe_sharpness
-from helpers.present.tables import format_value
 from helpers.quantum import QuantumLayer
 
 
@@ -91,7 +93,9 @@ def test_stacked_grid_evaluation_equals_point_by_point(smoke_heads, kind):
         {n: 0.3 * torch.randn(p.shape, generator=generator) for n, p in centre.items()}
         for _ in range(5)
     ]
-    losses, accuracies = landscape.evaluate_points(head, centre, offsets, inputs, labels, chunk=2)
+    losses, accuracies, _ = landscape.evaluate_points(
+        head, centre, offsets, inputs, labels, chunk=2
+    )
     for offset, loss, accuracy in zip(offsets, losses, accuracies, strict=True):
         moved = {n: centre[n] + offset[n] for n in centre}
         logits = torch.func.functional_call(head, moved, (inputs,))
@@ -240,9 +244,17 @@ def test_landscapes_round_trip_through_npz(tmp_path):
     assert loaded.kind == "hybrid" and loaded.centre_loss == 0.25
     np.testing.assert_array_equal(loaded.loss, result.loss)
     np.testing.assert_array_equal(loaded.betas, result.betas)
+    assert loaded.outputs.size == 0 and loaded.probe == "logits"
+    probed = dataclasses.replace(result, outputs=np.random.rand(3, 4, 2), probe="q_layer")
+    reloaded = landscape.Landscape.load(probed.save(tmp_path / "probed.npz"))
+    np.testing.assert_array_equal(reloaded.outputs, probed.outputs)
+    assert reloaded.probe == "q_layer"
+    older = {k: v for k, v in dataclasses.asdict(result).items() if k not in ("outputs", "probe")}
+    np.savez(tmp_path / "older.npz", **older)  # written before outputs were stored
+    assert landscape.Landscape.load(tmp_path / "older.npz").outputs.size == 0
 
 
-def test_radius_sharpness_and_its_description(smoke_heads):
+def test_radius_sharpness_and_its_results_over_seeds(smoke_heads):
     heads, inputs, labels = smoke_heads
     increases = {
         kind: landscape.radius_sharpness(
@@ -251,15 +263,33 @@ def test_radius_sharpness_and_its_description(smoke_heads):
         for kind, head in heads.items()
     }
     assert all(values.shape == (8,) for values in increases.values())
-    results = {
-        kind: landscape.Sharpness(eigenvalue, 10, 0.1, increases[kind])
-        for kind, eigenvalue in (("classical", 2.0), ("hybrid", 4.0))
+    per_seed = {
+        seed: {
+            kind: landscape.Sharpness(eigenvalue * (1 + seed), 10, 0.1, increases[kind] + seed)
+            for kind, eigenvalue in (("classical", 2.0), ("hybrid", 4.0))
+        }
+        for seed in range(3)
     }
-    text = describe_sharpness(results)
-    assert "2 times the classical" in text and "radius 0.1" in text
-    for kind, result in results.items():
-        assert format_value(*mean_and_error(increases[kind])) in text
-        assert result.increase == mean_and_error(increases[kind])
+    per_seed[3] = {  # a seed whose largest-magnitude eigenvalue is negative: not a minimum
+        "classical": landscape.Sharpness(2.0, 10, 0.1, increases["classical"] + 3),
+        "hybrid": landscape.Sharpness(-1.0, 10, 0.1, increases["hybrid"] + 3),
+    }
+    results = landscape.sharpness_results(per_seed, {s: {"hybrid": 0.1 * s} for s in range(4)})
+    ratio = results.exploratory["top Hessian eigenvalue, hybrid vs classical"]
+    assert ratio.ratio == pytest.approx(2.0) and ratio.unit == "seeds"
+    assert (ratio.n, ratio.n_dropped) == (3, 1)
+    difference = results.family.comparisons["loss increase at the radius, hybrid vs classical"]
+    gap = increases["hybrid"].mean() - increases["classical"].mean()
+    assert difference.difference == pytest.approx(gap)
+    assert results.family.size == 1  # the radius test; eigenvalue ratios are exploratory
+    assert results.number("top Hessian eigenvalue", model="hybrid")["n"] == 4  # signed, stated
+    row = results.number("loss increase at the radius", model="hybrid")
+    assert row["mean"] == pytest.approx(increases["hybrid"].mean() + 1.5) and row["n"] == 4
+    moved = results.number("circuit weights moved ‖w − w₀‖", model="hybrid")
+    assert moved["mean"] == pytest.approx(0.15)
+    for seed_results in per_seed.values():
+        for result in seed_results.values():
+            assert result.increase == mean_and_error(result.increases)
 
 
 def test_sharpness_combines_both_measures_with_the_same_generator_stream(smoke_heads):
@@ -271,3 +301,118 @@ def test_sharpness_combines_both_measures_with_the_same_generator_stream(smoke_h
     increases = landscape.radius_sharpness(head, inputs, labels, generator, radius=0.2)
     assert (result.eigenvalue, result.iterations, result.radius) == (eigenvalue, iterations, 0.2)
     np.testing.assert_array_equal(result.increases, increases)
+
+
+def test_pca_plane_centres_the_offsets_like_sklearn_pca():
+    generator = torch.Generator().manual_seed(0)
+    draw = {"generator": generator, "dtype": torch.float64}
+    centre = {"layer.weight": torch.randn(4, 5, **draw), "layer.bias": torch.randn(4, **draw)}
+    size = len(flatten(centre))
+    rotation, _ = torch.linalg.qr(torch.randn(size, size, **draw))
+    spread = torch.tensor([3.0, 1.0] + [0.3] * (size - 2), dtype=torch.float64)
+    noise = torch.randn(15, size, **draw) * spread @ rotation.T
+    mean = 20 * torch.randn(size, **draw) / math.sqrt(size)
+    offsets = mean + noise  # a large common mean: uncentred PCA's first direction points at it
+    vectors, epochs = flatten(centre) + offsets, torch.linspace(0, 3, 15)
+    trajectory = {"vectors": vectors, "names": list(centre), "epochs": epochs}
+    plane = landscape.pca_plane(trajectory, centre, generator)
+    pca = PCA(n_components=2).fit(offsets.numpy())
+    basis = torch.stack([flatten(d) for d in plane.directions]).numpy()
+    signs = np.sign((basis * pca.components_).sum(axis=1))
+    np.testing.assert_allclose(basis * signs[:, None], pca.components_, atol=1e-10)
+    np.testing.assert_allclose(plane.explained_variance, pca.explained_variance_ratio_, rtol=1e-10)
+    # the coordinates are the offsets themselves on the plane: the trained model is the origin
+    np.testing.assert_allclose(plane.coordinates, offsets.numpy() @ basis.T, atol=1e-10)
+
+
+def test_parameter_displacement_reports_how_far_training_moved_each_tensor():
+    initial = {
+        "pre.weight": torch.tensor([[0.0, 0.0]]),
+        "q_layer.weight": torch.tensor([0.1, -0.1, 0.2, 0.0]),
+        "post.bias": torch.tensor([1.0]),
+    }
+    trained = {  # the best validation state, which need not be the last snapshot
+        "pre.weight": torch.tensor([[3.0, 4.0]]),
+        "q_layer.weight": torch.tensor([0.13, -0.07, 0.23, 0.03]),
+        "post.bias": torch.tensor([1.0]),
+    }
+    trajectory = {
+        "vectors": torch.stack([flatten(initial), flatten(trained) + 1, flatten(trained) - 1]),
+        "epochs": torch.tensor([0.0, 0.5, 1.0]),
+        "names": list(initial),
+        "shapes": [tuple(p.shape) for p in initial.values()],
+    }
+    rows = landscape.parameter_displacement(trajectory, trained, {"q_layer.weight": 4})
+    assert [row["parameter"] for row in rows] == [*initial, "total"]
+    assert [row["shape"] for row in rows] == [(1, 2), (4,), (1,), (7,)]
+    expected = {  # (‖w − w₀‖, ‖w₀‖, ‖w‖, RMS change per angle)
+        "pre.weight": (5.0, 0.0, 5.0, math.nan),
+        "q_layer.weight": (0.06, math.sqrt(0.06), math.sqrt(0.0756), 0.03),
+        "post.bias": (0.0, 1.0, 1.0, math.nan),
+        "total": (math.sqrt(25.0036), math.sqrt(1.06), math.sqrt(26.0756), math.nan),
+    }
+    keys = ("norm_change", "norm_initial", "norm_trained", "rms_angle_change")
+    for row in rows:
+        np.testing.assert_allclose([row[k] for k in keys], expected[row["parameter"]], rtol=1e-5)
+    with pytest.raises(ValueError, match="differ from the model"):
+        landscape.parameter_displacement({**trajectory, "names": ["a", "b", "c"]}, trained)
+    with pytest.raises(ValueError, match="expected"):
+        landscape.parameter_displacement({**trajectory, "vectors": torch.zeros(3, 6)}, trained)
+
+
+# Highest frequency of <Z_j> (frequency_bounds). One layer: its RYs follow its CNOTs, so only
+# qubit j's own angle reaches Z_j, a degree-1 trigonometric polynomial of it: 1. Two layers, Z_1
+# from the end: RY(w_{1,1}) -> {Z_1, X_1}; CX(1,2): X_1 -> X_1 X_2; CX(0,1): Z_1 -> Z_0 Z_1,
+# CX(2,3): X_2 -> X_2 X_3; layer 0's RYs then act on up to 3 qubits: 1 + 3. Z_0: {Z_0, X_0},
+# CX(0,1): X_0 -> X_0 X_1: 1 + 2. Qubits 2 and 3 mirror 1 and 0. (Resolution > 2 * bound.)
+@pytest.mark.parametrize(
+    ("q_depth", "resolution", "expressible"), [(1, 8, [1, 1, 1, 1]), (2, 10, [3, 4, 4, 3])]
+)
+def test_the_periodic_spectrum_of_the_circuit_outputs_stays_within_what_it_expresses(
+    q_depth, resolution, expressible
+):
+    torch.manual_seed(0)
+    head = DressedQuantumHead(4, q_depth, 2, q_delta=1.0)
+    with torch.no_grad():
+        head.post_net.weight.mul_(4)  # a clearly nonlinear loss
+    generator = torch.Generator().manual_seed(0)
+    inputs = torch.randn(16, 512, generator=generator)
+    labels = torch.randint(0, 2, (16,), generator=generator)
+    centre = landscape.trained_parameters(head)
+    result = landscape.periodic_landscape(head, centre, inputs, labels, resolution, generator)
+    bounds = landscape.frequency_bounds(head.q_layer)
+    np.testing.assert_array_equal(bounds, expressible)
+    np.testing.assert_array_equal(result.bounds, bounds)
+    middle = resolution // 2  # t = s = 0: the trained model's mean <Z_j>
+    expected = head.q_layer(head.encode(head.pre_net(inputs))).detach().double().mean(dim=0)
+    np.testing.assert_allclose(result.surface.outputs[middle, middle], expected, atol=1e-6)
+    assert result.qubit_spectra.shape == (4, resolution, resolution)
+    np.testing.assert_allclose(result.spectrum, result.qubit_spectra.mean(axis=0))
+    np.testing.assert_allclose(result.loss_spectrum, fourier_spectrum(result.surface.loss))
+    for spectrum, bound in zip(result.qubit_spectra, bounds, strict=True):
+        assert landscape.largest_beyond(spectrum, bound) < 1e-6  # nothing beyond the bound
+        assert landscape.largest_beyond(spectrum, bound - 1) > 1e-3  # and the bound is reached
+    # the cross-entropy, a nonlinear function of the <Z_j>, has harmonics the circuit lacks
+    assert landscape.largest_beyond(result.loss_spectrum, int(bounds.max())) > 1e-2
+
+
+def test_probed_outputs_agree_between_stacked_and_point_by_point_evaluation():
+    torch.manual_seed(0)
+    head = DressedQuantumHead(2, 1, 2, q_delta=0.5)
+    inputs, labels = torch.randn(6, 512), torch.tensor([0, 1] * 3)
+    centre = landscape.trained_parameters(head)
+    quantum, q = landscape.quantum_parameters(head), "q_layer"
+    direction = landscape.periodic_direction(centre, quantum, torch.Generator().manual_seed(0))
+    alphas = np.array([-1.0, 0.0, 2.0])
+    stacked = landscape.landscape(head, centre, [direction], inputs, labels, alphas, probe=q)
+    assert landscape.stackable(head) and stacked.probe == q and stacked.outputs.shape == (3, 2)
+    partial = {n: p for n, p in centre.items() if n != "post_net.bias"}  # point by point
+    hooked = landscape.landscape(head, partial, [direction], inputs, labels, alphas, probe=q)
+    np.testing.assert_allclose(hooked.outputs, stacked.outputs, atol=1e-6)
+    np.testing.assert_allclose(hooked.loss, stacked.loss, rtol=1e-6)
+    logits = landscape.landscape(head, centre, [direction], inputs, labels, alphas, progress=False)
+    assert logits.probe == "logits" and logits.outputs.shape == (3, 2)
+    mean_logits = head(inputs).detach().double().mean(dim=0)
+    np.testing.assert_allclose(logits.outputs[1], mean_logits, atol=1e-6)
+    with pytest.raises(ValueError, match="not a layer of the head"):
+        landscape.landscape(head, centre, [direction], inputs, labels, alphas, probe="nowhere")

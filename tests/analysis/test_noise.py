@@ -1,5 +1,6 @@
 """The trained hybrid head with finite shots and a fake device's noise."""
 
+import numpy as np
 import pytest
 import torch
 
@@ -48,3 +49,32 @@ def test_shots_and_noise_change_accuracy_as_expected(trained_smoke_cfg):
     assert summary[("fake_manila", 256)]["repeats"] == 2
     accuracies = [r["accuracy"] for r in rows if r["noise"] == "noiseless" and r["shots"] == 16]
     assert summary[("noiseless", 16)]["accuracy"] == pytest.approx(sum(accuracies) / 2)
+
+
+def _rows(exact, noisy):
+    rows = [{"noise": "exact", "shots": None, "repeat": 0, "accuracy": exact, "loss": 0.0}]
+    rows += [
+        {"noise": "fake", "shots": 64, "repeat": r, "accuracy": a, "loss": 0.0}
+        for r, a in enumerate(noisy)
+    ]
+    return rows
+
+
+def test_shot_results_compare_the_accuracy_each_model_loses_paired_by_seed():
+    studies = {
+        "hybrid": {0: _rows(0.9, [0.8, 0.7]), 1: _rows(0.8, [0.7, 0.7]), 2: _rows(0.7, [0.6, 0.5])},
+        "product": {
+            0: _rows(0.9, [0.9, 0.9]),
+            1: _rows(0.8, [0.8, 0.7]),
+            2: _rows(0.6, [0.6, 0.6]),
+        },
+    }
+    results = noise.shot_results(studies)
+    lost = results.family.comparisons["accuracy lost to 64 shots, fake"]
+    hybrid_lost, product_lost = [0.15, 0.1, 0.15], [0.0, 0.05, 0.0]
+    assert lost.names == ("product", "hybrid") and lost.n == 3 and lost.unit == "seeds"
+    assert lost.difference == pytest.approx(np.mean(np.subtract(hybrid_lost, product_lost)))
+    row = results.number("test accuracy", model="hybrid", noise="fake", shots=64)
+    assert row["mean"] == pytest.approx(np.mean([0.75, 0.7, 0.55])) and row["n"] == 3
+    assert "hybrid test accuracy with 64 shots, fake" in results.exploratory
+    assert results.family.size == 1

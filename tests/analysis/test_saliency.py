@@ -7,6 +7,7 @@ from scipy.stats import spearmanr
 from torch import nn
 
 from helpers.analysis import saliency
+from helpers.analysis.stats import mean_and_error
 from helpers.model.backbone import load_backbone
 from helpers.model.checkpoints import load_trained_models
 from helpers.model.data import load_splits, pil_image
@@ -152,17 +153,170 @@ def test_deletion_and_insertion_curves_follow_the_saliency_order():
     assert saliency.curve_area(torch.ones(1, 5)) == pytest.approx(1.0)
 
 
+class Tempered(nn.Module):
+    """``model`` with every class probability squeezed towards 1/C: p -> 1/C + scale (p - 1/C),
+    an affine map of the probability with a ceiling below 1 (like the hybrid head's)."""
+
+    def __init__(self, model: nn.Module, scale: float) -> None:
+        super().__init__()
+        self.model, self.scale = model, scale
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        probabilities = self.model(images).softmax(dim=1)
+        uniform = 1 / probabilities.shape[1]
+        return torch.log(uniform + self.scale * (probabilities - uniform))  # softmax undoes log
+
+
+def test_normalised_curves_do_not_depend_on_an_affine_probability_scale():
+    model = region_model()
+    tempered = Tempered(model, 0.3)
+    torch.manual_seed(4)
+    # moderately confident images: saturated ones (p = 1 blurred and sharp) give flat curves
+    images = 0.05 * (torch.randn(8, 3, SIZE, SIZE) + model[1].weight.view(2, 3, SIZE, SIZE)[0])
+    targets = model(images).argmax(1)
+    maps = saliency.attribution_maps(model, images, targets, "gradient")
+    models = {"classical": model, "hybrid": tempered}
+    scores = {
+        method: saliency.score_saliency(
+            models, images, {"classical": m, "hybrid": m}, {n: targets for n in models}, method
+        )
+        for method, m in (("gradient", maps), ("random", torch.rand(8, SIZE, SIZE)))
+    }
+    gradient = scores["gradient"]
+    for mode in saliency.MODES:
+        raw = gradient.curves(mode, normalised=False)
+        assert raw["hybrid"].max() <= 0.5 + 0.3 / 2 < raw["classical"].max()
+        assert not torch.allclose(raw["hybrid"], raw["classical"], atol=0.05)
+        normalised = gradient.curves(mode)
+        assert not normalised["classical"].isnan().any()  # no image excluded for either model
+        torch.testing.assert_close(normalised["hybrid"], normalised["classical"])
+        ends = (1.0, 0.0) if mode == "deletion" else (0.0, 1.0)
+        torch.testing.assert_close(normalised["hybrid"][:, 0], torch.full((8,), ends[0]))
+        torch.testing.assert_close(normalised["hybrid"][:, -1], torch.full((8,), ends[1]))
+    rows = {row["model"]: row for row in gradient.summary()}
+    gains = {row["model"]: row for row in saliency.gains_over_random(scores)}
+    for score in ("deletion_auc", "insertion_auc"):
+        assert rows["hybrid"][score] == pytest.approx(rows["classical"][score], abs=1e-6)
+        assert rows["hybrid"][f"{score}_raw"] != pytest.approx(rows["classical"][f"{score}_raw"])
+    for score in ("deletion_gain", "insertion_gain"):
+        assert gains["hybrid"][score] == pytest.approx(gains["classical"][score], abs=1e-6)
+        assert gains["classical"][score] > 0  # the true region first beats random order
+        # in probability units the squeezed model's gain shrinks with its scale
+        raw = f"{score}_raw"
+        assert gains["hybrid"][raw] == pytest.approx(0.3 * gains["classical"][raw], rel=1e-4)
+
+
+def test_flat_and_reversed_curves_are_excluded_and_counted():
+    curves = torch.tensor(
+        [
+            [0.9, 0.6, 0.3, 0.1],  # falls by 0.8
+            [0.70, 0.71, 0.70, 0.69],  # flat: falls by 0.01 < MIN_CURVE_CHANGE
+            [0.5, 0.7, 0.8, 0.9],  # reversed: rises by 0.4
+            [0.6, 0.6, 0.6, 0.6 - 1.5 * saliency.MIN_CURVE_CHANGE],  # just informative
+        ]
+    )
+    deletion = saliency.normalise_curves(curves, "deletion")
+    torch.testing.assert_close(deletion[0], torch.tensor([1.0, 0.625, 0.25, 0.0]))
+    assert deletion[1:3].isnan().all() and not deletion[[0, 3]].isnan().any()
+    insertion = saliency.normalise_curves(curves, "insertion")  # rising is the right way here
+    torch.testing.assert_close(insertion[2], torch.tensor([0.0, 0.5, 0.75, 1.0]))
+    assert insertion[[0, 1, 3]].isnan().all()
+    assert saliency.normalise_curves(curves, "deletion", min_change=0.005)[1].isfinite().all()
+    with pytest.raises(ValueError, match="use 'deletion' or 'insertion'"):
+        saliency.normalise_curves(curves, "erosion")
+
+    def scores(method: str, middle: float) -> saliency.SaliencyScores:
+        shifted = curves.clone()
+        shifted[:, 1] = middle  # the map changes the middle of a curve, never its end points
+        return saliency.SaliencyScores(
+            method, {"classical": shifted}, {"classical": shifted}, np.zeros(4), None
+        )
+
+    gradient, random = scores("gradient", 0.5), scores("random", 0.8)
+    (row,) = gradient.summary()
+    assert (row["images"], row["deletion_excluded"], row["insertion_excluded"]) == (4, 2, 3)
+    areas = gradient.area("deletion")["classical"]
+    assert np.isnan(areas[1:3]).all() and np.isfinite(areas[[0, 3]]).all()
+    assert row["deletion_auc"] == pytest.approx(areas[[0, 3]].mean())
+    raw_areas = saliency.curve_area(gradient.deletion_curves["classical"])
+    assert row["deletion_auc_raw"] == pytest.approx(raw_areas.mean())  # every image
+    (gain,) = saliency.gains_over_random({"gradient": gradient, "random": random})
+    # paired over images 0 and 3 only; there a middle point 0.3 lower in probability lowers the
+    # normalised area by 0.3 / (3 * change): 0.3 / 2.4 and 0.3 / (3 * 0.03)
+    expected = np.mean([0.3 / 2.4, 0.3 / (3 * 1.5 * saliency.MIN_CURVE_CHANGE)])
+    assert gain["deletion_gain"] == pytest.approx(expected, rel=1e-4)
+    assert gain["deletion_gain_raw"] == pytest.approx(0.1)  # all four images, 0.3 / 3
+
+
+def test_integrated_gradients_completeness_gap():
+    model = region_model()
+    images = torch.randn(5, 3, SIZE, SIZE)
+    targets = torch.tensor([0, 1, 0, 1, 1])
+    maps, gap = saliency.integrated_gradients(model, images, targets, steps=4)
+    torch.testing.assert_close(
+        maps, saliency.attribution_maps(model, images, targets, "integrated_gradients")
+    )
+    assert gap.shape == (5,) and (gap < 1e-5).all()  # linear: exact for any number of steps
+    torch.manual_seed(0)
+    nonlinear = nn.Sequential(
+        nn.Flatten(), nn.Linear(3 * SIZE * SIZE, 16), nn.Tanh(), nn.Linear(16, 2)
+    ).eval()
+    with torch.no_grad():
+        nonlinear[1].weight.mul_(4)  # strongly saturating: a curved integrand
+    targets = nonlinear(images).argmax(1)
+    means = [
+        saliency.integrated_gradients(nonlinear, images, targets, steps)[1].mean()
+        for steps in (2, 4, 16)
+    ]
+    assert means[0] > 0.01  # two steps miss the curvature
+    assert means[0] > means[1] > means[2] and means[2] < 1e-3
+    flat = nn.Sequential(nn.Flatten(), nn.Linear(3 * SIZE * SIZE, 2)).eval()
+    with torch.no_grad():
+        flat[1].weight.zero_()  # F(x) = F(baseline): the relative gap is undefined
+    assert np.isnan(saliency.integrated_gradients(flat, images, targets)[1]).all()
+
+
+def test_explain_methods_reports_the_completeness_gap_in_the_ig_rows():
+    models = {"classical": region_model(), "hybrid": Tempered(region_model(), 0.5)}
+    images = torch.randn(6, 3, SIZE, SIZE)
+    maps, probabilities = saliency.explain_methods(models, images)
+    assert isinstance(maps, saliency.MethodMaps) and set(maps) == {*saliency.METHODS, "random"}
+    assert set(maps.completeness) == set(models)
+    rows = saliency.summary_rows(saliency.score_methods(models, images, maps, probabilities))
+    by_key = {(row["method"], row["model"]): row for row in rows}
+    classical, hybrid = (
+        by_key["integrated_gradients", "classical"],
+        by_key["integrated_gradients", "hybrid"],
+    )
+    assert classical["completeness_gap"] < 1e-5  # linear logits
+    targets = probabilities["hybrid"].argmax(1)
+    _, gaps = saliency.integrated_gradients(models["hybrid"], images, targets)
+    np.testing.assert_allclose(maps.completeness["hybrid"], gaps)
+    assert classical["completeness_images"] == hybrid["completeness_images"] == 6
+    mean, error = mean_and_error(maps.completeness["hybrid"])
+    assert (hybrid["completeness_gap"], hybrid["completeness_gap_se"]) == (mean, error)
+    assert all("completeness_gap" not in by_key[m, "hybrid"] for m in ("gradient", "random"))
+    plain = saliency.score_methods(models, images, dict(maps), probabilities)  # no gaps to carry
+    assert plain["integrated_gradients"].completeness is None
+
+
+def _classical_and_hybrid(cfg) -> dict[str, nn.Module]:
+    """The two trained smoke models the saliency comparison is about."""
+    models = load_trained_models(cfg)
+    return {kind: models[kind] for kind in ("classical", "hybrid")}
+
+
 def test_trained_smoke_models_point_at_the_synthetic_objects(trained_smoke_cfg):
     cfg = trained_smoke_cfg
-    models = load_trained_models(cfg)
-    val = load_splits(cfg).val
-    images = torch.stack([val[i][0] for i in range(64)])
+    models = _classical_and_hybrid(cfg)
+    held_out = load_splits(cfg).test  # the split with object masks
+    images = torch.stack([held_out[i][0] for i in range(64)])
     maps, probabilities = saliency.explain(models, images, "integrated_gradients")
-    chance = val.masks[:64].float().mean().item()
+    chance = held_out.masks[:64].float().mean().item()
     assert chance == pytest.approx(0.25, abs=0.01)
     targets = {name: p.argmax(1) for name, p in probabilities.items()}
     scores = saliency.score_saliency(
-        models, images, maps, targets, "integrated_gradients", val.masks[:64]
+        models, images, maps, targets, "integrated_gradients", held_out.masks[:64]
     )
     for name, hits in scores.pointing.items():
         # 64 images: chance 25 % +- 5.4 % (binomial SE); "well above" = at least 2.5x chance.
@@ -184,8 +338,8 @@ def test_trained_smoke_models_point_at_the_synthetic_objects(trained_smoke_cfg):
 
 def test_user_images_from_a_path_or_pil(trained_smoke_cfg, tmp_path):
     cfg = trained_smoke_cfg
-    models = load_trained_models(cfg)
-    photo = pil_image(load_splits(cfg).val[0][0])
+    models = _classical_and_hybrid(cfg)
+    photo = pil_image(load_splits(cfg).test[0][0])
     path = tmp_path / "dog.png"
     photo.resize((48, 40)).save(path)
     assert saliency.load_user_image(path, cfg).shape == (1, 3, 32, 32)
@@ -197,3 +351,32 @@ def test_user_images_from_a_path_or_pil(trained_smoke_cfg, tmp_path):
         assert len(fig.axes) >= 4
     with pytest.raises(FileNotFoundError, match="no such image file"):
         saliency.load_user_image(tmp_path / "missing.jpg", cfg)
+
+
+def test_models_are_compared_on_the_images_every_model_scores():
+    from helpers.analysis.saliency.seeds import _common_mean
+
+    means, n = _common_mean(
+        {
+            "hybrid": np.array([1.0, 2.0, np.nan, 4.0]),
+            "classical": np.array([3.0, np.nan, 5.0, 7.0]),
+        }
+    )
+    assert n == 2 and means == {"hybrid": 2.5, "classical": 5.0}
+    means, n = _common_mean({"hybrid": np.array([np.nan]), "classical": np.array([1.0])})
+    assert n == 0 and all(np.isnan(v) for v in means.values())
+
+
+def test_saliency_results_over_seeds_are_paired_by_seed(trained_smoke_cfg):
+    from helpers.run.session import setup
+
+    session = setup({"artifacts_dir": trained_smoke_cfg.artifacts_dir})
+    images, _, _ = session.test_images(8)
+    results = saliency.saliency_results(session.models_by_seed, images)
+    seeds = trained_smoke_cfg.seeds
+    row = results.number("IG deletion gain over random (normalised)", model="hybrid")
+    assert row["unit"] == "seeds" and row["n"] <= len(seeds)
+    names = list(results.family.comparisons)
+    assert len(names) == 9 and all("completeness" not in name for name in names)  # 3 x 3 pairs
+    gap = results.number("IG completeness gap (median, relative)", model="classical")
+    assert 0 <= gap["mean"] < 0.05  # converged integration (Sundararajan et al.'s 5 %)

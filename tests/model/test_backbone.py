@@ -7,6 +7,7 @@ from torchvision import models
 
 from helpers.config import Config
 from helpers.model import backbone
+from helpers.model.data import load_splits
 
 
 def test_random_backbone_is_frozen_deterministic_and_512d():
@@ -74,7 +75,8 @@ def test_imagenet_offline_error_names_the_file_and_the_demo(monkeypatch):
 
 def test_feature_cache_second_run_extracts_nothing(smoke_cfg, monkeypatch):
     first = backbone.cached_features(smoke_cfg)
-    assert first.train.shape == (512, 512) and first.val.shape == (128, 512)
+    assert first.train.shape == (460, 512) and first.val.shape == (52, 512)  # 10 % carved
+    assert first.test.shape == (128, 512)
 
     def no_backbone(*args, **kwargs):
         raise AssertionError("the backbone was built although the features are cached")
@@ -89,7 +91,7 @@ def test_feature_cache_second_run_extracts_nothing(smoke_cfg, monkeypatch):
 def test_cache_key_changes_with_everything_that_changes_features(smoke_cfg, tmp_path):
     base = backbone.feature_cache_path(smoke_cfg, "train", 10)
     variants = [
-        backbone.feature_cache_path(smoke_cfg, "val", 10),
+        backbone.feature_cache_path(smoke_cfg, "test", 10),
         backbone.feature_cache_path(smoke_cfg, "train", 11),
         backbone.feature_cache_path(
             Config(**{**smoke_cfg.to_dict(), "image_size": 16}), "train", 10
@@ -110,10 +112,13 @@ def test_cache_key_changes_with_everything_that_changes_features(smoke_cfg, tmp_
 
 def test_truncated_feature_cache_is_discarded_and_extracted_again(smoke_cfg):
     first = backbone.cached_features(smoke_cfg)
-    path = backbone.feature_cache_path(smoke_cfg, "train", len(first.train))
+    pool = len(first.train) + len(first.val)  # the training pool is cached as one entry
+    path = backbone.feature_cache_path(smoke_cfg, "train", pool)
     path.write_bytes(path.read_bytes()[:100])
     with pytest.warns(UserWarning, match=rf"{re.escape(str(path))} \(.*central directory"):
         again = backbone.cached_features(smoke_cfg)
     torch.testing.assert_close(again.train, first.train)
     assert torch.equal(again.train_labels, first.train_labels)
-    assert torch.equal(torch.load(path, weights_only=True)["features"], again.train)
+    stored = torch.load(path, weights_only=True)["features"]
+    train_indices = load_splits(smoke_cfg).train.indices
+    assert stored.shape == (pool, 512) and torch.equal(stored[train_indices], again.train)

@@ -2,6 +2,7 @@
 
 import json
 import shutil
+from functools import partial
 
 import pytest
 
@@ -36,7 +37,11 @@ def test_a_different_weights_file_is_a_different_model(smoke_cfg, tmp_path):
     first.write_bytes(b"one")
     second.write_bytes(b"two")
     trained = Config(**{**smoke_cfg.to_dict(), "weights": str(first)})
-    checkpoint = {"kind": "classical", "model": describe(trained, "classical")}
+    checkpoint = {
+        "kind": "classical",
+        "model": describe(trained, "classical"),
+        "state_dicts": dict.fromkeys(trained.seeds),
+    }
     path = tmp_path / "checkpoint.pt"
     save_torch(checkpoint, path)
     assert checkpoints.load_checkpoint(path, trained, "classical") == checkpoint
@@ -48,7 +53,7 @@ def test_a_different_weights_file_is_a_different_model(smoke_cfg, tmp_path):
 def test_missing_metrics_and_trajectory(smoke_cfg):
     assert checkpoints.read_metrics(smoke_cfg, "hybrid") is None
     with pytest.raises(FileNotFoundError, match="run notebook 02_hybrid_train first"):
-        checkpoints.load_trajectory(smoke_cfg, "hybrid")
+        checkpoints.load_trajectory(smoke_cfg, "hybrid", 0)
 
 
 @pytest.mark.parametrize(
@@ -56,7 +61,8 @@ def test_missing_metrics_and_trajectory(smoke_cfg):
     [
         ("classical", "checkpoint.pt", checkpoints.load_trained_head),
         ("hybrid", "checkpoint.pt", checkpoints.load_trained_head),
-        ("hybrid", "trajectory.pt", checkpoints.load_trajectory),
+        ("hybrid", "trajectory.pt", partial(checkpoints.load_trajectory, seed=0)),
+        ("product", "checkpoint.pt", checkpoints.load_trained_head),
         ("classical", "metrics.json", checkpoints.read_metrics),
     ],
 )

@@ -1,4 +1,5 @@
 import shutil
+from pathlib import Path
 from urllib.error import URLError
 
 import numpy as np
@@ -49,23 +50,32 @@ def test_cifar_pair_is_filtered_and_relabelled(monkeypatch, tmp_path):
             return torch.zeros(3, 2, 2), self.targets[index]
 
     monkeypatch.setattr(data.datasets, "CIFAR10", FakeCifar)
-    splits = data.load_splits(Config(classes=["dog", "cat"], data_dir=str(tmp_path)))
+    cfg = Config(classes=["dog", "cat"], data_dir=str(tmp_path), val_fraction=0.4)
+    splits = data.load_splits(cfg)
     assert splits.classes == ["dog", "cat"]
-    assert splits.train.indices == [0, 1, 3, 4, 6]
-    assert [splits.train[i][1] for i in range(len(splits.train))] == [1, 0, 0, 1, 0]
-    assert splits.val.targets == [0, 1]
+    assert splits.pool.indices == [0, 1, 3, 4, 6]
+    assert splits.pool.targets == [1, 0, 0, 1, 0]
+    assert sorted(splits.train.indices + splits.val.indices) == [0, 1, 2, 3, 4]
+    assert sorted(splits.val.targets) == [0, 1]  # stratified: one of each class
+    assert splits.test.targets == [0, 1]
 
 
 def test_imagefolder_subset_order_and_transform(tmp_path):
     root = _image_tree(tmp_path / "tree")
     cfg = Config(dataset="imagefolder", data_dir=str(root), classes=["bees", "ants"], image_size=32)
-    splits = data.load_splits(cfg)
-    assert len(splits.train) == 6 and len(splits.val) == 6
+    splits = data.load_splits(Config(**{**cfg.to_dict(), "val_fraction": 1 / 3}))
+    assert (len(splits.train), len(splits.val), len(splits.test)) == (4, 2, 6)
     image, _label = splits.train[0]
     assert image.shape == (3, 32, 32)
-    assert sorted(splits.train.targets) == [0, 0, 0, 1, 1, 1]
+    assert sorted(splits.train.targets) == [0, 0, 1, 1] and sorted(splits.val.targets) == [0, 1]
     # ants are folder index 0 and become label 1 because the user listed bees first
-    assert splits.train.label_of == {1: 0, 0: 1}
+    assert splits.pool.label_of == {1: 0, 0: 1}
+    assert Path(splits.test.base.root).name == "val"  # no test/: val/ is the held-out split
+    shutil.copytree(root / "val", root / "test")
+    third = Config(**{**cfg.to_dict(), "val_fraction": 1 / 3})
+    assert Path(data.load_splits(third).test.base.root).name == "test"
+    with pytest.raises(ValueError, match=r"val_fraction=0.1 of 6 training images .* every class"):
+        data.load_splits(cfg)
 
 
 def test_imagefolder_errors(tmp_path):
@@ -133,7 +143,8 @@ def test_shared_hymenoptera_reads_244_training_images():
     splits = data.load_splits(
         Config(dataset="imagefolder", data_dir=str(root), classes=["ants", "bees"], image_size=64)
     )
-    assert (len(splits.train), len(splits.val)) == (244, 153)
+    assert (len(splits.train) + len(splits.val), len(splits.test)) == (244, 153)
+    assert len(splits.val) == 25  # 10 % of the training images, stratified
     assert splits.train[0][0].shape == (3, 64, 64)
 
 
@@ -145,3 +156,12 @@ def test_balanced_indices_mix_the_classes_and_are_seeded():
     assert chosen == data.balanced_indices(torch.tensor(targets), 12, seed=0)
     assert chosen != data.balanced_indices(targets, 12, seed=1)
     assert len(data.balanced_indices(targets, 100)) == 40
+
+
+def test_stratified_split_is_seeded_disjoint_and_keeps_class_shares():
+    labels = [0] * 60 + [1] * 40
+    train, val = data.stratified_split(labels, 0.2, seed=3)
+    assert not set(train) & set(val) and sorted(train + val) == list(range(100))
+    assert [labels[i] for i in val].count(0) == 12 and [labels[i] for i in val].count(1) == 8
+    assert data.stratified_split(labels, 0.2, seed=3) == (train, val)
+    assert data.stratified_split(labels, 0.2, seed=4)[1] != val

@@ -1,5 +1,6 @@
 import json
 
+import numpy as np
 import pytest
 import torch
 
@@ -11,18 +12,33 @@ VOLATILE = ("train_seconds", "train_samples_per_second", "seconds")
 
 def _stable(metrics):
     def strip(row):
-        return {k: v for k, v in row.items() if k not in VOLATILE}
+        if isinstance(row, list):
+            return [strip(item) for item in row]
+        if isinstance(row, dict):
+            return {k: strip(v) for k, v in row.items() if k not in VOLATILE}
+        return row
 
-    return {**strip(metrics), "history": [strip(row) for row in metrics["history"]]}
+    return strip(metrics)
 
 
-@pytest.mark.parametrize("kind", ["classical", "hybrid"])
-def test_identical_seeds_give_identical_metrics(smoke_cfg, kind):
-    first = train.train(smoke_cfg, kind)
-    second = train.train(smoke_cfg, kind)
+@pytest.mark.parametrize("kind", ["classical", "hybrid", "product"])
+def test_identical_seeds_give_identical_models_and_other_seeds_other_ones(smoke_cfg, kind):
+    cfg = Config(**{**smoke_cfg.to_dict(), "seeds": [4, 7]})
+    first = train.train(cfg, kind)
+    second = train.train(cfg, kind)
     assert _stable(first.metrics) == _stable(second.metrics)
-    other = train.train(Config(**{**smoke_cfg.to_dict(), "seed": 1}), kind)
-    assert _stable(other.metrics)["history"] != _stable(first.metrics)["history"]
+    for seed in (4, 7):
+        for a, b in zip(
+            first.heads[seed].parameters(), second.heads[seed].parameters(), strict=True
+        ):
+            assert torch.equal(a, b)
+    differs = [
+        not torch.equal(a, b)
+        for a, b in zip(first.heads[4].parameters(), first.heads[7].parameters(), strict=True)
+    ]
+    assert any(differs)
+    rows = first.metrics["per_seed"]
+    assert [row["seed"] for row in rows] == [4, 7] and rows[0]["history"] != rows[1]["history"]
 
 
 def test_training_writes_the_contracted_artifacts(smoke_cfg):
@@ -34,19 +50,45 @@ def test_training_writes_the_contracted_artifacts(smoke_cfg):
     assert metrics["config"] == smoke_cfg.to_dict()
     assert len(metrics["history"]) == smoke_cfg.epochs
     assert metrics["val_accuracy"] == pytest.approx(run.metrics["val_accuracy"])
+    per_seed = metrics["per_seed"]
+    assert [row["seed"] for row in per_seed] == smoke_cfg.seeds and metrics["unit"] == "seeds"
+    accuracies = [row["test_accuracy"] for row in per_seed]
+    assert metrics["test_accuracy"] == pytest.approx(np.mean(accuracies))
+    assert metrics["test_accuracy_se"] == pytest.approx(
+        np.std(accuracies, ddof=1) / np.sqrt(len(accuracies))
+    )
+    assert (metrics["n_train"], metrics["n_val"], metrics["n_test"]) == (460, 52, 128)
     checkpoint = checkpoints.load_checkpoint(directory / "checkpoint.pt", smoke_cfg, "hybrid")
-    assert checkpoint["versions"]["qiskit"]
-    trajectory = torch.load(directory / "trajectory.pt")
-    points = smoke_cfg.epochs * train.TRAJECTORY_POINTS_PER_EPOCH + 1
-    assert trajectory["vectors"].shape == (points, run.metrics["n_parameters"])
-    assert trajectory["epochs"][0] == 0 and trajectory["epochs"][-1] == smoke_cfg.epochs
-    assert torch.all(trajectory["epochs"].diff() > 0)
-    # the checkpoint holds the best epoch: reloading it reproduces the reported accuracy
-    head, _ = checkpoints.load_trained_head(smoke_cfg, "hybrid")
-    _, accuracy, _ = train.evaluate(head, run.features.val, run.features.val_labels)
-    assert accuracy == pytest.approx(metrics["val_accuracy"])
+    assert checkpoint["versions"]["qiskit"] and list(checkpoint["state_dicts"]) == smoke_cfg.seeds
+    for seed in smoke_cfg.seeds:
+        trajectory = checkpoints.load_trajectory(smoke_cfg, "hybrid", seed)
+        points = smoke_cfg.epochs * train.TRAJECTORY_POINTS_PER_EPOCH + 1
+        assert trajectory["vectors"].shape == (points, run.metrics["n_parameters"])
+        assert trajectory["epochs"][0] == 0 and trajectory["epochs"][-1] == smoke_cfg.epochs
+        assert torch.all(trajectory["epochs"].diff() > 0)
+    # the checkpoint holds each seed's best epoch: reloading reproduces the reported accuracies
+    features = run.features
+    for row, (seed, head) in zip(
+        per_seed, checkpoints.load_trained_heads(smoke_cfg, "hybrid").items(), strict=True
+    ):
+        assert row["seed"] == seed
+        _, val_accuracy, _ = train.evaluate(head, features.val, features.val_labels)
+        _, test_accuracy, _ = train.evaluate(head, features.test, features.test_labels)
+        assert (val_accuracy, test_accuracy) == pytest.approx(
+            (row["val_accuracy"], row["test_accuracy"])
+        )
 
 
 def test_smoke_training_learns_the_synthetic_task(smoke_cfg):
-    for kind in ("classical", "hybrid"):
-        assert train.train(smoke_cfg, kind).metrics["val_accuracy"] > 0.8, kind
+    for kind in ("classical", "hybrid", "product"):
+        metrics = train.train(smoke_cfg, kind).metrics
+        assert metrics["val_accuracy"] > 0.8 and metrics["test_accuracy"] > 0.8, kind
+
+
+def test_the_product_control_is_the_dressed_head_at_depth_zero(smoke_cfg):
+    run = train.train(Config(**{**smoke_cfg.to_dict(), "seeds": [0]}), "product")
+    head = run.head
+    assert head.q_layer.q_depth == 0 and head.q_layer.weight.numel() == 0
+    angles = torch.linspace(-1.5, 1.5, 8).view(2, 4)
+    torch.testing.assert_close(head.q_layer(angles), -torch.sin(angles), atol=1e-6, rtol=0)
+    assert run.metrics["q_depth"] == 0

@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 from matplotlib.colors import to_rgba
 
-from helpers.analysis.landscape import Landscape, Sharpness, fourier_spectrum
+from helpers.analysis.landscape import Landscape, fourier_spectrum
 from helpers.present.landscape import (
     describe_centres,
-    describe_sharpness,
+    describe_displacement,
+    displacement_table,
     normalisation_table,
     plot_landscape_1d,
     plot_landscape_2d,
@@ -119,6 +120,8 @@ def test_plot_periodic_landscape_draws_the_surface_and_its_spectrum():
     assert fig.get_suptitle() == "Periodic"
     assert_labels(surface_ax, "t (radians, direction 1)", "s (radians, direction 2)")
     assert_labels(spectrum_ax, "frequency along t", "frequency along s")
+    assert spectrum_ax.get_title() == "Fourier spectrum of the mean ⟨Z_j⟩ (averaged over qubits)"
+    assert not spectrum_ax.lines  # no bound unless asked for
     np.testing.assert_allclose(
         np.asarray(surface_ax.collections[0].get_array()).reshape(6, 4), result.loss
     )
@@ -128,6 +131,23 @@ def test_plot_periodic_landscape_draws_the_surface_and_its_spectrum():
     )
     colourbars = [ax.get_ylabel() for ax in fig.axes if ax not in (surface_ax, spectrum_ax)]
     assert colourbars == ["loss", "log10 |Fourier coefficient|"]
+
+
+def test_plot_periodic_landscape_names_what_the_spectrum_is_of_and_draws_the_bound():
+    period = np.linspace(-np.pi, np.pi, 8, endpoint=False)
+    result = _landscape_2d("hybrid", 1.0, alphas=period, betas=period)
+    spectrum = fourier_spectrum(np.cos(period)[:, None] * np.cos(period)[None, :])
+    fig = plot_periodic_landscape(result, spectrum, "Periodic", spectrum_of="the loss", bound=1)
+    _, spectrum_ax = panels(fig)
+    check_figure(fig, "Periodic")
+    assert spectrum_ax.get_title() == "Fourier spectrum of the loss"
+    (square,) = spectrum_ax.lines
+    np.testing.assert_allclose(np.abs(square.get_xydata()), 1.5)  # around |frequency| <= 1
+    assert square.get_label() == "|frequency| ≤ 1: what the circuit can express"
+    np.testing.assert_allclose(
+        np.asarray(spectrum_ax.collections[0].get_array()).reshape(8, 8),
+        np.log10(spectrum.T + 1e-12),
+    )
 
 
 def test_plot_sharpness_histograms_each_models_increases():
@@ -167,32 +187,54 @@ def test_normalisation_table_indexes_rows_by_model_and_parameter():
     assert table.loc[("hybrid", "q_params"), "filters"] == 1
 
 
+def _displacement_rows(quantum: bool) -> list[dict[str, object]]:
+    circuit = {
+        "parameter": "q_layer.weight",
+        "shape": (20,),
+        "norm_change": 0.061234,
+        "norm_initial": 0.04,
+        "norm_trained": 0.0734,
+        "rms_angle_change": 0.0137,
+    }
+    total = {
+        "parameter": "total",
+        "shape": (2074,),
+        "norm_change": 1.23456,
+        "norm_initial": 12.3,
+        "norm_trained": 12.4,
+        "rms_angle_change": float("nan"),
+    }
+    return [circuit, total] if quantum else [{**total, "parameter": "fc.weight"}, total]
+
+
+def test_displacement_table_indexes_rows_by_model_and_parameter_without_rounding():
+    table = displacement_table(
+        {"classical": _displacement_rows(False), "hybrid": _displacement_rows(True)}
+    )
+    assert list(table.index) == [
+        ("classical", "fc.weight"),
+        ("classical", "total"),
+        ("hybrid", "q_layer.weight"),
+        ("hybrid", "total"),
+    ]
+    assert table.loc[("hybrid", "q_layer.weight"), "norm_change"] == 0.061234
+    assert table.loc[("hybrid", "q_layer.weight"), "rms_angle_change"] == 0.0137
+    assert np.isnan(table.loc[("hybrid", "total"), "rms_angle_change"])
+
+
+def test_describe_displacement_gives_the_circuit_weights_and_the_total_in_one_line():
+    assert describe_displacement("hybrid", _displacement_rows(True)) == (
+        "hybrid: training moved the circuit weights q_layer.weight by ‖w − w₀‖ = 0.0612 "
+        "(0.0137 rad RMS per angle; ‖w₀‖ = 0.04, ‖w‖ = 0.0734) and all parameters by 1.23 "
+        "(‖w₀‖ = 12.3, ‖w‖ = 12.4)."
+    )
+    assert describe_displacement("classical", _displacement_rows(False)) == (
+        "classical: training moved all parameters by 1.23 (‖w₀‖ = 12.3, ‖w‖ = 12.4)."
+    )
+
+
 def test_describe_centres_puts_each_centre_beside_the_trained_loss():
     landscapes = {"classical": _landscape_1d("classical", 1.0)}
     landscapes["classical"].centre_loss = 0.12345678
     text = describe_centres(landscapes, {"classical": 0.1234571})
     assert text == "classical: centre of the landscape 0.123457, trained model's loss 0.123457"
-
-
-def test_describe_sharpness_compares_eigenvalues_and_radius_test():
-    results = {
-        "classical": Sharpness(2.0, 12, 0.5, np.array([0.1, 0.2, 0.3])),
-        "hybrid": Sharpness(5.0, 7, 0.5, np.array([0.5, 0.6, 0.7])),
-    }
-    # increases: 0.2 and 0.6, each with SE 0.1 / sqrt(3) = 0.058; gap 0.4 over 0.0816 = 4.9 SE
-    assert describe_sharpness(results).splitlines() == [
-        "- **classical**: top Hessian eigenvalue 2 (12 power iterations); loss increase at "
-        "radius 0.5 (filter-normalised) 0.200 ± 0.058.",
-        "- **hybrid**: top Hessian eigenvalue 5 (7 power iterations); loss increase at "
-        "radius 0.5 (filter-normalised) 0.600 ± 0.058.",
-        "- The hybrid head's top eigenvalue is 2.5 times the classical one; the radius test: "
-        "hybrid sharper by 0.400 (4.9 SE).",
-    ]
-
-
-def test_describe_sharpness_of_one_model_has_no_comparison():
-    text = describe_sharpness({"hybrid": Sharpness(3.14159, 20, 0.25, np.array([0.1, 0.1, 0.4]))})
-    assert text == (
-        "- **hybrid**: top Hessian eigenvalue 3.142 (20 power iterations); loss increase at "
-        "radius 0.25 (filter-normalised) 0.200 ± 0.100."
-    )

@@ -28,7 +28,7 @@ def test_plot_accuracy_vs_shots_draws_error_bars_per_noise_and_the_exact_line():
     ax = fig.axes[0]
     check_figure(fig, "Shots")
     assert ax.get_title() == "Shots"
-    assert_labels(ax, "shots per expectation value", "validation accuracy")
+    assert_labels(ax, "shots per expectation value", "test accuracy")
     assert ax.get_xscale() == "log"
     assert ax.xaxis.get_transform().base == 2
     bars = {container.get_label(): container for container in ax.containers}
@@ -63,5 +63,5 @@ def test_shots_table_indexes_by_noise_and_shots():
 def test_describe_device_names_the_device_its_size_and_gates():
     device = fake_device("FakeManilaV2")
     assert describe_device(device, 50) == (
-        "50 validation images; device fake_manila (5 qubits, gates ['cx', 'rz', 'sx', 'x'])"
+        "50 test images; device fake_manila (5 qubits, gates ['cx', 'rz', 'sx', 'x'])"
     )

@@ -8,6 +8,7 @@ import torch
 from matplotlib.colors import to_rgba
 from matplotlib.container import BarContainer
 
+from helpers.analysis import saliency
 from helpers.analysis.saliency import Explanation, SaliencyScores
 from helpers.present.saliency import (
     describe_accuracy,
@@ -154,13 +155,10 @@ def _curves(seed: int) -> dict[str, torch.Tensor]:
 
 
 def _scores(method: str, seed: int) -> SaliencyScores:
-    areas = {"classical": np.zeros(4), "hybrid": np.zeros(4)}
     return SaliencyScores(
         method=method,
         deletion_curves=_curves(seed),
         insertion_curves=_curves(seed + 1),
-        deletion_area=areas,
-        insertion_area=areas,
         rank_correlation=np.zeros(4),
         pointing=None,
     )
@@ -168,7 +166,7 @@ def _scores(method: str, seed: int) -> SaliencyScores:
 
 def test_plot_perturbation_curves_draws_mean_curves_per_method_and_model():
     scores = {"gradient": _scores("gradient", 0), "random": _scores("random", 2)}
-    fig = plot_perturbation_curves(scores, "Perturbation")
+    fig = plot_perturbation_curves(scores, "Perturbation", normalised=False)
     deletion_ax, insertion_ax = fig.axes
     check_figure(fig, "Perturbation")
     assert deletion_ax.get_title() == "Deletion (lower area is better)"
@@ -194,6 +192,82 @@ def test_plot_perturbation_curves_draws_mean_curves_per_method_and_model():
             "classical, random",
             "hybrid, random",
         ]
+
+
+# Three images, three points per curve; ends fixed per (model, mode), middles per method. Each
+# model has one image whose curve is excluded from the normalised ones: flat (change < 0.02)
+# or reversed (rising under deletion, falling under insertion).
+ENDS = {
+    ("deletion", "classical"): [(0.9, 0.1), (0.8, 0.4), (0.6, 0.595)],  # flat last image
+    ("deletion", "hybrid"): [(0.7, 0.3), (0.5, 0.6), (0.8, 0.2)],  # reversed middle image
+    ("insertion", "classical"): [(0.2, 0.9), (0.3, 0.7), (0.5, 0.9)],  # none excluded
+    ("insertion", "hybrid"): [(0.5, 0.8), (0.6, 0.3), (0.4, 0.8)],  # reversed middle image
+}
+
+
+def _ended_scores(method: str, middle: float, completeness=None) -> SaliencyScores:
+    curves: dict[str, dict[str, torch.Tensor]] = {"deletion": {}, "insertion": {}}
+    for (mode, model), ends in ENDS.items():
+        curves[mode][model] = torch.tensor([[a, middle, b] for a, b in ends])
+    rank = np.array([0.1, 0.2, 0.3])
+    return SaliencyScores(method, *curves.values(), rank, None, completeness)
+
+
+def test_plot_perturbation_curves_shows_normalised_curves_and_the_excluded_images():
+    scores = {"gradient": _ended_scores("gradient", 0.5), "random": _ended_scores("random", 0.6)}
+    fig = plot_perturbation_curves(scores, "Normalised")  # normalised is the default
+    deletion_ax, insertion_ax = fig.axes
+    check_figure(fig, "Normalised")
+    assert deletion_ax.get_title() == (
+        "Deletion, normalised per image (lower area is better)\n"
+        "classical 1, hybrid 1 of 3 images excluded (flat or reversed)"
+    )
+    assert insertion_ax.get_title() == (
+        "Insertion, normalised per image (higher area is better)\n"
+        "classical 0, hybrid 1 of 3 images excluded (flat or reversed)"
+    )
+    assert_labels(deletion_ax, ylabel="probability rescaled: 1 intact, 0 all removed")
+    assert_labels(insertion_ax, ylabel="probability rescaled: 0 blurred, 1 intact")
+    # gradient, middle 0.5: classical deletion images 0, 1 -> 0.5, 1/4; hybrid 0, 2 -> 1/2, 1/2
+    expected_deletion = [[1, 0.375, 0], [1, 0.5, 0]]
+    # classical insertion (0.3/0.7 + 0.2/0.4 + 0/0.4) / 3; hybrid images 0, 2 -> 0, 1/4
+    expected_insertion = [[0, (3 / 7 + 0.5) / 3, 1], [0, 0.125, 1]]
+    for ax, expected in ((deletion_ax, expected_deletion), (insertion_ax, expected_insertion)):
+        ydata = line_ydata(ax)
+        assert len(ydata) == 4 and np.allclose(ydata[:2], expected, atol=1e-6)
+        assert np.isfinite(ydata).all()  # excluded images are left out, not propagated
+    raw = plot_perturbation_curves(scores, "Raw", normalised=False)
+    np.testing.assert_allclose(line_ydata(raw.axes[0])[0], [0.7667, 0.5, 0.365], atol=1e-4)
+
+
+def test_describe_scores_states_the_normalised_gains_completeness_gap_and_exclusions():
+    gaps = {"classical": np.array([0.01, 0.03, np.nan]), "hybrid": np.array([0.1, 0.2, 0.3])}
+    scores = {
+        "gradient": _ended_scores("gradient", 0.5),
+        "integrated_gradients": _ended_scores("integrated_gradients", 0.4, gaps),
+        "random": _ended_scores("random", 0.6),
+    }
+    gains = saliency.gains_over_random(scores)
+    lines = describe_scores(saliency.summary_rows(scores), gains).splitlines()
+    assert len(lines) == 3
+    # middle 0.5 vs random 0.6 on images 0, 1 (image 2 excluded): the area differs by half the
+    # normalised middles' difference, 0.1 / 0.8 and 0.1 / 0.4
+    assert gains[0]["model"] == "classical"
+    assert gains[0]["deletion_gain"] == pytest.approx((0.0625 + 0.125) / 2)
+    assert "normalised deletion gain over random maps: classical 0.094 ± 0.031" in lines[0]
+    assert "normalised insertion gain over random maps: classical" in lines[0]
+    assert "completeness" not in lines[0]
+    assert lines[1].startswith("- **integrated gradients**:")
+    assert (
+        "completeness gap |Σ attributions − ΔF| / |ΔF| (ΔF = F(x) − F(baseline), F the explained "
+        "logit): classical 0.020 ± 0.010, hybrid 0.200 ± 0.058" in lines[1]
+    )
+    assert lines[2] == (
+        "- Normalised curves leave out images whose probability of the explained class does "
+        "not fall under deletion (rise under insertion) by at least 0.02 between the end points: "
+        "classical 1 (deletion) and 0 (insertion) of 3; hybrid 1 (deletion) and 1 (insertion) "
+        "of 3; the same images for every method."
+    )
 
 
 def _score_rows() -> list[dict[str, object]]:
@@ -273,15 +347,15 @@ def test_describe_scores_states_the_numbers_and_the_verdicts():
     assert len(lines) == 2
     assert lines[0].startswith("- **gradient**: classical-hybrid rank correlation 0.432 ± 0.012")
     assert "(12 images with non-constant maps)" in lines[0]
-    # deletion: gap 0.1 over hypot(0.01, 0.01) = 0.0141 is 7.1 SE; insertion: 0.02 < 2 SE
+    # one seed's values, described: the verdicts are paired over seeds (saliency_results)
     assert (
-        "deletion gain over random maps: classical 0.100 ± 0.010, hybrid 0.200 ± 0.010 "
-        "(hybrid better by 0.100 (7.1 SE))" in lines[0]
+        "deletion gain over random maps: classical 0.100 ± 0.010, hybrid 0.200 ± 0.010;" in lines[0]
     )
     assert (
-        "insertion gain over random maps: classical 0.300 ± 0.050, hybrid 0.320 ± 0.050 "
-        "(no clear difference)" in lines[0]
+        "insertion gain over random maps: classical 0.300 ± 0.050, hybrid 0.320 ± 0.050;"
+        in (lines[0])
     )
+    assert "better" not in text and "difference" not in text
     assert "pointing game: classical 0.600 ± 0.100, hybrid 0.700 ± 0.100" in lines[0]
     assert lines[1] == "- The pointing game's chance level is 25%."
 
@@ -311,7 +385,8 @@ def test_describe_scores_without_pointing_game_or_chance():
     text = describe_scores(rows, gains)
     assert text.startswith("- **smooth grad**: classical-hybrid rank correlation 0.200 ± 0.100")
     assert "pointing" not in text
-    assert text.count("(classical better by 0.400 (28.3 SE))") == 2
+    assert text.count("classical 0.500 ± 0.010, hybrid 0.100 ± 0.010") == 2
+    assert "better" not in text
     assert len(text.splitlines()) == 1
 
 

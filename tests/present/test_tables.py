@@ -1,10 +1,20 @@
-"""Numbers as text: ``mean ± SE``, verdicts and summary tables."""
+"""Numbers as text: ``mean ± SE``, verdicts, summary tables and paired comparisons."""
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
-from helpers.present.tables import format_value, summary_frame, verdict
+from helpers.analysis.stats import Comparison, Family, holm, paired_comparison, ratio_comparison
+from helpers.present.tables import (
+    comparison_frame,
+    describe_comparison,
+    describe_family,
+    format_p,
+    format_value,
+    summary_frame,
+)
 
 
 @pytest.mark.parametrize(
@@ -30,26 +40,6 @@ def test_format_value_uses_three_decimals(mean, error, text):
 )
 def test_format_value_uses_significant_digits_for_small_values(mean, error, text):
     assert format_value(mean, error) == text
-
-
-def test_verdict_at_exactly_two_standard_errors_is_no_clear_difference():
-    # hypot(3, 4) = 5: a gap of exactly 10 is two standard errors, not more
-    assert verdict((0.0, 3.0), (10.0, 4.0)) == "no clear difference"
-    assert verdict((10.0, 3.0), (0.0, 4.0)) == "no clear difference"
-    assert verdict((1.0, 0.1), (1.05, 0.1)) == "no clear difference"
-
-
-def test_verdict_names_the_higher_model_beyond_two_standard_errors():
-    assert verdict((0.0, 3.0), (10.5, 4.0)) == "hybrid better by 10.500 (2.1 SE)"
-    assert verdict((10.5, 3.0), (0.0, 4.0)) == "classical better by 10.500 (2.1 SE)"
-    assert (
-        verdict((0.2, 0.03), (0.5, 0.04), comparative="sharper")
-        == "hybrid sharper by 0.300 (6.0 SE)"
-    )
-
-
-def test_verdict_with_an_undefined_error_is_no_clear_difference():
-    assert verdict((0.1, float("nan")), (0.9, 0.01)) == "no clear difference"
 
 
 def test_summary_frame_merges_values_and_errors_into_one_column():
@@ -91,6 +81,144 @@ def test_summary_frame_keeps_index_names_as_given():
     assert frame.loc["none", "mean value"] == "0.500 ± 0.100"
 
 
-def test_verdict_with_zero_errors_names_the_higher_model():
-    assert verdict((1.0, 0.0), (2.0, 0.0)) == "hybrid better by 1.000 (no sampling error)"
-    assert verdict((1.0, 0.0), (1.0, 0.0)) == "no clear difference"
+def _comparison(difference: float, p: float, n: int = 5, dropped: int = 0) -> Comparison:
+    return Comparison(
+        names=("classical", "hybrid"),
+        unit="seeds",
+        n=n,
+        n_dropped=dropped,
+        mean_a=0.8,
+        se_a=0.05,
+        mean_b=0.8 + difference,
+        se_b=0.05,
+        difference=difference,
+        difference_se=0.012,
+        p_value=p,
+    )
+
+
+def test_describe_comparison_of_a_detected_difference():
+    text = describe_comparison("test accuracy", _comparison(0.031, 0.01), 0.04, 7)
+    assert text == (
+        "test accuracy: hybrid − classical = 0.031 ± 0.012 (paired over 5 seeds; "
+        "Holm-adjusted p = 0.04 in a family of 7): hybrid higher."
+    )
+    text = describe_comparison("sharpness", _comparison(-0.031, 0.0001), 0.0004, 3, "sharper")
+    assert text == (
+        "sharpness: hybrid − classical = -0.031 ± 0.012 (paired over 5 seeds; "
+        "Holm-adjusted p < 0.001 in a family of 3): classical sharper."
+    )
+
+
+def test_describe_comparison_of_an_undetected_difference():
+    # the uncorrected p (0.01) would pass; the adjusted one (0.06) decides
+    text = describe_comparison("test accuracy", _comparison(0.031, 0.01), 0.06, 7)
+    assert text == (
+        "test accuracy: hybrid − classical = 0.031 ± 0.012 (paired over 5 seeds; "
+        "Holm-adjusted p = 0.06 in a family of 7): no difference detectable at this sample size."
+    )
+    assert describe_comparison("x", _comparison(0.031, 0.01), 0.05, 7).endswith(
+        ": no difference detectable at this sample size."
+    )
+
+
+def test_describe_comparison_exploratory_form_uses_the_uncorrected_p():
+    assert describe_comparison("loss", _comparison(0.031, 0.03)) == (
+        "loss: hybrid − classical = 0.031 ± 0.012 (paired over 5 seeds; "
+        "exploratory, uncorrected p = 0.03): hybrid higher."
+    )
+    assert describe_comparison("loss", _comparison(0.031, 0.2)) == (
+        "loss: hybrid − classical = 0.031 ± 0.012 (paired over 5 seeds; "
+        "exploratory, uncorrected p = 0.2): no difference detectable at this sample size."
+    )
+    with pytest.raises(ValueError, match="both"):
+        describe_comparison("loss", _comparison(0.031, 0.03), adjusted_p=0.03)
+
+
+def test_describe_comparison_with_dropped_pairs_or_an_undefined_p():
+    text = describe_comparison("x", _comparison(0.031, 0.01, n=4, dropped=1), 0.02, 2)
+    assert "(paired over 4 seeds, 1 incomplete pair dropped; Holm-adjusted p = 0.02" in text
+    text = describe_comparison("x", _comparison(0.031, math.nan, n=1), math.nan, 2)
+    assert text.endswith(
+        "(paired over 1 seed; Holm-adjusted p = n/a in a family of 2): "
+        "no difference detectable at this sample size."
+    )
+
+
+def test_describe_family_takes_every_number_from_the_comparisons():
+    family = Family()
+    family.add(
+        "test accuracy",
+        paired_comparison([1, 2, 3, 4], [1.5, 2.1, 3.9, 4.2], unit="seeds", names=("c", "h")),
+    )
+    family.add(
+        "top eigenvalue",
+        ratio_comparison([1, 2, 4], [2, 2, 8], unit="seeds", names=("c", "h")),
+    )
+    # p = 0.0989 and 0.1835; Holm: 2 · 0.0989 = 0.198 for both (running maximum)
+    assert describe_family(family, {"top eigenvalue": "sharper"}) == [
+        "test accuracy: h − c = 0.425 ± 0.180 (paired over 4 seeds; "
+        "Holm-adjusted p = 0.2 in a family of 2): no difference detectable at this sample size.",
+        "top eigenvalue: h / c = 1.59 [unadjusted 95% CI 0.587, 4.29] (geometric-mean ratio, "
+        "paired over 3 seeds; Holm-adjusted p = 0.2 in a family of 2): no difference detectable "
+        "at this sample size.",
+    ]
+    exploratory = describe_comparison("x", family.comparisons["top eigenvalue"], alpha=0.2)
+    assert exploratory.endswith("3 seeds; exploratory, uncorrected p = 0.18): h higher.")
+
+
+@pytest.mark.parametrize(
+    ("p", "text"),
+    [
+        (0.04, "0.04"),
+        (0.0123, "0.012"),
+        (1.0, "1"),
+        (0.001, "0.001"),
+        (0.0009, "< 0.001"),
+        (0.0, "< 0.001"),
+        (math.nan, "n/a"),
+    ],
+)
+def test_format_p(p, text):
+    assert format_p(p) == text
+
+
+def test_comparison_frame_shows_each_comparison_with_its_holm_p():
+    comparisons = {
+        "w": _comparison(0.031, 0.01),
+        "x": _comparison(0.031, 0.04),
+        "y": _comparison(-0.02, 0.03, n=4, dropped=1),
+        "z": ratio_comparison([1, 2, 4], [2, 2, 8], unit="images", names=("c", "h")),
+    }
+    frame = comparison_frame(comparisons)
+    assert frame.index.name == "comparison" and list(frame.index) == ["w", "x", "y", "z"]
+    assert list(frame.columns) == [
+        "a",
+        "mean a",
+        "b",
+        "mean b",
+        "effect",
+        "n",
+        "dropped",
+        "unit",
+        "p",
+        "Holm p",
+    ]
+    assert frame.loc["w"].to_dict() == {
+        "a": "classical",
+        "mean a": "0.800 ± 0.050",
+        "b": "hybrid",
+        "mean b": "0.831 ± 0.050",
+        "effect": "hybrid − classical = 0.031 ± 0.012",
+        "n": 5,
+        "dropped": 0,
+        "unit": "seeds",
+        "p": "0.01",
+        "Holm p": "0.04",
+    }
+    expected = holm([c.p_value for c in comparisons.values()])
+    assert list(frame["Holm p"]) == [format_p(p) for p in expected]
+    assert frame.loc["y", "dropped"] == 1
+    assert frame.loc["z", "mean a"] == "2.00 (geometric)"
+    assert frame.loc["z", "effect"] == "h / c = 1.59 [unadjusted 95% CI 0.587, 4.29]"
+    assert frame.equals(comparison_frame(Family(comparisons)))

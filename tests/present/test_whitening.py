@@ -8,11 +8,9 @@ import torch
 from matplotlib.colors import to_rgba
 
 from helpers.analysis.embedding import activation_atlas
-from helpers.analysis.whitening import UnitComparison, WhiteningSummary
 from helpers.present.style import CLASS_PALETTE, MODEL_COLOURS, image_array
 from helpers.present.whitening import (
     describe_atlases,
-    describe_whitening,
     plot_atlas,
     plot_matrices,
     plot_spectra,
@@ -133,25 +131,4 @@ def test_describe_atlases_states_occupied_cells_and_weighted_purity():
     assert describe_atlases({"classical": atlas, "hybrid": pure}).splitlines() == [
         "classical: 2 occupied cells, sample-weighted class purity 0.750",
         "hybrid: 2 occupied cells, sample-weighted class purity 1.000",
-    ]
-
-
-def test_describe_whitening_states_every_comparison_with_its_verdict():
-    summary = WhiteningSummary(
-        backbone_layer="avgpool",
-        backbone_dimensions=512,
-        backbone=(40.0, 2.0),
-        comparisons=[
-            UnitComparison("effective dimensions", "q_out", "h_out", 4, (3.5, 0.1), (2.0, 0.1)),
-            UnitComparison("unit coupling", "q_in", "h_in", 4, (0.2, 0.05), (0.25, 0.05)),
-        ],
-    )
-    assert describe_whitening(summary).splitlines() == [
-        "- The frozen backbone's `avgpool` uses 40.000 ± 2.000 effective dimensions "
-        "(participation ratio) of its 512.",
-        # gap 1.5 over hypot(0.1, 0.1) = 0.1414 is 10.6 SE
-        "- effective dimensions, **q_out** (hybrid) 3.500 ± 0.100 vs **h_out** (classical) "
-        "2.000 ± 0.100 of 4: hybrid higher by 1.500 (10.6 SE).",
-        "- unit coupling, **q_in** (hybrid) 0.200 ± 0.050 vs **h_in** (classical) "
-        "0.250 ± 0.050: no clear difference.",
     ]

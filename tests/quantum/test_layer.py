@@ -15,12 +15,76 @@ from helpers.quantum import (
     make_backend,
 )
 
+DEPTH_ZERO_CASES = [
+    pytest.param(backend, dtype, tol, id=f"{backend}-{str(dtype)[6:]}")
+    for backend in ("fast", "reference")
+    for dtype, tol in ((torch.float32, 1e-6), (torch.float64, 1e-12))
+]
 
-def test_depth_zero_circuit_gives_minus_sine():
+
+def _product_angles(dtype: torch.dtype, rows: int = 5, n_qubits: int = 4) -> torch.Tensor:
+    """Random angles in [-pi/2, pi/2], with the end points in the first row."""
+    generator = torch.Generator().manual_seed(5)
+    angles = (torch.rand(rows, n_qubits, generator=generator, dtype=torch.float64) * 2 - 1) * (
+        math.pi / 2
+    )
+    angles[0, :2] = torch.tensor([-math.pi / 2, math.pi / 2])
+    return angles.to(dtype)
+
+
+@pytest.mark.parametrize(("backend", "dtype", "tol"), DEPTH_ZERO_CASES)
+def test_depth_zero_forward_is_minus_sine(backend: str, dtype: torch.dtype, tol: float):
     # H then RY(x) turns |0> into cos(x)|+> - sin(x)|->..., whose <Z> is -sin(x).
-    layer = QuantumLayer(n_qubits=4, q_depth=0)
-    angles = torch.tensor([[0.3, -1.2, 0.0, math.pi / 2], [1.0, 0.5, -0.5, -math.pi / 2]])
-    np.testing.assert_allclose(layer(angles).detach().numpy(), -np.sin(angles.numpy()), atol=1e-6)
+    layer = QuantumLayer(n_qubits=4, q_depth=0, backend=backend)
+    angles = _product_angles(dtype)
+    out = layer(angles)
+    assert out.dtype == dtype
+    torch.testing.assert_close(out.detach(), -torch.sin(angles), atol=tol, rtol=0)
+    rows = layer.forward_rows(angles, torch.zeros(len(angles), 0))  # zero weights per row
+    assert rows.dtype == dtype
+    torch.testing.assert_close(rows, -torch.sin(angles), atol=tol, rtol=0)
+
+
+@pytest.mark.parametrize(("backend", "dtype", "tol"), DEPTH_ZERO_CASES)
+def test_depth_zero_backward_gives_minus_cosine_and_an_empty_weight_gradient(
+    backend: str, dtype: torch.dtype, tol: float
+):
+    layer = QuantumLayer(n_qubits=4, q_depth=0, backend=backend)
+    assert layer.weight.shape == (0,) and layer.weight.requires_grad
+    angles = _product_angles(dtype, rows=3).requires_grad_(True)
+    grad_x, grad_w = torch.autograd.grad(layer(angles).sum(), [angles, layer.weight])
+    torch.testing.assert_close(grad_x, -torch.cos(angles.detach()), atol=tol, rtol=0)
+    assert grad_w.shape == (0,)
+    # The full Jacobian d<Z_j>/dx_k is diagonal (a product state), per sample as well.
+    jacobian = torch.autograd.functional.jacobian(layer, angles.detach())  # (B, n, B, n)
+    expected = torch.zeros_like(jacobian)
+    for b in range(len(angles)):
+        expected[b, :, b, :] = torch.diag(-torch.cos(angles.detach()[b]))
+    torch.testing.assert_close(jacobian, expected, atol=tol, rtol=0)
+    layer(angles).sum().backward()
+    assert layer.weight.grad is not None and layer.weight.grad.shape == (0,)
+    if dtype == torch.float64:
+        assert torch.autograd.gradcheck(layer, (angles,), raise_exception=True)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=["float32", "float64"])
+def test_depth_zero_dressed_head_trains_without_circuit_weights(dtype: torch.dtype):
+    torch.manual_seed(3)
+    head = DressedQuantumHead(n_qubits=4, q_depth=0).to(dtype)
+    assert sum(p.numel() for p in head.q_layer.parameters() if p.requires_grad) == 0
+    features = torch.randn(32, 512, dtype=dtype)
+    labels = (features @ torch.randn(512, dtype=dtype) > 0).long()  # linearly separable
+    optimizer = torch.optim.Adam(head.parameters(), lr=0.02)
+    losses = []
+    for _ in range(15):
+        optimizer.zero_grad()
+        loss = torch.nn.functional.cross_entropy(head(features), labels)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert head.q_layer.weight.grad.shape == (0,)
+    assert head.pre_net.weight.grad.abs().sum() > 0  # gradients flow through the circuit
+    assert losses[-1] < 0.8 * losses[0], losses
 
 
 def test_qubit_j_is_qiskit_qubit_index_j():

@@ -15,6 +15,7 @@ from nbformat.v4 import new_code_cell, new_notebook
 from helpers.config import PROJECT_ROOT
 from helpers.model import backbone, data
 from helpers.run import pipeline, report
+from tests.test_integration_shared import ANALYSES
 
 REQUIRED_METRICS = ("val_accuracy", "val_loss", "history", "config", "train_seconds")
 
@@ -99,6 +100,9 @@ def test_smoke_pipeline_runs_offline_and_writes_the_contracted_artifacts(tmp_pat
     assert sorted(report.embedded_figures(page)) == sorted(p.removesuffix(".png") for p in figures)
     grids = {p.name for p in (out / "artifacts" / "landscape").glob("*.npz")}
     assert {"hybrid_2d.npz", "classical_2d.npz", "hybrid_period.npz"} <= grids
+    for analysis in ANALYSES:
+        results = json.loads((out / "artifacts" / analysis / "results.json").read_text())
+        assert results["numbers"], analysis
     scores = json.loads((out / "artifacts" / "saliency" / "scores.json").read_text())
     assert {row["method"] for row in scores} == {
         "gradient",

@@ -15,15 +15,18 @@ are handled explicitly (``quantum_scale``):
 
 Grids are evaluated with stacked weights: many parameter points go through each layer at once
 (one einsum per Linear layer, one estimator call per chunk for the circuit).
+
+Along directions that move only the circuit weights the landscape is 2π-periodic; its Fourier
+spectrum is taken of what the circuit expresses, the quantum layer's mean outputs ⟨Z_j⟩, not of
+the loss (:mod:`.spectrum`). The training trajectory gives the PCA plane of the centred offsets,
+as in Li et al., and how far training moved each parameter tensor (:mod:`.trajectory`).
 """
 
 from helpers.analysis.landscape.directions import (
     QUANTUM_SCALES,
     Parameters,
-    TrajectoryPlane,
     filter_normalised_direction,
     normalisation_report,
-    pca_plane,
     periodic_direction,
     quantum_parameters,
     trained_parameters,
@@ -31,12 +34,12 @@ from helpers.analysis.landscape.directions import (
 from helpers.analysis.landscape.grid import (
     Landscape,
     evaluate_points,
-    fourier_spectrum,
     grid_offsets,
     landscape,
     loss_at_centre,
     stackable,
     stacked_logits,
+    stacked_outputs,
     training_sample,
 )
 from helpers.analysis.landscape.sharpness import (
@@ -45,7 +48,20 @@ from helpers.analysis.landscape.sharpness import (
     loss_function,
     radius_sharpness,
     sharpness,
+    sharpness_results,
     top_hessian_eigenvalue,
+)
+from helpers.analysis.landscape.spectrum import (
+    fourier_spectrum,
+    frequency_bounds,
+    largest_beyond,
+    spectrum_frequencies,
+)
+from helpers.analysis.landscape.trajectory import (
+    TrajectoryPlane,
+    circuit_displacement,
+    parameter_displacement,
+    pca_plane,
 )
 from helpers.analysis.landscape.views import (
     PeriodicLandscape,
@@ -61,23 +77,30 @@ __all__ = [
     "PeriodicLandscape",
     "Sharpness",
     "TrajectoryPlane",
+    "circuit_displacement",
     "evaluate_points",
     "filter_normalised_direction",
     "fourier_spectrum",
+    "frequency_bounds",
     "grid_offsets",
     "hessian_vector_product",
     "landscape",
+    "largest_beyond",
     "loss_at_centre",
     "loss_function",
     "normalisation_report",
+    "parameter_displacement",
     "pca_plane",
     "periodic_direction",
     "periodic_landscape",
     "quantum_parameters",
     "radius_sharpness",
     "sharpness",
+    "sharpness_results",
+    "spectrum_frequencies",
     "stackable",
     "stacked_logits",
+    "stacked_outputs",
     "top_hessian_eigenvalue",
     "trained_parameters",
     "training_sample",

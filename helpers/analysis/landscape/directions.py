@@ -1,12 +1,10 @@
-"""Filter-normalised, periodic and PCA directions in parameter space (Li et al. 2018)."""
+"""Filter-normalised and periodic directions in parameter space (Li et al. 2018)."""
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Iterable, Mapping
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -125,54 +123,14 @@ def periodic_direction(
 
 
 def flatten(direction: Mapping[str, torch.Tensor]) -> torch.Tensor:
+    """All tensors of ``direction`` as one vector, in order."""
     return torch.cat([value.reshape(-1) for value in direction.values()])
 
 
 def unflatten(vector: torch.Tensor, like: Mapping[str, torch.Tensor]) -> Parameters:
+    """The inverse of :func:`flatten`: ``vector`` cut into views shaped like ``like``."""
     out, start = {}, 0
     for name, value in like.items():
         out[name] = vector[start : start + value.numel()].view_as(value)
         start += value.numel()
     return out
-
-
-@dataclasses.dataclass
-class TrajectoryPlane:
-    """Two PCA directions of an optimisation trajectory and the trajectory's coordinates."""
-
-    directions: tuple[Parameters, Parameters]
-    coordinates: np.ndarray  # (K, 2): each snapshot minus the centre, projected on the plane
-    explained_variance: np.ndarray  # share of the trajectory's variance along each direction
-    epochs: np.ndarray  # (K,) position of each snapshot in epochs
-
-
-def pca_plane(
-    trajectory: Mapping[str, object], centre: Parameters, generator: torch.Generator
-) -> TrajectoryPlane:
-    """PCA directions of ``trajectory.pt`` (written by training) around the trained parameters.
-
-    Following Li et al. (Sec. 7), the snapshots minus the centre are decomposed by PCA and the
-    first two components span the plane. A trajectory of rank one gets a random second
-    direction orthogonal to the first.
-    """
-    names = list(trajectory["names"])
-    if names != list(centre):
-        raise ValueError(f"trajectory parameters {names} differ from the model's {list(centre)}")
-    offsets = (trajectory["vectors"].double() - flatten(centre).double()).numpy()
-    _, singular, components = np.linalg.svd(offsets, full_matrices=False)
-    variance = singular**2 / max((singular**2).sum(), 1e-300)
-    first = components[0]
-    if len(components) > 1 and singular[1] > 1e-9 * singular[0]:
-        second = components[1]
-    else:
-        random = torch.randn(len(first), generator=generator, dtype=torch.float64).numpy()
-        second = random - (random @ first) * first
-        second /= np.linalg.norm(second)
-    plane = np.stack([first, second])
-    coordinates = offsets @ plane.T
-    directions = tuple(
-        unflatten(torch.from_numpy(vector).to(next(iter(centre.values())).dtype), centre)
-        for vector in plane
-    )
-    explained = np.array([variance[0], variance[1] if len(variance) > 1 else 0.0])
-    return TrajectoryPlane(directions, coordinates, explained, np.asarray(trajectory["epochs"]))

@@ -45,17 +45,47 @@ def stackable(head: nn.Module) -> bool:
     ) and any(True for _ in head.children())
 
 
-def stacked_logits(head: nn.Module, params: Parameters, features: torch.Tensor) -> torch.Tensor:
-    """Logits ``(G, N, C)`` of a chain head for G stacked parameter sets ``params[name] (G, ...)``.
+def stacked_outputs(
+    head: nn.Module, params: Parameters, features: torch.Tensor, probe: str | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Logits ``(G, N, C)`` of a chain head for G stacked parameter sets ``params[name] (G, ...)``,
+    and the output ``(G, N, ...)`` of its child layer ``probe`` (the logits when None).
 
     The head's forward pass must apply its children in order (true for ``nn.Sequential`` heads
     and :class:`~helpers.model.heads.DressedQuantumHead`).
     """
     points = next(iter(params.values())).shape[0]
     x = features.expand(points, *features.shape)
+    probed = None
     for name, module in head.named_children():
         x = _stacked_layer(module, f"{name}.", params, x)
-    return x
+        probed = x if name == probe else probed
+    if probe is not None and probed is None:
+        layers = [name for name, _ in head.named_children()]
+        raise ValueError(f"{probe!r} is not a layer of the head; its layers are {layers}")
+    return x, x if probe is None else probed
+
+
+def stacked_logits(head: nn.Module, params: Parameters, features: torch.Tensor) -> torch.Tensor:
+    """Logits ``(G, N, C)`` for G stacked parameter sets (see :func:`stacked_outputs`)."""
+    return stacked_outputs(head, params, features)[0]
+
+
+def _probed_call(
+    model: nn.Module, params: Parameters, inputs: torch.Tensor, probe: str | None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Logits of ``model`` with ``params`` and the output of its submodule ``probe`` (a hook)."""
+    captured: list[torch.Tensor] = []
+    hook = None
+    if probe is not None:
+        module = model.get_submodule(probe)
+        hook = module.register_forward_hook(lambda _m, _i, output: captured.append(output))
+    try:
+        logits = functional_call(model, params, (inputs,))
+    finally:
+        if hook is not None:
+            hook.remove()
+    return logits, captured[-1] if captured else logits
 
 
 @torch.no_grad()
@@ -67,8 +97,10 @@ def evaluate_points(
     labels: torch.Tensor,
     chunk: int = 64,
     progress: bool = False,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Mean cross-entropy and accuracy at θ + offset for every offset.
+    probe: str | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean cross-entropy, accuracy and the mean over the inputs of the outputs of layer
+    ``probe`` (the logits when None), ``(G, outputs)``, at θ + offset for every offset.
 
     ``offsets`` is a dict of stacked tensors ``(G, ...)`` (or a list of dicts). Chain heads are
     evaluated ``chunk`` points at a time with stacked weights; any other model (e.g. the whole
@@ -78,6 +110,7 @@ def evaluate_points(
         offsets = {name: torch.stack([o[name] for o in offsets]) for name in centre}
     points = next(iter(offsets.values())).shape[0]
     losses, accuracies = np.empty(points), np.empty(points)
+    outputs: np.ndarray | None = None
     fixed = {name: p for name, p in model.named_parameters() if name not in centre}
     batched = stackable(model) and not fixed
     step = chunk if batched else 1
@@ -85,15 +118,19 @@ def evaluate_points(
         part = slice(first, min(first + step, points))
         stacked = {name: centre[name] + offsets[name][part] for name in centre}
         if batched:
-            logits = stacked_logits(model, stacked, inputs)
+            logits, probed = stacked_outputs(model, stacked, inputs, probe)
         else:
             single = {name: value[0] for name, value in stacked.items()}
-            logits = functional_call(model, {**fixed, **single}, (inputs,))[None]
+            logits, probed = _probed_call(model, {**fixed, **single}, inputs, probe)
+            logits, probed = logits[None], probed[None]
         expanded = labels.expand(logits.shape[0], -1)
         loss = functional.cross_entropy(logits.flatten(0, 1), expanded.flatten(), reduction="none")
         losses[part] = loss.view(logits.shape[0], -1).mean(dim=1).double().numpy()
         accuracies[part] = (logits.argmax(-1) == expanded).double().mean(dim=1).numpy()
-    return losses, accuracies
+        means = probed.double().mean(dim=1).reshape(logits.shape[0], -1).numpy()
+        outputs = np.empty((points, means.shape[1])) if outputs is None else outputs
+        outputs[part] = means
+    return losses, accuracies, outputs
 
 
 def loss_at_centre(
@@ -114,6 +151,9 @@ class Landscape:
     loss: np.ndarray  # (len(alphas),) or (len(alphas), len(betas))
     accuracy: np.ndarray
     centre_loss: float
+    # grid shape + (outputs,): the mean over the inputs of layer ``probe``'s outputs
+    outputs: np.ndarray = dataclasses.field(default_factory=lambda: np.empty(0))
+    probe: str = "logits"
 
     def save(self, path: Path) -> Path:
         """Write atomically as ``.npz``."""
@@ -132,6 +172,8 @@ class Landscape:
             loss=values["loss"],
             accuracy=values["accuracy"],
             centre_loss=float(values["centre_loss"]),
+            outputs=values.get("outputs", np.empty(0)),
+            probe=str(values.get("probe", "logits")),
         )
 
 
@@ -163,10 +205,14 @@ def landscape(
     betas: np.ndarray | None = None,
     kind: str = "",
     progress: bool = True,
+    probe: str | None = None,
 ) -> Landscape:
-    """L(θ + α δ + β η) on the grid (1-D when ``betas`` is None), with accuracy and the centre."""
+    """L(θ + α δ + β η) on the grid (1-D when ``betas`` is None), with accuracy, the centre, and
+    the mean outputs of layer ``probe`` (the logits when None) from the same forward passes."""
     offsets = grid_offsets(directions, alphas, betas)
-    loss, accuracy = evaluate_points(model, centre, offsets, inputs, labels, progress=progress)
+    loss, accuracy, outputs = evaluate_points(
+        model, centre, offsets, inputs, labels, progress=progress, probe=probe
+    )
     shape = (len(alphas),) if betas is None else (len(alphas), len(betas))
     centre_loss = loss_at_centre(model, centre, inputs, labels)
     return Landscape(
@@ -176,13 +222,9 @@ def landscape(
         loss.reshape(shape),
         accuracy.reshape(shape),
         centre_loss,
+        outputs.reshape(*shape, -1),
+        "logits" if probe is None else probe,
     )
-
-
-def fourier_spectrum(surface: np.ndarray) -> np.ndarray:
-    """|2-D DFT| of a landscape sampled over one full period (without the end point), shifted
-    so the zero frequency is in the middle and normalised by the number of points."""
-    return np.abs(np.fft.fftshift(np.fft.fft2(surface))) / surface.size
 
 
 def training_sample(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import numpy as np
 import torch
@@ -19,7 +19,8 @@ from helpers.analysis.landscape.directions import (
     trained_parameters,
 )
 from helpers.analysis.landscape.grid import evaluate_points, loss_at_centre
-from helpers.analysis.stats import mean_and_error
+from helpers.analysis.results import MODEL_PAIRS, Results
+from helpers.analysis.stats import mean_and_error, ratio_comparison
 
 
 def loss_function(
@@ -118,7 +119,7 @@ def radius_sharpness(
         for _ in range(n_directions)
     ]
     offsets = {n: radius * torch.stack([d[n] for d in directions]) for n in centre}
-    losses, _ = evaluate_points(model, centre, offsets, inputs, labels)
+    losses, _, _ = evaluate_points(model, centre, offsets, inputs, labels)
     return losses - loss_at_centre(model, centre, inputs, labels)
 
 
@@ -151,3 +152,37 @@ def sharpness(
         model, inputs, labels, generator, radius=radius, **direction_options
     )
     return Sharpness(eigenvalue, iterations, radius, increases)
+
+
+def sharpness_results(
+    per_seed: Mapping[int, Mapping[str, Sharpness]],
+    circuit_displacement: Mapping[int, Mapping[str, float]] | None = None,
+) -> Results:
+    """Both sharpness measures of every model over seeds (``per_seed[seed][model]``) as mean ±
+    SE over seeds. The loss increase at the filter-normalised radius (each seed's mean over its
+    directions) is compared between models paired by seed, as the family. The top Hessian
+    eigenvalue is compared as a geometric-mean ratio, exploratory only: it is not invariant to
+    rescalings that leave a ReLU network's function unchanged (Dinh et al. 2017), and a
+    non-positive value (power iteration finds the largest-magnitude eigenvalue; the selected
+    epoch need not be a minimum) leaves that seed out. ``circuit_displacement[seed][model]``
+    (‖w − w₀‖ of the circuit weights) is stated too."""
+    results = Results("landscape")
+    kinds = list(next(iter(per_seed.values())))
+    eigenvalues = {k: [s[k].eigenvalue for s in per_seed.values()] for k in kinds}
+    increases = {k: [s[k].increase[0] for s in per_seed.values()] for k in kinds}
+    for kind in kinds:
+        results.add("top Hessian eigenvalue", eigenvalues[kind], "seeds", model=kind)
+        results.add("loss increase at the radius", increases[kind], "seeds", model=kind)
+    for kind in kinds if circuit_displacement else ():
+        values = [moved.get(kind, float("nan")) for moved in circuit_displacement.values()]
+        if not np.isnan(values).all():
+            results.add("circuit weights moved ‖w − w₀‖", values, "seeds", model=kind)
+    results.compare_models("loss increase at the radius", increases, "seeds", "sharper")
+    positive = {
+        k: [v if v > 0 else float("nan") for v in values] for k, values in eigenvalues.items()
+    }
+    for a, b in MODEL_PAIRS:
+        if a in kinds and b in kinds:
+            ratio = ratio_comparison(positive[a], positive[b], unit="seeds", names=(a, b))
+            results.explore(f"top Hessian eigenvalue, {b} vs {a}", ratio, "sharper")
+    return results

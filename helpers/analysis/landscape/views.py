@@ -11,14 +11,14 @@ from torch import nn
 
 from helpers.analysis.landscape.directions import (
     Parameters,
-    TrajectoryPlane,
     filter_normalised_direction,
-    pca_plane,
     periodic_direction,
     quantum_parameters,
     trained_parameters,
 )
-from helpers.analysis.landscape.grid import Landscape, fourier_spectrum, landscape
+from helpers.analysis.landscape.grid import Landscape, landscape
+from helpers.analysis.landscape.spectrum import fourier_spectrum, frequency_bounds
+from helpers.analysis.landscape.trajectory import TrajectoryPlane, pca_plane
 
 
 def trajectory_landscape(
@@ -40,12 +40,18 @@ def trajectory_landscape(
 
 @dataclasses.dataclass
 class PeriodicLandscape:
-    """The loss over one period of the circuit weights, its 2-D Fourier spectrum, and the loss at
-    both ends of the period along the first direction (equal for a periodic landscape)."""
+    """One period of the circuit weights: the loss surface (whose ``outputs`` hold the mean
+    ⟨Z_j⟩ over the inputs at every grid point), the 2-D Fourier spectra of what the circuit
+    expresses and of the loss, the highest frequency per qubit the circuit can express, and the
+    loss at both ends of the period along the first direction (equal for a periodic landscape).
+    """
 
     surface: Landscape
-    spectrum: np.ndarray
+    spectrum: np.ndarray  # (A, B) |DFT| of the mean ⟨Z_j⟩, averaged over the qubits
     ends: np.ndarray
+    qubit_spectra: np.ndarray  # (J, A, B) |DFT| of the mean ⟨Z_j⟩ per qubit
+    loss_spectrum: np.ndarray  # (A, B) |DFT| of the loss: a nonlinear function of the ⟨Z_j⟩
+    bounds: np.ndarray  # (J,) highest frequency of ⟨Z_j⟩ along either axis (frequency_bounds)
 
 
 def periodic_landscape(
@@ -56,16 +62,30 @@ def periodic_landscape(
     resolution: int,
     generator: torch.Generator,
 ) -> PeriodicLandscape:
-    """Move every circuit angle by ±t and ±s (random signs) over [-π, π): the loss is exactly
-    2π-periodic there, so its Fourier spectrum shows the frequencies the circuit expresses."""
+    """Move every circuit angle by ±t and ±s (random signs) over [-π, π): the landscape is
+    exactly 2π-periodic there. The spectra are taken of the (first) quantum layer's outputs
+    ⟨Z_j⟩, averaged over the inputs and evaluated with the loss: trigonometric polynomials whose
+    frequencies are those the circuit expresses. The loss, a nonlinear function of them, has
+    harmonics beyond (``loss_spectrum``)."""
     quantum = quantum_parameters(head)
     directions = [periodic_direction(centre, quantum, generator) for _ in range(2)]
+    probe = next(iter(quantum)).rpartition(".")[0]
     period = np.linspace(-np.pi, np.pi, resolution, endpoint=False)
-    surface = landscape(head, centre, directions, inputs, labels, period, period, kind="hybrid")
+    surface = landscape(
+        head, centre, directions, inputs, labels, period, period, kind="hybrid", probe=probe
+    )
     ends = landscape(
         head, centre, directions[:1], inputs, labels, np.array([-np.pi, np.pi]), progress=False
     )
-    return PeriodicLandscape(surface, fourier_spectrum(surface.loss), ends.loss)
+    qubit_spectra = np.stack([fourier_spectrum(z) for z in np.moveaxis(surface.outputs, -1, 0)])
+    return PeriodicLandscape(
+        surface,
+        qubit_spectra.mean(axis=0),
+        ends.loss,
+        qubit_spectra,
+        fourier_spectrum(surface.loss),
+        frequency_bounds(head.get_submodule(probe)),
+    )
 
 
 def whole_network(

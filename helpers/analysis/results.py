@@ -1,0 +1,105 @@
+"""What an analysis notebook states, on disk: ``<artifacts_dir>/<analysis>/results.json``.
+
+Every number a notebook states goes in with its standard error, n and unit of replication
+(seeds, images, directions), and every verdict is a paired comparison in the notebook's one
+family, corrected together with Holm's method (comparisons outside it are kept as exploratory),
+so a script can compare runs and the generated conclusions read from the same numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from helpers.analysis.stats import Compared, Family, mean_and_error, paired_comparison
+from helpers.config import Config
+from helpers.io import save_json
+
+# (a, b): each comparison reports b − a: the hybrid against its classical twin and against its
+# depth-0 control, and the control against the twin (what a bounded, sine-shaped nonlinearity
+# alone changes). Together they say whether a difference needs the circuit beyond depth 0 (its
+# CNOT ladders and trained weights, which depth 0 removes together).
+MODEL_PAIRS = (("classical", "hybrid"), ("product", "hybrid"), ("classical", "product"))
+
+
+class Results:
+    """The numbers and comparisons of one analysis (see the module docstring)."""
+
+    def __init__(self, analysis: str) -> None:
+        self.analysis = analysis
+        self.numbers: list[dict[str, Any]] = []
+        self.family = Family()
+        self.exploratory: dict[str, Compared] = {}
+        self.comparatives: dict[str, str] = {}
+
+    def add(self, name: str, values: Sequence[float], unit: str, **labels: Any) -> float:
+        """A number stated as the mean of ``values`` (one per unit), with its SE and n."""
+        finite = np.asarray(values, dtype=float)
+        mean, error = mean_and_error(finite)
+        return self.add_value(name, mean, error, int(np.isfinite(finite).sum()), unit, **labels)
+
+    def add_value(
+        self, name: str, mean: float, error: float, n: int, unit: str, **labels: Any
+    ) -> float:
+        """A number computed elsewhere (e.g. with a bootstrap error over ``n`` images)."""
+        self.numbers.append(
+            {"name": name, **labels, "mean": mean, "se": error, "n": n, "unit": unit}
+        )
+        return mean
+
+    def compare(self, name: str, comparison: Compared, comparative: str = "higher") -> Compared:
+        """A verdict of the notebook's family (Holm-corrected with the others)."""
+        self.comparatives[name] = comparative
+        return self.family.add(name, comparison)
+
+    def explore(self, name: str, comparison: Compared, comparative: str = "higher") -> Compared:
+        """A comparison reported as exploratory (no correction, labelled as such)."""
+        self.comparatives[name] = comparative
+        self.exploratory[name] = comparison
+        return comparison
+
+    def compare_models(
+        self,
+        metric: str,
+        values: dict[str, Sequence[float]],
+        unit: str,
+        comparative: str = "higher",
+        exploratory: bool = False,
+    ) -> None:
+        """Paired comparisons of ``metric`` (one value per unit, units aligned across models)
+        for every pair of :data:`MODEL_PAIRS` whose models are both in ``values``."""
+        add = self.explore if exploratory else self.compare
+        for a, b in MODEL_PAIRS:
+            if a in values and b in values:
+                comparison = paired_comparison(values[a], values[b], unit=unit, names=(a, b))
+                add(f"{metric}, {b} vs {a}", comparison, comparative)
+
+    def number(self, name: str, **labels: Any) -> dict[str, Any]:
+        """The stated number called ``name`` with these labels."""
+        for row in self.numbers:
+            if row["name"] == name and all(row.get(k) == v for k, v in labels.items()):
+                return row
+        raise KeyError(f"no number {name!r} with {labels} in the {self.analysis} results")
+
+    def to_dict(self) -> dict[str, Any]:
+        adjusted = self.family.adjusted()
+        return {
+            "analysis": self.analysis,
+            "numbers": self.numbers,
+            "family_size": self.family.size,
+            "comparisons": [
+                {"name": name, **c.to_dict(), "holm_p": adjusted[name], "exploratory": False}
+                for name, c in self.family.comparisons.items()
+            ],
+            "exploratory": [
+                {"name": name, **c.to_dict(), "exploratory": True}
+                for name, c in self.exploratory.items()
+            ],
+        }
+
+    def save(self, cfg: Config) -> Path:
+        """Write ``<artifacts_dir>/<analysis>/results.json`` (NaN where a value is undefined)."""
+        return save_json(self.to_dict(), cfg.artifacts_path / self.analysis / "results.json")

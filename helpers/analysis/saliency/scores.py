@@ -1,0 +1,269 @@
+"""Quantitative checks of saliency maps: deletion/insertion curves (Petsiuk et al. 2018), raw and
+normalised per image, the pointing game (Zhang et al. 2016), and gains over random maps."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+
+import numpy as np
+import torch
+from torch import nn
+from torchvision.transforms.functional import gaussian_blur
+
+from helpers.analysis.saliency.maps import RANDOM, MethodMaps, rank_correlation
+from helpers.analysis.stats import mean_and_error
+
+MODES = ("deletion", "insertion")
+CURVE_STEPS = 16  # deletion/insertion evaluated at 0, 1/16, ..., 1 of the pixels
+INSERTION_BLUR_SIGMA = 0.1  # of the image side: the blurred canvas insertion starts from
+# Probability change between a curve's end points below which it carries no information
+MIN_CURVE_CHANGE = 0.02
+
+
+def saliency_order(maps: torch.Tensor) -> torch.Tensor:
+    """Pixel indices ``(B, H*W)`` from most to least salient (ties in raster order)."""
+    return maps.flatten(1).argsort(dim=1, descending=True, stable=True)
+
+
+@torch.no_grad()
+def perturbation_curves(
+    model: nn.Module,
+    images: torch.Tensor,
+    targets: torch.Tensor,
+    order: torch.Tensor,
+    mode: str,
+    steps: int = CURVE_STEPS,
+    max_batch: int = 128,
+) -> torch.Tensor:
+    """Target-class probability as pixels are deleted or inserted in ``order``: ``(B, steps+1)``.
+
+    ``deletion`` replaces pixels of the image, most salient first, by the mean colour (zero in
+    normalised space); ``insertion`` copies them, most salient first, onto a blurred version of
+    the image. Column k holds the probability after k/steps of the pixels were changed. A good
+    map makes deletion fall fast (small area) and insertion rise fast (large area). At most
+    ``max_batch`` perturbed images go through the model at once.
+    """
+    _check_mode(mode)
+    batch, channels, height, width = images.shape
+    if mode == "deletion":
+        start, end = images, torch.zeros_like(images)
+    else:
+        sigma = INSERTION_BLUR_SIGMA * max(height, width)
+        kernel = 2 * int(3 * sigma) + 1
+        start, end = gaussian_blur(images, [kernel, kernel], [sigma, sigma]), images
+    n_pixels = height * width
+    rank = torch.empty_like(order)
+    rank.scatter_(1, order, torch.arange(n_pixels).expand(batch, -1))
+    thresholds = (torch.linspace(0, 1, steps + 1) * n_pixels).round()
+    changed = (rank[:, None, :] < thresholds[None, :, None]).view(
+        batch, steps + 1, 1, height, width
+    )
+    curves = torch.empty(batch, steps + 1)
+    chunk = max(1, max_batch // (steps + 1))
+    for first in range(0, batch, chunk):
+        part = slice(first, first + chunk)
+        blended = torch.where(changed[part], end[part, None], start[part, None])
+        probabilities = model(blended.view(-1, channels, height, width)).softmax(dim=1)
+        probabilities = probabilities.view(-1, steps + 1, probabilities.shape[1])
+        index = targets[part].view(-1, 1, 1).expand(-1, steps + 1, 1)
+        curves[part] = probabilities.gather(2, index).squeeze(2)
+    return curves
+
+
+def _check_mode(mode: str) -> None:
+    if mode not in MODES:
+        raise ValueError(f"mode={mode!r}: use 'deletion' or 'insertion'.")
+
+
+def normalise_curves(
+    curves: torch.Tensor, mode: str, min_change: float = MIN_CURVE_CHANGE
+) -> torch.Tensor:
+    """Each curve of :func:`perturbation_curves` rescaled between its own end points, ``(B, K)``.
+
+    With p_start, p_end the probabilities at 0 % and 100 % of the pixels changed, deletion
+    becomes (p_k - p_end) / (p_start - p_end), from 1 to 0, and insertion (p_k - p_start) /
+    (p_end - p_start), from 0 to 1: the fraction of the model's own end-to-end change still to
+    come (deletion) or achieved (insertion), which no affine rescaling of the probability
+    changes (such as a ceiling below 1). Rows whose denominator is below ``min_change`` (the
+    probability barely moves, or moves the wrong way: up under deletion, down under insertion)
+    carry no information and are NaN. The end points do not depend on the pixel order, so the
+    same images drop out for every saliency method of one model.
+    """
+    _check_mode(mode)
+    start, end = curves[:, :1], curves[:, -1:]
+    high, low = (start, end) if mode == "deletion" else (end, start)
+    change = high - low
+    return torch.where(change >= min_change, (curves - low) / change, torch.nan)
+
+
+def curve_area(curves: torch.Tensor) -> np.ndarray:
+    """Area under each curve over the changed fraction in [0, 1] (trapezoid rule), ``(B,)``."""
+    fractions = np.linspace(0, 1, curves.shape[1])
+    return np.trapezoid(curves.numpy(), fractions, axis=1)
+
+
+def pointing_game(maps: torch.Tensor, masks: torch.Tensor, tolerance: int = 0) -> np.ndarray:
+    """Whether each map's maximum lies within ``tolerance`` pixels of the object mask, ``(B,)``."""
+    batch, _, width = maps.shape
+    peak = maps.flatten(1).argmax(dim=1)
+    rows, cols = peak // width, peak % width
+    if tolerance:
+        masks = torch.nn.functional.max_pool2d(
+            masks[:, None].float(), 2 * tolerance + 1, stride=1, padding=tolerance
+        )[:, 0].bool()
+    return masks[torch.arange(batch), rows, cols].numpy()
+
+
+@dataclasses.dataclass
+class SaliencyScores:
+    """Per-image scores of one saliency method for every model (arrays of length N).
+
+    ``deletion_curves``/``insertion_curves`` hold the raw probabilities of the explained class
+    ``(N, steps+1)``; :meth:`curves` and :meth:`area` give them normalised per image
+    (:func:`normalise_curves`, the primary score) or raw. ``completeness`` holds Integrated
+    Gradients' relative completeness gap per model and image (``integrated_gradients``).
+    """
+
+    method: str
+    deletion_curves: dict[str, torch.Tensor]
+    insertion_curves: dict[str, torch.Tensor]
+    rank_correlation: np.ndarray
+    pointing: dict[str, np.ndarray] | None
+    completeness: dict[str, np.ndarray] | None = None
+
+    def curves(self, mode: str, normalised: bool = True) -> dict[str, torch.Tensor]:
+        """Every model's ``mode`` curves, normalised per image (NaN rows: excluded) or raw."""
+        _check_mode(mode)
+        raw = self.deletion_curves if mode == "deletion" else self.insertion_curves
+        return {m: normalise_curves(c, mode) if normalised else c for m, c in raw.items()}
+
+    def area(self, mode: str, normalised: bool = True) -> dict[str, np.ndarray]:
+        """Every model's area under its ``mode`` curves, ``(N,)`` (NaN for excluded images)."""
+        return {model: curve_area(c) for model, c in self.curves(mode, normalised).items()}
+
+    def excluded(self, mode: str) -> dict[str, int]:
+        """Every model's number of images left out of the normalised ``mode`` curves."""
+        return {m: int(c[:, 0].isnan().sum()) for m, c in self.curves(mode).items()}
+
+    def summary(self) -> list[dict[str, object]]:
+        """One row per model: mean and standard error of every score.
+
+        ``deletion_auc``/``insertion_auc`` are the normalised areas (over the images not
+        excluded; ``*_excluded`` counts the others, of ``images``), ``*_auc_raw`` the areas in
+        probability units; IG rows add ``completeness_gap`` (relative, see
+        ``integrated_gradients``) over ``completeness_images`` images where it is defined.
+        """
+        areas = {
+            f"{mode}_auc{suffix}": self.area(mode, normalised)
+            for mode in MODES
+            for normalised, suffix in ((True, ""), (False, "_raw"))
+        }
+        excluded = {mode: self.excluded(mode) for mode in MODES}
+        rows = []
+        for model, curves in self.deletion_curves.items():
+            row: dict[str, object] = {"method": self.method, "model": model}
+            scores = {name: by_model[model] for name, by_model in areas.items()}
+            scores["rank_corr_classical_hybrid"] = self.rank_correlation
+            if self.pointing is not None:
+                scores["pointing_game"] = self.pointing[model]
+            if self.completeness is not None:
+                scores["completeness_gap"] = self.completeness[model]
+            for name, values in scores.items():
+                row[name], row[f"{name}_se"] = mean_and_error(values)
+            row["images"] = len(curves)
+            for mode in MODES:
+                row[f"{mode}_excluded"] = excluded[mode][model]
+            row["rank_corr_images"] = int(np.isfinite(self.rank_correlation).sum())
+            if self.completeness is not None:
+                row["completeness_images"] = int(np.isfinite(self.completeness[model]).sum())
+            rows.append(row)
+        return rows
+
+
+def score_saliency(
+    models: Mapping[str, nn.Module],
+    images: torch.Tensor,
+    maps: Mapping[str, torch.Tensor],
+    targets: Mapping[str, torch.Tensor],
+    method: str,
+    masks: torch.Tensor | None = None,
+    completeness: Mapping[str, np.ndarray] | None = None,
+) -> SaliencyScores:
+    """Deletion/insertion curves, classical-hybrid rank correlation, pointing game (with
+    ``masks``), and IG's ``completeness`` gaps when given."""
+    curves: dict[str, dict[str, torch.Tensor]] = {mode: {} for mode in MODES}
+    for name, model in models.items():
+        order = saliency_order(maps[name])
+        for mode in MODES:
+            curves[mode][name] = perturbation_curves(model, images, targets[name], order, mode)
+    return SaliencyScores(
+        method=method,
+        deletion_curves=curves["deletion"],
+        insertion_curves=curves["insertion"],
+        rank_correlation=rank_correlation(maps["classical"], maps["hybrid"]),
+        pointing=None
+        if masks is None
+        else {name: pointing_game(m, masks) for name, m in maps.items()},
+        completeness=None if completeness is None else dict(completeness),
+    )
+
+
+def score_methods(
+    models: Mapping[str, nn.Module],
+    images: torch.Tensor,
+    maps: Mapping[str, Mapping[str, torch.Tensor]],
+    probabilities: Mapping[str, torch.Tensor],
+    masks: torch.Tensor | None = None,
+) -> dict[str, SaliencyScores]:
+    """:func:`score_saliency` of every method's maps, each model explaining its predicted class.
+
+    Integrated Gradients' scores carry the completeness gaps of ``maps`` when it is the
+    :class:`MethodMaps` of ``explain_methods``.
+    """
+    targets = {name: probs.argmax(1) for name, probs in probabilities.items()}
+    gaps = maps.completeness if isinstance(maps, MethodMaps) and maps.completeness else None
+    return {
+        method: score_saliency(
+            models,
+            images,
+            by_model,
+            targets,
+            method,
+            masks,
+            completeness=gaps if method == "integrated_gradients" else None,
+        )
+        for method, by_model in maps.items()
+    }
+
+
+def summary_rows(scores: Mapping[str, SaliencyScores]) -> list[dict[str, object]]:
+    """Every method's :meth:`SaliencyScores.summary` rows, one list."""
+    return [row for score in scores.values() for row in score.summary()]
+
+
+def gains_over_random(scores: Mapping[str, SaliencyScores]) -> list[dict[str, object]]:
+    """Per method and model, how much better than random maps the curves are (paired by image).
+
+    ``deletion_gain`` = random deletion area - method deletion area, ``insertion_gain`` = method
+    insertion area - random insertion area, both of the normalised curves (the primary score: it
+    does not depend on each model's probability scale; images excluded from them drop out);
+    ``*_gain_raw`` are the same in probability units. Positive means more faithful than chance.
+    """
+    reference = scores[RANDOM]
+    rows: list[dict[str, object]] = []
+    for method, score in scores.items():
+        if method == RANDOM:
+            continue
+        for model in score.deletion_curves:
+            row: dict[str, object] = {"method": method, "model": model}
+            for normalised, suffix in ((True, ""), (False, "_raw")):
+                for mode, sign in (("deletion", -1), ("insertion", 1)):
+                    gain = sign * (
+                        score.area(mode, normalised)[model]
+                        - reference.area(mode, normalised)[model]
+                    )
+                    name = f"{mode}_gain{suffix}"
+                    row[name], row[f"{name}_se"] = mean_and_error(gain)
+            rows.append(row)
+    return rows

@@ -1,0 +1,58 @@
+"""results.json: every stated number with its SE, n and unit; verdicts as one Holm family."""
+
+import json
+
+import numpy as np
+import pytest
+
+from helpers.analysis.accuracy import accuracy_results
+from helpers.analysis.results import MODEL_PAIRS, Results
+from helpers.analysis.stats import holm, paired_comparison
+from helpers.config import Config
+
+
+def test_numbers_and_comparisons_are_written_with_their_unit_and_correction(tmp_path):
+    results = Results("demo")
+    results.add("accuracy", [0.6, 0.7, np.nan, 0.8], "seeds", model="hybrid")
+    row = results.number("accuracy", model="hybrid")
+    assert (row["mean"], row["n"], row["unit"]) == (pytest.approx(0.7), 3, "seeds")
+    assert row["se"] == pytest.approx(np.std([0.6, 0.7, 0.8], ddof=1) / np.sqrt(3))
+    values = {"classical": [0.5, 0.6, 0.55], "hybrid": [0.6, 0.7, 0.66], "product": [0.5, 0.6, 0.5]}
+    results.compare_models("accuracy", values, "seeds")
+    results.explore("loss, hybrid vs classical", paired_comparison([1, 2], [2, 4], unit="seeds"))
+    assert list(results.family.comparisons) == [f"accuracy, {b} vs {a}" for a, b in MODEL_PAIRS]
+    path = results.save(Config(artifacts_dir=str(tmp_path)))
+    assert path == tmp_path / "demo" / "results.json"
+    stored = json.loads(path.read_text())
+    assert stored["family_size"] == 3 and len(stored["exploratory"]) == 1
+    p = [c["p_value"] for c in stored["comparisons"]]
+    np.testing.assert_allclose([c["holm_p"] for c in stored["comparisons"]], holm(p))
+    first = stored["comparisons"][0]
+    assert (first["name_a"], first["name_b"], first["unit"], first["n"]) == (
+        "classical",
+        "hybrid",
+        "seeds",
+        3,
+    )
+    assert first["difference"] == pytest.approx(
+        np.mean(np.subtract(values["hybrid"], values["classical"]))
+    )
+    with pytest.raises(KeyError, match="no number 'loss'"):
+        results.number("loss")
+
+
+def test_accuracy_results_compare_the_trained_models_seed_by_seed(trained_smoke_cfg):
+    results = accuracy_results(trained_smoke_cfg)
+    seeds = trained_smoke_cfg.seeds
+    hybrid = results.number("test accuracy", model="hybrid")
+    assert (hybrid["n"], hybrid["unit"]) == (len(seeds), "seeds")
+    comparison = results.family.comparisons["test accuracy, hybrid vs classical"]
+    metrics = {
+        kind: json.loads((trained_smoke_cfg.artifacts_path / kind / "metrics.json").read_text())
+        for kind in ("classical", "hybrid")
+    }
+    per_seed = {k: [row["test_accuracy"] for row in m["per_seed"]] for k, m in metrics.items()}
+    assert comparison.difference == pytest.approx(
+        np.mean(np.subtract(per_seed["hybrid"], per_seed["classical"]))
+    )
+    assert results.family.size <= 3 and len(results.family.comparisons) == 3
