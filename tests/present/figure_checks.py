@@ -79,3 +79,11 @@ def assert_labels(ax: Axes, xlabel: str | None = None, ylabel: str | None = None
 def line_ydata(ax: Axes) -> list[np.ndarray]:
     """The y values of every line of ``ax``, as float arrays."""
     return [np.asarray(line.get_ydata(), dtype=float) for line in ax.lines]
+
+
+def check_grid(fig: object, title: str, shape: tuple[int, int]) -> np.ndarray:
+    """:func:`check_figure` of a figure whose suptitle is ``title`` and whose axes form a grid
+    of ``shape``; returns the axes as that grid."""
+    check_figure(fig, title)
+    assert fig.get_suptitle() == title
+    return np.array(fig.axes).reshape(shape)

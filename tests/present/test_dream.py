@@ -10,6 +10,7 @@ from tests.present.figure_checks import (
     assert_image,
     assert_labels,
     check_figure,
+    check_grid,
     images,
     line_ydata,
 )
@@ -22,9 +23,7 @@ def test_plot_image_table_shows_one_row_per_outer_key():
         "hybrid q_out 0": {"noise": dream[:1], "photo": dream[1:]},
     }
     fig = plot_image_table(table, "Dreams", size=1.0)
-    axes = np.array(fig.axes).reshape(2, 2)
-    check_figure(fig, "Dreams")
-    assert fig.get_suptitle() == "Dreams"
+    axes = check_grid(fig, "Dreams", (2, 2))
     assert [ax.get_title() for ax in axes.flat] == [
         "start\nnoise",
         "start\nphoto",

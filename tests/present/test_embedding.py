@@ -14,7 +14,7 @@ from helpers.present.embedding import (
     plot_unit_pairs,
 )
 from helpers.present.style import MODEL_COLOURS
-from tests.present.figure_checks import assert_labels, check_figure, line_ydata
+from tests.present.figure_checks import assert_labels, check_figure, check_grid, line_ydata
 
 CLASSES = ["ants", "bees"]
 LABELS = torch.tensor([0, 0, 0, 1, 1, 1])
@@ -35,9 +35,7 @@ def test_plot_layouts_draws_each_layer_coloured_by_class_with_notes():
     }
     notes = {"hybrid": {"q_out": "k-NN 0.83 ± 0.05"}}
     fig = plot_layouts(layouts, LABELS, CLASSES, "Layouts", method="UMAP", annotations=notes)
-    axes = np.array(fig.axes).reshape(2, 2)
-    check_figure(fig, "Layouts")
-    assert fig.get_suptitle() == "Layouts"
+    axes = check_grid(fig, "Layouts", (2, 2))
     assert [ax.get_title() for ax in axes.flat] == [
         "classical: avgpool",
         "classical: h_out",

@@ -15,27 +15,20 @@ from helpers.present.training import (
     plot_samples,
     plot_training_curves,
 )
-from tests.present.figure_checks import (
-    assert_image,
-    assert_labels,
-    check_figure,
-    images,
-    line_ydata,
-    panels,
-)
+from tests.present import figure_checks as checks
 
 CLASSES = ["ants", "bees"]
 
 
 def test_plot_samples_shows_each_image_with_its_class():
-    batch = images(3)
+    batch = checks.images(3)
     fig = plot_samples(batch, [0, 1, 0], CLASSES, "Training samples", columns=2)
     axes = fig.axes
     assert len(axes) == 4  # two rows of two, the last panel unused
-    check_figure(fig, "Training samples", axes[:3])
+    checks.check_figure(fig, "Training samples", axes[:3])
     for ax, image, name in zip(axes, batch, ["ants", "bees", "ants"], strict=False):
         assert ax.get_title() == name
-        assert_image(ax, image_array(image))
+        checks.assert_image(ax, image_array(image))
     assert not axes[3].images and not axes[3].axison
 
 
@@ -59,11 +52,11 @@ def test_plot_training_curves_draws_train_and_validation_per_model():
     }
     fig = plot_training_curves(histories, "Training curves")
     loss_ax, acc_ax = fig.axes
-    check_figure(fig, "Training curves")
+    checks.check_figure(fig, "Training curves")
     assert fig.get_suptitle() == "Training curves"
     assert (loss_ax.get_title(), acc_ax.get_title()) == ("Loss", "Accuracy")
-    assert_labels(loss_ax, "epoch", "cross-entropy loss")
-    assert_labels(acc_ax, "epoch", "accuracy")
+    checks.assert_labels(loss_ax, "epoch", "cross-entropy loss")
+    checks.assert_labels(acc_ax, "epoch", "accuracy")
     for ax, metric in ((loss_ax, "loss"), (acc_ax, "accuracy")):
         assert len(ax.lines) == 4
         expected = [
@@ -71,7 +64,7 @@ def test_plot_training_curves_draws_train_and_validation_per_model():
             for model in histories
             for split in ("train", "val")
         ]
-        for ydata, values in zip(line_ydata(ax), expected, strict=True):
+        for ydata, values in zip(checks.line_ydata(ax), expected, strict=True):
             np.testing.assert_allclose(ydata, values)
         np.testing.assert_allclose(ax.lines[0].get_xdata(), [1, 2, 3])
         assert [to_rgba(line.get_color()) for line in ax.lines] == [
@@ -90,10 +83,10 @@ def test_plot_confusion_counts_predictions_per_true_class():
     labels = torch.tensor([0, 0, 1, 1, 1])
     predictions = torch.tensor([0, 1, 1, 1, 0])
     fig = plot_confusion(labels, predictions, CLASSES, "Confusion (validation)")
-    ax = panels(fig)[0]
-    check_figure(fig, "Confusion (validation)", [ax])
+    ax = checks.panels(fig)[0]
+    checks.check_figure(fig, "Confusion (validation)", [ax])
     assert ax.get_title() == "Confusion (validation)"
-    assert_labels(ax, "predicted class", "true class")
+    checks.assert_labels(ax, "predicted class", "true class")
     np.testing.assert_array_equal(
         np.asarray(ax.collections[0].get_array()).reshape(2, 2), [[1, 1], [1, 2]]
     )
@@ -105,18 +98,18 @@ def test_plot_confusion_counts_predictions_per_true_class():
 
 
 def test_plot_predictions_titles_truth_prediction_and_confidence_in_green_or_red():
-    batch = images(2)
+    batch = checks.images(2)
     labels = torch.tensor([0, 0])
     probabilities = torch.tensor([[0.9, 0.1], [0.3, 0.7]])
     fig = plot_predictions(batch, labels, probabilities, CLASSES, "Predictions", columns=2)
     right, wrong = fig.axes
-    check_figure(fig, "Predictions")
+    checks.check_figure(fig, "Predictions")
     assert right.get_title() == "true ants\npred ants (90%)"
     assert wrong.get_title() == "true ants\npred bees (70%)"
     assert right.title.get_color() == "green"
     assert wrong.title.get_color() == "red"
-    assert_image(right, image_array(batch[0]))
-    assert_image(wrong, image_array(batch[1]))
+    checks.assert_image(right, image_array(batch[0]))
+    checks.assert_image(wrong, image_array(batch[1]))
 
 
 def test_draw_circuit_draws_the_gates_under_the_title():
@@ -125,7 +118,7 @@ def test_draw_circuit_draws_the_gates_under_the_title():
     circuit.ry(0.3, 1)
     circuit.cx(0, 1)
     fig = draw_circuit(circuit, "Two-qubit circuit")
-    check_figure(fig, "Two-qubit circuit")
+    checks.check_figure(fig, "Two-qubit circuit")
     assert fig.get_suptitle() == "Two-qubit circuit"
     ax = fig.axes[0]
     assert ax.patches  # gate boxes
