@@ -156,7 +156,7 @@ def plot_perturbation_curves(
     method: the end points do not depend on the map); else raw probabilities of all images.
     """
     styles = ["-", "--", "-.", ":"]
-    fig, axes = plt.subplots(1, len(MODES), figsize=(6 * len(MODES), 4.4), squeeze=False)
+    fig, axes = plt.subplots(1, len(MODES), figsize=(7.5 * len(MODES), 4.8), squeeze=False)
     for ax, mode in zip(axes[0], MODES, strict=True):
         for style, (method, score) in zip(styles, scores.items(), strict=False):
             for model, values in score.curves(mode, normalised).items():
@@ -174,7 +174,8 @@ def plot_perturbation_curves(
         if normalised:
             excluded = _excluded(next(iter(scores.values())), mode)
             ax.set_title(
-                f"{mode.capitalize()}, normalised per image ({better} area is better)\n{excluded}"
+                f"{mode.capitalize()}, normalised per image ({better} area is better)\n{excluded}",
+                fontsize=10,
             )
         else:
             ax.set_title(f"{mode.capitalize()} ({better} area is better)")
