@@ -159,9 +159,8 @@ def layer_spectra(activations: Activations) -> dict[str, dict[str, np.ndarray]]:
 def _live_dimensionality(values: torch.Tensor, eigenvalues: np.ndarray) -> dict[str, object]:
     """Dead-unit count and participation ratio of the live units (``eigenvalues``: all units'
     spectrum, reused when no unit is dead)."""
-    units = dead_units(values)
-    dead = int(units.dead.sum())
-    ratio = participation_ratio(spectrum(as_matrix(values)[:, units.live]) if dead else eigenvalues)
+    dead = int(dead_units(values).dead.sum())
+    ratio = effective_dimensions(values) if dead else participation_ratio(eigenvalues)
     return {"dead_units": dead, "live_participation_ratio": ratio}
 
 

@@ -116,40 +116,6 @@ def describe_family(
     ]
 
 
-def comparison_frame(comparisons: Family | Mapping[str, Compared]) -> pd.DataFrame:
-    """A family of comparisons (a mapping is taken as one family) as a table, one row each:
-    both models' ``mean ± SE`` (geometric means for ratios), the effect, n, unit, the
-    uncorrected and the Holm-adjusted p."""
-    family = comparisons if isinstance(comparisons, Family) else Family(comparisons)
-    adjusted = family.adjusted()
-    rows = []
-    for name, c in family.comparisons.items():
-        if isinstance(c, Comparison):
-            means = format_value(c.mean_a, c.se_a), format_value(c.mean_b, c.se_b)
-        else:
-            means = (
-                f"{c.geometric_mean_a:#.3g} (geometric)",
-                f"{c.geometric_mean_b:#.3g} (geometric)",
-            )
-        rows.append(
-            {
-                "comparison": name,
-                "a": c.names[0],
-                "mean a": means[0],
-                "b": c.names[1],
-                "mean b": means[1],
-                "effect": _effect(c),
-                "n": c.n,
-                "dropped": c.n_dropped,
-                "unit": c.unit,
-                "p": format_p(c.p_value),
-                "Holm p": format_p(adjusted[name]),
-            }
-        )
-    columns = ["a", "mean a", "b", "mean b", "effect", "n", "dropped", "unit", "p", "Holm p"]
-    return pd.DataFrame(rows, columns=["comparison", *columns]).set_index("comparison")
-
-
 def describe_results(results: Results, alpha: float = 0.05) -> str:
     """The verdicts of an analysis as markdown: the family (Holm-corrected, its size stated),
     then any exploratory comparisons, labelled as such."""

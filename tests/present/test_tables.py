@@ -6,9 +6,8 @@ import math
 
 import pytest
 
-from helpers.analysis.stats import Comparison, Family, holm, paired_comparison, ratio_comparison
+from helpers.analysis.stats import Comparison, Family, paired_comparison, ratio_comparison
 from helpers.present.tables import (
-    comparison_frame,
     describe_comparison,
     describe_family,
     format_p,
@@ -181,44 +180,3 @@ def test_describe_family_takes_every_number_from_the_comparisons():
 )
 def test_format_p(p, text):
     assert format_p(p) == text
-
-
-def test_comparison_frame_shows_each_comparison_with_its_holm_p():
-    comparisons = {
-        "w": _comparison(0.031, 0.01),
-        "x": _comparison(0.031, 0.04),
-        "y": _comparison(-0.02, 0.03, n=4, dropped=1),
-        "z": ratio_comparison([1, 2, 4], [2, 2, 8], unit="images", names=("c", "h")),
-    }
-    frame = comparison_frame(comparisons)
-    assert frame.index.name == "comparison" and list(frame.index) == ["w", "x", "y", "z"]
-    assert list(frame.columns) == [
-        "a",
-        "mean a",
-        "b",
-        "mean b",
-        "effect",
-        "n",
-        "dropped",
-        "unit",
-        "p",
-        "Holm p",
-    ]
-    assert frame.loc["w"].to_dict() == {
-        "a": "classical",
-        "mean a": "0.800 ± 0.050",
-        "b": "hybrid",
-        "mean b": "0.831 ± 0.050",
-        "effect": "hybrid − classical = 0.031 ± 0.012",
-        "n": 5,
-        "dropped": 0,
-        "unit": "seeds",
-        "p": "0.01",
-        "Holm p": "0.04",
-    }
-    expected = holm([c.p_value for c in comparisons.values()])
-    assert list(frame["Holm p"]) == [format_p(p) for p in expected]
-    assert frame.loc["y", "dropped"] == 1
-    assert frame.loc["z", "mean a"] == "2.00 (geometric)"
-    assert frame.loc["z", "effect"] == "h / c = 1.59 [unadjusted 95% CI 0.587, 4.29]"
-    assert frame.equals(comparison_frame(Family(comparisons)))
