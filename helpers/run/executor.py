@@ -29,6 +29,9 @@ from helpers.io import atomic_write
 KERNEL = "python3"
 STATUS = "pipeline"  # the executed notebook's metadata key for its outcome
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
+# The kernel's own log shows errors only: its start-up warning about TCP transport (a local
+# kernel on the loopback interface) says nothing about the run.
+KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR"]
 
 
 class Interrupted(BaseException):
@@ -177,6 +180,7 @@ def execute(notebook: Path, output_dir: Path, parameters: dict[str, Any], cwd: P
                 cwd=str(cwd),
                 progress_bar=False,
                 kernel_manager_class=TrackedKernelManager,
+                extra_arguments=KERNEL_ARGUMENTS,
             )
         finally:
             shut_down_kernels()
