@@ -178,7 +178,7 @@ def execute(notebook: Path, output_dir: Path, parameters: dict[str, Any], cwd: P
                 parameters=parameters,
                 kernel_name=KERNEL,
                 cwd=str(cwd),
-                progress_bar=False,
+                progress_bar={"desc": notebook.name, "unit": "cell", "leave": False},
                 kernel_manager_class=TrackedKernelManager,
                 extra_arguments=KERNEL_ARGUMENTS,
             )

@@ -239,6 +239,7 @@ def test_a_signal_stops_the_run_keeps_the_previous_notebook_and_leaves_nothing(t
     assert not list(out.glob(".*running*"))
     assert list(private_tmp.iterdir()) == []  # no connection files left behind
     assert "Kernel is running over TCP" not in err  # the kernel's log shows errors only
+    assert "01_quick.ipynb:" in err and "/2 [" in err  # progress: cells done / total, time
     assert _kernels_using(private_tmp) == []
 
 
