@@ -155,5 +155,6 @@ def describe_separability(rows: list[dict[str, object]]) -> str:
     return (
         f"- Through the frozen backbone, k-NN accuracy goes from "
         f"{format_value(first['knn_accuracy'], first['knn_accuracy_se'])} ({first['layer']}) to "
-        f"{format_value(last['knn_accuracy'], last['knn_accuracy_se'])} ({last['layer']})."
+        f"{format_value(last['knn_accuracy'], last['knn_accuracy_se'])} ({last['layer']}; ± SE "
+        "over images; the frozen backbone is the same for every model and seed)."
     )

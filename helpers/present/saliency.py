@@ -243,7 +243,7 @@ def describe_unit_similarity(similarity: Mapping[str, tuple[float, float]]) -> s
     """One line per model: mean rank correlation between the maps of its different units."""
     return "\n".join(
         f"{name}: mean rank correlation between the maps of different units "
-        f"{mean:.3f} ± {error:.3f}"
+        f"{mean:.3f} ± {error:.3f} (± SE over images; one seed's model)"
         for name, (mean, error) in similarity.items()
     )
 
@@ -311,6 +311,8 @@ def describe_scores(
         lines.append(_describe_exclusions(first))
     if chance is not None:
         lines.append(f"- The pointing game's chance level is {chance:.0%}.")
+    if lines:
+        lines.append("- All ± are standard errors over images, for one seed's models.")
     return "\n".join(lines)
 
 

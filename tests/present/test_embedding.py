@@ -162,6 +162,7 @@ def test_describe_separability_states_the_backbone_trend():
     lines = describe_separability(rows).splitlines()
     assert lines[0] == (
         "- Through the frozen backbone, k-NN accuracy goes from 0.550 ± 0.020 (input) to "
-        "0.900 ± 0.010 (avgpool)."
+        "0.900 ± 0.010 (avgpool; ± SE over images; the frozen backbone is the same for every "
+        "model and seed)."
     )
     assert len(lines) == 1  # head comparisons: paired over seeds (separability_results)

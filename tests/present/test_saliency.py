@@ -249,7 +249,10 @@ def test_describe_scores_states_the_normalised_gains_completeness_gap_and_exclus
     }
     gains = saliency.gains_over_random(scores)
     lines = describe_scores(saliency.summary_rows(scores), gains).splitlines()
-    assert len(lines) == 3
+    assert (
+        len(lines) == 4
+        and lines[-1] == "- All ± are standard errors over images, for one seed's models."
+    )
     # middle 0.5 vs random 0.6 on images 0, 1 (image 2 excluded): the area differs by half the
     # normalised middles' difference, 0.1 / 0.8 and 0.1 / 0.4
     assert gains[0]["model"] == "classical"
@@ -306,8 +309,10 @@ def test_plot_score_bars_groups_bars_with_error_bars_and_a_reference_line():
 def test_describe_unit_similarity_states_each_models_mean_and_error():
     text = describe_unit_similarity({"classical": (0.12345, 0.0456), "hybrid": (0.5, 0.01)})
     assert text.splitlines() == [
-        "classical: mean rank correlation between the maps of different units 0.123 ± 0.046",
-        "hybrid: mean rank correlation between the maps of different units 0.500 ± 0.010",
+        "classical: mean rank correlation between the maps of different units 0.123 ± 0.046 "
+        "(± SE over images; one seed's model)",
+        "hybrid: mean rank correlation between the maps of different units 0.500 ± 0.010 "
+        "(± SE over images; one seed's model)",
     ]
 
 
@@ -344,7 +349,10 @@ def test_describe_scores_states_the_numbers_and_the_verdicts():
     ]
     text = describe_scores(rows, gains, chance=0.25)
     lines = text.splitlines()
-    assert len(lines) == 2
+    assert (
+        len(lines) == 3
+        and lines[-1] == "- All ± are standard errors over images, for one seed's models."
+    )
     assert lines[0].startswith("- **gradient**: classical-hybrid rank correlation 0.432 ± 0.012")
     assert "(12 images with non-constant maps)" in lines[0]
     # one seed's values, described: the verdicts are paired over seeds (saliency_results)
@@ -387,7 +395,9 @@ def test_describe_scores_without_pointing_game_or_chance():
     assert "pointing" not in text
     assert text.count("classical 0.500 ± 0.010, hybrid 0.100 ± 0.010") == 2
     assert "better" not in text
-    assert len(text.splitlines()) == 1
+    assert text.splitlines()[1:] == [
+        "- All ± are standard errors over images, for one seed's models."
+    ]
 
 
 @pytest.mark.parametrize(("model", "accuracy"), [("classical", "0.750"), ("hybrid", "0.500")])
