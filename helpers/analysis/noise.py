@@ -1,16 +1,22 @@
-"""The trained hybrid head under finite shots and device noise (Mari et al. ran theirs on IBM
-and Rigetti processors with 1,024 shots).
+"""The trained hybrid head as hardware would run it: sampled shots, device noise, mitigation
+(Mari et al. ran theirs on IBM and Rigetti processors with 1,024 shots).
 
-Finite shots use qiskit-aer's ``EstimatorV2`` with precision 1/sqrt(shots). Device noise uses the
-noise model of one of qiskit-ibm-runtime's fake devices (calibration snapshots of real IBM
-processors), with the circuit transpiled to that device's native gates and qubit layout, so the
-noise acts on the gates the device would run.
+Every ⟨Z_j⟩ of an image is estimated from the same ``shots`` measured bit-strings
+(:class:`~helpers.quantum.SampledEstimator` on qiskit-aer, seeded through ``seed_simulator``).
+Device noise is the noise model of one of qiskit-ibm-runtime's fake devices (calibration
+snapshots of real IBM processors: gate errors, relaxation and readout error) on the circuit
+transpiled to that device's gates and layout. The settings separate the two: shots without noise;
+device noise with exact expectation values (density matrix, readout confusion applied to the
+exact probabilities); device noise with shots; then readout mitigation (M3) of those counts and
+zero-noise extrapolation (gate folding) on top.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+import dataclasses
+import functools
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import torch
@@ -19,8 +25,29 @@ from qiskit.providers import BackendV2
 from helpers.analysis.results import Results
 from helpers.analysis.stats import paired_comparison
 from helpers.model.heads import DressedQuantumHead
-from helpers.model.train import evaluate
 from helpers.quantum import QuantumLayer
+from helpers.quantum.sampled import ZNE_FACTORS
+
+EXACT = "exact"
+
+
+@dataclasses.dataclass(frozen=True)
+class Setting:
+    """How the circuit is evaluated: with the device's noise or not, sampled or exact, and the
+    mitigations applied."""
+
+    noisy: bool
+    sampled: bool
+    mitigation: tuple[str, ...] = ()
+
+
+SETTINGS = {
+    "shots only": Setting(noisy=False, sampled=True),
+    "device noise": Setting(noisy=True, sampled=False),
+    "device noise + shots": Setting(noisy=True, sampled=True),
+    "+ M3": Setting(noisy=True, sampled=True, mitigation=("m3",)),
+    "+ M3 + ZNE": Setting(noisy=True, sampled=True, mitigation=("m3", "zne")),
+}
 
 
 def fake_device(name: str) -> BackendV2:
@@ -41,12 +68,15 @@ def fake_device(name: str) -> BackendV2:
 
 
 def with_quantum_backend(
-    head: DressedQuantumHead, shots: int | None, seed: int, target: BackendV2 | None = None
+    head: DressedQuantumHead,
+    shots: int | None,
+    seed: int,
+    target: BackendV2 | None = None,
+    mitigation: Sequence[str] = (),
 ) -> DressedQuantumHead:
-    """A copy of a trained hybrid head whose circuit runs on qiskit-aer with ``shots`` and, if a
-    ``target`` device is given, that device's noise model on the transpiled circuit."""
-    from qiskit_aer.noise import NoiseModel
-
+    """A copy of a trained hybrid head whose circuit runs on qiskit-aer: ``shots`` bit-strings
+    per image (None: exact) and, if a ``target`` device is given, the circuit transpiled for it
+    under its noise model (``NoiseModel.from_backend``), with the ``mitigation`` chosen."""
     noisy = copy.deepcopy(head)
     noisy.q_layer = QuantumLayer(
         head.q_layer.n_qubits,
@@ -54,94 +84,196 @@ def with_quantum_backend(
         backend="aer",
         shots=shots,
         seed=seed,
-        noise_model=None if target is None else NoiseModel.from_backend(target),
+        noise_model=None if target is None else _noise_model(target),
+        mitigation=mitigation,
         initial_weights=head.q_layer.weight.detach(),
         target=target,
     )
     return noisy.eval()
 
 
+@functools.cache
+def _noise_model(device: BackendV2) -> object:
+    """The device's noise model (``NoiseModel.from_backend``), built once per device object."""
+    from qiskit_aer.noise import NoiseModel
+
+    return NoiseModel.from_backend(device)
+
+
+@torch.no_grad()
+def _evaluate(
+    head: DressedQuantumHead,
+    features: torch.Tensor,
+    labels: torch.Tensor,
+    exact: torch.Tensor | None = None,
+) -> tuple[dict[str, float], torch.Tensor]:
+    """Accuracy (± SE over images), loss and the error of ⟨Z_j⟩ against ``exact`` (mean over
+    qubits of |Δ⟨Z_j⟩| per image, ± SE over images; 0 without ``exact``); and the ⟨Z_j⟩."""
+    q_out = head.q_layer(head.encode(head.pre_net(features)))
+    logits = head.post_net(q_out)
+    correct = (logits.argmax(1) == labels).double()
+    reference = q_out if exact is None else exact
+    error = (q_out.double() - reference.double()).abs().mean(dim=1)
+    n = len(labels)
+    return {
+        "accuracy": correct.mean().item(),
+        "accuracy_se": (correct.std() / n**0.5).item() if n > 1 else 0.0,
+        "loss": torch.nn.functional.cross_entropy(logits, labels).item(),
+        "z_error": error.mean().item(),
+        "z_error_se": (error.std() / n**0.5).item() if n > 1 else 0.0,
+    }, q_out
+
+
 def shot_study(
     head: DressedQuantumHead,
     features: torch.Tensor,
     labels: torch.Tensor,
-    shots: list[int],
+    shots: Sequence[int],
     repeats: int,
     target: BackendV2,
     seed: int = 0,
+    settings: Mapping[str, Setting] = SETTINGS,
 ) -> list[dict[str, object]]:
-    """Accuracy and loss for every shot count, ``repeats`` times each (different seeds),
-    noiseless and with the ``target`` device's noise; plus the exact (infinite-shot) reference."""
-    exact_loss, exact_accuracy, _ = evaluate(head, features, labels)
-    rows: list[dict[str, object]] = [
-        {
-            "noise": "exact",
-            "shots": None,
-            "repeat": 0,
-            "accuracy": exact_accuracy,
-            "loss": exact_loss,
-        }
-    ]
-    for noise, noise_device in (("noiseless", None), (target.name, target)):
-        for count in shots:
-            for repeat in range(repeats):
-                noisy = with_quantum_backend(head, int(count), seed + repeat, noise_device)
-                loss, accuracy, _ = evaluate(noisy, features, labels)
-                rows.append(
-                    {
-                        "noise": noise,
-                        "shots": int(count),
-                        "repeat": repeat,
-                        "accuracy": accuracy,
-                        "loss": loss,
-                    }
-                )
+    """One row per setting, shot count and repeat (simulator seed ``seed + repeat``): accuracy
+    and its SE over images, loss, and the error of ⟨Z_j⟩ against the exact evaluation (the first
+    row). A setting without shots is deterministic: one row. The settings of one repeat share
+    the simulator seed, so the mitigations correct the very counts of the unmitigated row."""
+    scores, exact = _evaluate(head, features, labels)
+    rows: list[dict[str, object]] = [{"setting": EXACT, "shots": None, "repeat": 0, **scores}]
+    for name, setting in settings.items():
+        device = target if setting.noisy else None
+        runs = [(int(count), r) for count in shots for r in range(repeats)]
+        for count, repeat in runs if setting.sampled else [(None, 0)]:
+            noisy = with_quantum_backend(head, count, seed + repeat, device, setting.mitigation)
+            scores, _ = _evaluate(noisy, features, labels, exact)
+            rows.append({"setting": name, "shots": count, "repeat": repeat, **scores})
     return rows
 
 
-def summarise(rows: list[dict[str, object]]) -> list[dict[str, object]]:
-    """Mean and spread (standard deviation over repeats) per noise setting and shot count."""
-    groups: dict[tuple[str, object], list[float]] = {}
+def summarise(rows: Sequence[Mapping[str, object]]) -> list[dict[str, object]]:
+    """Per setting and shot count: accuracy and ⟨Z_j⟩ error, their mean over repeats, the
+    standard deviation over repeats (simulator seeds) and the SE over images (mean over
+    repeats)."""
+    groups: dict[tuple[str, object], list[Mapping[str, object]]] = {}
     for row in rows:
-        groups.setdefault((str(row["noise"]), row["shots"]), []).append(float(row["accuracy"]))
-    return [
-        {
-            "noise": noise,
-            "shots": count,
-            "repeats": len(values),
-            "accuracy": float(np.mean(values)),
-            "accuracy_std": float(np.std(values, ddof=1)) if len(values) > 1 else 0.0,
+        groups.setdefault((str(row["setting"]), row["shots"]), []).append(row)
+    summary = []
+    for (setting, count), group in groups.items():
+        line: dict[str, object] = {"setting": setting, "shots": count, "repeats": len(group)}
+        for metric in ("accuracy", "z_error"):
+            values = [float(row[metric]) for row in group]
+            line[metric] = float(np.mean(values))
+            line[f"{metric}_std"] = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+            line[f"{metric}_se"] = float(np.mean([float(row[f"{metric}_se"]) for row in group]))
+        summary.append(line)
+    return summary
+
+
+def shot_budget(summaries: Sequence[Sequence[Mapping[str, object]]]) -> dict[str, int | None]:
+    """Per sampled setting, the fewest shots whose accuracy (mean over seeds and repeats) is
+    within one SE over test images of the exact accuracy (both averaged over the seeds'
+    :func:`summarise` tables); None when no shot count tried gets there."""
+    exact = [row for summary in summaries for row in summary if row["setting"] == EXACT]
+    target, tolerance = (
+        float(np.mean([row[key] for row in exact])) for key in ("accuracy", "accuracy_se")
+    )
+    accuracy: dict[tuple[str, int], list[float]] = {}
+    for summary in summaries:
+        for row in summary:
+            if row["shots"] is not None:
+                accuracy.setdefault((str(row["setting"]), int(row["shots"])), []).append(
+                    float(row["accuracy"])
+                )
+    budget: dict[str, int | None] = {}
+    for (setting, count), values in sorted(accuracy.items(), key=lambda item: item[0][1]):
+        budget.setdefault(setting, None)
+        if budget[setting] is None and abs(np.mean(values) - target) <= tolerance:
+            budget[setting] = count
+    return budget
+
+
+def hardware_budget(
+    n_images: int,
+    shots: int,
+    mitigation: Sequence[str] = (),
+    n_qubits: int = 4,
+    calibration_shots: int = 10_000,
+) -> dict[str, int]:
+    """What one evaluation of ``n_images`` needs on hardware: circuits (one per image and ZNE
+    noise factor, plus M3's balanced calibration circuits) and shots in all. All ⟨Z_j⟩ of an
+    image come from one circuit's bit-strings."""
+    factors = len(ZNE_FACTORS) if "zne" in mitigation else 1
+    circuits, total = n_images * factors, n_images * factors * shots
+    if "m3" in mitigation:
+        from mthree.generators import HadamardGenerator
+
+        length = HadamardGenerator(n_qubits).length  # mthree's balanced calibration
+        circuits += length
+        total += length * -(-2 * calibration_shots // length)
+    return {"circuits": circuits, "shots": total}
+
+
+def hardware_plan(
+    budget: Mapping[str, int | None], shots: Sequence[int], n_images: int, n_qubits: int = 4
+) -> dict[str, dict[str, object]]:
+    """Per sampled setting of ``budget`` (:func:`shot_budget`): the shots per image it needs
+    (the most tried when none was enough, ``reached`` False) and the :func:`hardware_budget` of
+    one evaluation of ``n_images`` at that count."""
+    plan: dict[str, dict[str, object]] = {}
+    for setting, count in budget.items():
+        per_image = max(shots) if count is None else count
+        mitigation = SETTINGS[setting].mitigation if setting in SETTINGS else ()
+        plan[setting] = {
+            "shots_per_image": per_image,
+            "reached": count is not None,
+            **hardware_budget(n_images, per_image, mitigation, n_qubits),
         }
-        for (noise, count), values in groups.items()
-    ]
+    return plan
 
 
 def shot_results(studies: Mapping[str, Mapping[int, list[dict[str, object]]]]) -> Results:
     """:func:`shot_study` of every seed's head of each circuit model (``studies[model][seed]``:
-    the hybrid and its depth-0 control): each setting's accuracy (averaged over its repeats
-    within a seed) as mean ± SE over seeds. The family: the accuracy each setting loses against
-    the exact evaluation, hybrid vs control, paired by seed (does the circuit beyond depth 0
-    lose more to shots and device noise?). Each setting against exact, per model: exploratory."""
+    the hybrid and its depth-0 control): each setting's accuracy and ⟨Z_j⟩ error (averaged over
+    its repeats within a seed) as mean ± SE over seeds. The family: the accuracy each setting
+    loses against the exact evaluation, hybrid vs control, paired by seed (does the circuit
+    beyond depth 0 lose more to shots and device noise?). Exploratory: each setting against
+    exact, and what each mitigation changes in the ⟨Z_j⟩ error, per model."""
     results = Results("noise")
     lost: dict[str, dict[tuple[str, object], list[float]]] = {}
     for model, by_seed in studies.items():
-        accuracy: dict[tuple[str, object], list[float]] = {}
+        table: dict[tuple[str, object], dict[str, list[float]]] = {}
         for rows in by_seed.values():
             for row in summarise(rows):
-                accuracy.setdefault((str(row["noise"]), row["shots"]), []).append(row["accuracy"])
-        exact = accuracy.pop(("exact", None))
-        results.add("test accuracy", exact, "seeds", model=model, noise="exact", shots="exact")
+                cell = table.setdefault((str(row["setting"]), row["shots"]), {})
+                for metric in ("accuracy", "z_error"):
+                    cell.setdefault(metric, []).append(float(row[metric]))
+        exact = table.pop((EXACT, None))["accuracy"]
+        results.add("test accuracy", exact, "seeds", model=model, setting=EXACT, shots="no")
         lost[model] = {}
-        for (noise, shots), values in accuracy.items():
-            results.add("test accuracy", values, "seeds", model=model, noise=noise, shots=shots)
-            comparison = paired_comparison(exact, values, unit="seeds", names=("exact", noise))
-            results.explore(f"{model} test accuracy with {shots} shots, {noise}", comparison)
-            lost[model][(noise, shots)] = list(np.subtract(exact, values))
+        for (setting, shots), cell in table.items():
+            label = "no" if shots is None else shots
+            results.add("test accuracy", cell["accuracy"], "seeds", model=model, setting=setting,
+                        shots=label)  # fmt: skip
+            results.add("<Z_j> error", cell["z_error"], "seeds", model=model, setting=setting,
+                        shots=label)  # fmt: skip
+            comparison = paired_comparison(
+                exact, cell["accuracy"], unit="seeds", names=(EXACT, setting)
+            )
+            results.explore(f"{model} test accuracy, {setting}, {label} shots", comparison)
+            lost[model][(setting, label)] = list(np.subtract(exact, cell["accuracy"]))
+            before = table.get(("device noise + shots", shots))
+            if setting.startswith("+") and before is not None:
+                comparison = paired_comparison(
+                    before["z_error"], cell["z_error"], unit="seeds",
+                    names=("device noise + shots", setting),
+                )  # fmt: skip
+                results.explore(f"{model} <Z_j> error, {setting}, {label} shots", comparison,
+                                "larger")  # fmt: skip
     if {"hybrid", "product"} <= set(lost):
-        for (noise, shots), hybrid in lost["hybrid"].items():
-            control = lost["product"][(noise, shots)]
+        for (setting, shots), hybrid in lost["hybrid"].items():
+            control = lost["product"][(setting, shots)]
             comparison = paired_comparison(
                 control, hybrid, unit="seeds", names=("product", "hybrid")
             )
-            results.compare(f"accuracy lost to {shots} shots, {noise}", comparison, "loses more")
+            results.compare(f"accuracy lost to {setting}, {shots} shots", comparison, "loses more")
     return results

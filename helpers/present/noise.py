@@ -1,4 +1,4 @@
-"""Figures of notebook 08 (shots and device noise)."""
+"""Figures and text of notebook 08 (sampled shots, device noise, error mitigation)."""
 
 from __future__ import annotations
 
@@ -10,49 +10,59 @@ import pandas as pd
 from matplotlib.figure import Figure
 from qiskit.providers import BackendV2
 
-from helpers.present.style import (
-    PALETTE,
-    themed,
-)
+from helpers.present.style import PALETTE, themed
+
+METRICS = {
+    "accuracy": "test accuracy",
+    "z_error": "mean |⟨Z_j⟩ − exact ⟨Z_j⟩|",
+}
 
 
 @themed
-def plot_accuracy_vs_shots(summary: Sequence[Mapping[str, Any]], title: str) -> Figure:
-    """Validation accuracy against shots (log scale), ± one standard deviation over repeats,
-    per noise setting; the dashed line is the exact (infinite-shot) accuracy."""
-    fig, ax = plt.subplots(figsize=(7.5, 4.5))
+def plot_against_shots(summary: Sequence[Mapping[str, Any]], metric: str, title: str) -> Figure:
+    """``metric`` (``accuracy`` or ``z_error``) against shots (log scale) per setting: the mean
+    over repeats with error bars of ± one standard deviation over simulator seeds. Settings
+    without shots (exact, device noise evaluated exactly) are horizontal lines, the exact one
+    with a band of ± one SE over test images."""
+    if metric not in METRICS:
+        raise ValueError(f"metric={metric!r} is unknown; use one of {list(METRICS)}.")
+    fig, ax = plt.subplots(figsize=(9.5, 4.5))
     colours = iter(PALETTE)
-    for noise in dict.fromkeys(row["noise"] for row in summary):
+    for setting in dict.fromkeys(row["setting"] for row in summary):
         chosen = sorted(
-            (row for row in summary if row["noise"] == noise), key=lambda r: r["shots"] or 0
+            (row for row in summary if row["setting"] == setting), key=lambda r: r["shots"] or 0
         )
-        if noise == "exact":
-            ax.axhline(
-                chosen[0]["accuracy"], color="black", linestyle="--", label="exact (statevector)"
-            )
+        exact = setting == "exact"
+        colour = "black" if exact else next(colours)
+        if chosen[0]["shots"] is None:
+            value, se = chosen[0][metric], chosen[0][f"{metric}_se"]
+            ax.axhline(value, color=colour, linestyle="--" if exact else ":",
+                       label=f"{setting} (no shots)")  # fmt: skip
+            if exact and se > 0:
+                ax.axhspan(value - se, value + se, color="black", alpha=0.1,
+                           label="exact ± SE over images")  # fmt: skip
             continue
-        shots = [row["shots"] for row in chosen]
         ax.errorbar(
-            shots,
-            [row["accuracy"] for row in chosen],
-            yerr=[row["accuracy_std"] for row in chosen],
+            [row["shots"] for row in chosen],
+            [row[metric] for row in chosen],
+            yerr=[row[f"{metric}_std"] for row in chosen],
             marker="o",
             capsize=4,
-            color=next(colours),
-            label=noise,
+            color=colour,
+            label=setting,
         )
     ax.set_xscale("log", base=2)
-    ax.set_xlabel("shots per expectation value")
-    ax.set_ylabel("test accuracy")
+    ax.set_xlabel("shots per image (all ⟨Z_j⟩ from the same bit-strings)")
+    ax.set_ylabel(METRICS[metric])
     ax.set_title(title)
-    ax.legend()
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     return fig
 
 
-def shots_table(summary: list[dict[str, object]]) -> pd.DataFrame:
-    """Accuracy per noise setting and shot count (``noise.summarise`` rows)."""
-    return pd.DataFrame(summary).set_index(["noise", "shots"]).round(4)
+def shots_table(summary: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """Accuracy and ⟨Z_j⟩ error per setting and shot count (``noise.summarise`` rows)."""
+    return pd.DataFrame(summary).set_index(["setting", "shots"]).round(4)
 
 
 def describe_device(device: BackendV2, n_images: int) -> str:
@@ -61,3 +71,18 @@ def describe_device(device: BackendV2, n_images: int) -> str:
     return (
         f"{n_images} test images; device {device.name} ({device.num_qubits} qubits, gates {gates})"
     )
+
+
+def describe_budget(plan: Mapping[str, Mapping[str, Any]], n_images: int) -> str:
+    """Markdown: per setting the fewest shots that keep accuracy within one SE over images of
+    the exact accuracy, and what one evaluation of ``n_images`` then needs on hardware
+    (``noise.hardware_plan``)."""
+    lines = []
+    for setting, need in plan.items():
+        count = f"{need['shots_per_image']:,}"
+        reach = f"{count} shots" if need["reached"] else f"not reached with up to {count} shots"
+        lines.append(
+            f"- **{setting}**: {reach}; on hardware, {n_images} images at {count} shots take "
+            f"{need['circuits']:,} circuits and {need['shots']:,} shots in all."
+        )
+    return "\n".join(lines)

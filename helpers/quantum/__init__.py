@@ -11,15 +11,18 @@ from helpers.quantum.layer import (
 )
 from helpers.quantum.operators import UnsupportedCircuitError
 from helpers.quantum.primitives import FastAdjointGradient, FastStatevectorEstimator
+from helpers.quantum.sampled import MITIGATIONS, SampledEstimator
 from helpers.quantum.simulator import compile_circuit
 
 __all__ = [
     "BACKENDS",
+    "MITIGATIONS",
     "Backend",
     "BatchedEstimatorQNN",
     "FastAdjointGradient",
     "FastStatevectorEstimator",
     "QuantumLayer",
+    "SampledEstimator",
     "UnsupportedCircuitError",
     "compile_circuit",
     "dressed_circuit",

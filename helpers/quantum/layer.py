@@ -24,6 +24,7 @@ from qiskit_machine_learning.neural_networks import EstimatorQNN
 
 from helpers.config import DEFAULT_Q_DEPTH, QUANTUM_BACKENDS
 from helpers.quantum.primitives import FastAdjointGradient, FastStatevectorEstimator
+from helpers.quantum.sampled import SampledEstimator
 
 BACKENDS = QUANTUM_BACKENDS
 
@@ -75,18 +76,30 @@ def make_backend(
     shots: int | None = None,
     seed: int | None = None,
     noise_model: object | None = None,
+    mitigation: Sequence[str] = (),
 ) -> Backend:
     """Build a backend by name, or wrap any ``BaseEstimatorV2`` (e.g. IBM Runtime's).
 
     Args:
         backend: ``"fast"`` (exact, vectorised; the default), ``"reference"`` (Qiskit's
-            ``StatevectorEstimator``: slow, for checks), ``"aer"`` (qiskit-aer ``EstimatorV2``,
-            exact or with shots and an optional noise model), or an estimator instance.
-        shots: finite shots (precision 1/sqrt(shots)); None means exact where the backend can.
-        seed: seed of the shot noise.
+            ``StatevectorEstimator``: slow, for checks), ``"aer"`` (qiskit-aer: exact
+            ``EstimatorV2`` without shots and noise, else a :class:`SampledEstimator` that
+            measures ``shots`` bit-strings, or gives exact values under ``noise_model`` when
+            ``shots`` is None), or an estimator instance.
+        shots: bit-strings per expectation value; None means exact where the backend can.
+        seed: seed of the simulator's sampling (``"aer"``: Aer's ``seed_simulator``).
         noise_model: a qiskit-aer ``NoiseModel`` (``"aer"`` only).
+        mitigation: ``"m3"`` and/or ``"zne"`` (``"aer"`` only; see :class:`SampledEstimator`).
+
+    Gradients of every backend but ``"fast"`` are Qiskit ML's parameter shift, each shifted
+    circuit evaluated by the same estimator (with shots and noise, as hardware would).
     """
     precision = 0.0 if shots is None else 1.0 / math.sqrt(shots)
+    if mitigation and backend != "aer":
+        raise ValueError(
+            f"mitigation={tuple(mitigation)} needs backend='aer' (IBM Runtime's EstimatorV2 has "
+            "its own resilience options)."
+        )
     if isinstance(backend, BaseEstimatorV2):
         return Backend(
             type(backend).__name__,
@@ -105,13 +118,15 @@ def make_backend(
         estimator = StatevectorEstimator(default_precision=precision, seed=seed)
         return Backend("reference", estimator, ParamShiftEstimatorGradient(estimator), precision)
     if backend == "aer":
-        from qiskit_aer.primitives import EstimatorV2 as AerEstimator
+        if shots is None and noise_model is None and not mitigation:
+            from qiskit_aer.primitives import EstimatorV2 as AerEstimator
 
-        options: dict = {"default_precision": precision, "run_options": {"seed": seed}}
-        if noise_model is not None:
-            options["backend_options"] = {"noise_model": noise_model}
-        estimator = AerEstimator(options=options)
-        return Backend("aer", estimator, ParamShiftEstimatorGradient(estimator), precision)
+            estimator = AerEstimator(options={"default_precision": 0.0})
+            return Backend("aer", estimator, ParamShiftEstimatorGradient(estimator), 0.0)
+        estimator = SampledEstimator(
+            shots=shots, seed=seed, noise_model=noise_model, mitigation=mitigation
+        )
+        return Backend("aer", estimator, ParamShiftEstimatorGradient(estimator), None)
     raise ValueError(f"backend={backend!r} is unknown; use one of {BACKENDS} or an estimator.")
 
 
@@ -178,8 +193,9 @@ class BatchedEstimatorQNN(EstimatorQNN):
         return input_grad, weight_grad
 
 
-class _Float64Expectations(torch.autograd.Function):
-    """The QNN as a float64 autograd function (TorchConnector always returns float32)."""
+class _Expectations(torch.autograd.Function):
+    """The QNN as an autograd function: evaluated in float64 on the CPU, returned (and its
+    gradients) on the device and in the dtype of each tensor it came from."""
 
     @staticmethod
     def forward(
@@ -190,20 +206,29 @@ class _Float64Expectations(torch.autograd.Function):
     ) -> torch.Tensor:
         ctx.qnn = qnn
         ctx.save_for_backward(inputs, weights)
-        values = qnn.forward(inputs.detach().numpy(), weights.detach().numpy())
-        return torch.from_numpy(np.asarray(values, dtype=np.float64)).view(len(inputs), -1)
+        values = qnn.forward(_numpy(inputs), _numpy(weights))
+        return torch.from_numpy(np.asarray(values, dtype=np.float64)).to(
+            device=inputs.device, dtype=inputs.dtype
+        )
 
     @staticmethod
     def backward(
         ctx: torch.autograd.function.FunctionCtx, grad_output: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor, None]:
         inputs, weights = ctx.saved_tensors
-        input_jacobian, weight_jacobian = ctx.qnn.backward(
-            inputs.detach().numpy(), weights.detach().numpy()
+        input_jacobian, weight_jacobian = ctx.qnn.backward(_numpy(inputs), _numpy(weights))
+        grad = grad_output.detach().cpu().double()
+        grad_inputs = torch.einsum("bj,bjn->bn", grad, torch.from_numpy(input_jacobian))
+        grad_weights = torch.einsum("bj,bjw->w", grad, torch.from_numpy(weight_jacobian))
+        return (
+            grad_inputs.to(device=inputs.device, dtype=inputs.dtype),
+            grad_weights.to(device=weights.device, dtype=weights.dtype),
+            None,
         )
-        grad_inputs = torch.einsum("bj,bjn->bn", grad_output, torch.from_numpy(input_jacobian))
-        grad_weights = torch.einsum("bj,bjw->w", grad_output, torch.from_numpy(weight_jacobian))
-        return grad_inputs, grad_weights, None
+
+
+def _numpy(tensor: torch.Tensor) -> np.ndarray:
+    return tensor.detach().cpu().double().numpy()
 
 
 class QuantumLayer(TorchConnector):
@@ -218,7 +243,7 @@ class QuantumLayer(TorchConnector):
         q_depth: number of variational layers q.
         q_delta: initial weights are ``q_delta * N(0, 1)`` (torch's global generator).
         backend: see :func:`make_backend`; ``"fast"`` is exact and vectorised.
-        shots, seed, noise_model: passed to :func:`make_backend`.
+        shots, seed, noise_model, mitigation: passed to :func:`make_backend`.
         initial_weights: explicit initial weights (length ``q_depth * n_qubits``).
         target: a Qiskit ``BackendV2`` (a real IBM device or a fake one): the circuit is transpiled
             to its native gates and qubit layout, as IBM Runtime estimators require, and the
@@ -241,6 +266,7 @@ class QuantumLayer(TorchConnector):
         shots: int | None = None,
         seed: int | None = None,
         noise_model: object | None = None,
+        mitigation: Sequence[str] = (),
         initial_weights: Sequence[float] | torch.Tensor | None = None,
         target: BackendV2 | None = None,
     ) -> None:
@@ -249,7 +275,9 @@ class QuantumLayer(TorchConnector):
         if target is not None:  # an ISA circuit: the device's gates, qubits and layout
             circuit = transpile(circuit, backend=target, optimization_level=1, seed_transpiler=0)
             observables = [observable.apply_layout(circuit.layout) for observable in observables]
-        chosen = make_backend(backend, shots=shots, seed=seed, noise_model=noise_model)
+        chosen = make_backend(
+            backend, shots=shots, seed=seed, noise_model=noise_model, mitigation=mitigation
+        )
         qnn = BatchedEstimatorQNN(
             circuit=circuit,
             estimator=chosen.estimator,
@@ -273,19 +301,20 @@ class QuantumLayer(TorchConnector):
         self.backend = chosen
 
     def forward(self, input_data: torch.Tensor | None = None) -> torch.Tensor:
-        """<Z_j> for angles ``(B, n)``; float64 inputs (after ``.double()``) stay float64."""
-        if input_data is not None and input_data.dtype == torch.float64:
-            weights = self.weight.to(torch.float64)
-            return _Float64Expectations.apply(input_data, weights, self.neural_network)
-        return super().forward(input_data)
+        """<Z_j> for angles ``(..., n)`` on any device and in any floating dtype: the circuit
+        runs on the CPU in float64, the result (and the gradients) come back on the input's
+        device and dtype."""
+        if input_data is None or not input_data.is_floating_point():
+            return super().forward(input_data)
+        rows = input_data.reshape(-1, self.n_qubits)
+        values = _Expectations.apply(rows, self.weight, self.neural_network)
+        return values.reshape(*input_data.shape[:-1], -1)
 
     @torch.no_grad()
     def forward_rows(self, inputs: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
         """<Z_j> for angles ``(B, n)`` with a different circuit weight vector per row ``(B, W)``."""
-        values = self.neural_network.forward_rows(
-            inputs.detach().double().numpy(), weights.detach().double().numpy()
-        )
-        return torch.from_numpy(values).to(inputs.dtype)
+        values = self.neural_network.forward_rows(_numpy(inputs), _numpy(weights))
+        return torch.from_numpy(values).to(device=inputs.device, dtype=inputs.dtype)
 
     @property
     def circuit(self) -> QuantumCircuit:

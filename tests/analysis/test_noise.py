@@ -1,4 +1,4 @@
-"""The trained hybrid head with finite shots and a fake device's noise."""
+"""The trained hybrid head with sampled shots, a fake device's noise and error mitigation."""
 
 import numpy as np
 import pytest
@@ -27,37 +27,41 @@ def test_transpiled_circuit_on_the_device_layout_gives_the_exact_values():
     torch.testing.assert_close(transpiled(angles), exact, atol=1e-5, rtol=0)
 
 
-def test_shots_and_noise_change_accuracy_as_expected(trained_smoke_cfg):
+def test_shot_study_separates_shots_noise_and_mitigation(trained_smoke_cfg):
     cfg = trained_smoke_cfg
     head, _ = load_trained_head(cfg, "hybrid")
     features = cached_features(cfg)
     inputs, labels = features.val[:48], features.val_labels[:48]
     device = noise.fake_device("FakeManilaV2")
-    many = noise.with_quantum_backend(head, shots=20_000, seed=1)
-    exact_out = head.q_layer(head.encode(head.pre_net(inputs)))
-    shot_out = many.q_layer(many.encode(many.pre_net(inputs)))
-    assert (shot_out - exact_out).abs().mean() < 0.02  # ~ 1/sqrt(20000) per value
-    noisy = noise.with_quantum_backend(head, shots=20_000, seed=1, target=device)
-    noisy_out = noisy.q_layer(noisy.encode(noisy.pre_net(inputs)))
-    assert (noisy_out - exact_out).abs().mean() > 0.02  # device noise shrinks <Z_j>
-    assert noisy_out.abs().mean() < exact_out.abs().mean()
-    rows = noise.shot_study(head, inputs, labels, [16, 256], 2, device, seed=0)
-    assert len(rows) == 1 + 2 * 2 * 2
+    rows = noise.shot_study(head, inputs, labels, [16, 4096], 2, device, seed=0)
+    settings = noise.SETTINGS
+    sampled = sum(setting.sampled for setting in settings.values())
+    assert len(rows) == 1 + (len(settings) - sampled) + sampled * 2 * 2
+    assert rows[0]["setting"] == "exact" and rows[0]["z_error"] == 0
     assert rows[0]["accuracy"] == pytest.approx(evaluate(head, inputs, labels)[1])
-    summary = {(row["noise"], row["shots"]): row for row in noise.summarise(rows)}
-    assert summary[("exact", None)]["repeats"] == 1
-    assert summary[("fake_manila", 256)]["repeats"] == 2
-    accuracies = [r["accuracy"] for r in rows if r["noise"] == "noiseless" and r["shots"] == 16]
-    assert summary[("noiseless", 16)]["accuracy"] == pytest.approx(sum(accuracies) / 2)
+    summary = {(row["setting"], row["shots"]): row for row in noise.summarise(rows)}
+    assert summary[("device noise", None)]["repeats"] == 1
+    assert summary[("+ M3", 4096)]["repeats"] == 2
+    accuracies = [r["accuracy"] for r in rows if r["setting"] == "shots only" and r["shots"] == 16]
+    assert summary[("shots only", 16)]["accuracy"] == pytest.approx(np.mean(accuracies))
+    error = {key: row["z_error"] for key, row in summary.items()}
+    # shot noise shrinks with shots, ~ sqrt((1 - <Z>^2) / shots) * sqrt(2 / pi) per value
+    assert error[("shots only", 4096)] < 0.02 < error[("shots only", 16)]
+    # the device's noise stays at any shot count; M3 removes its readout part, ZNE more
+    assert error[("device noise + shots", 4096)] > error[("shots only", 4096)] + 0.01
+    assert error[("device noise", None)] > 0.02
+    assert error[("+ M3", 4096)] < error[("device noise + shots", 4096)]
+    assert error[("+ M3 + ZNE", 4096)] < error[("+ M3", 4096)]
 
 
-def _rows(exact, noisy):
-    rows = [{"noise": "exact", "shots": None, "repeat": 0, "accuracy": exact, "loss": 0.0}]
+def _rows(exact, noisy, error=0.1):
+    common = {"loss": 0.0, "accuracy_se": 0.05, "z_error_se": 0.01}
+    rows = [{"setting": "exact", "shots": None, "repeat": 0, "accuracy": exact, "z_error": 0.0}]
     rows += [
-        {"noise": "fake", "shots": 64, "repeat": r, "accuracy": a, "loss": 0.0}
+        {"setting": "fake", "shots": 64, "repeat": r, "accuracy": a, "z_error": error}
         for r, a in enumerate(noisy)
     ]
-    return rows
+    return [{**common, **row} for row in rows]
 
 
 def test_shot_results_compare_the_accuracy_each_model_loses_paired_by_seed():
@@ -70,11 +74,46 @@ def test_shot_results_compare_the_accuracy_each_model_loses_paired_by_seed():
         },
     }
     results = noise.shot_results(studies)
-    lost = results.family.comparisons["accuracy lost to 64 shots, fake"]
+    lost = results.family.comparisons["accuracy lost to fake, 64 shots"]
     hybrid_lost, product_lost = [0.15, 0.1, 0.15], [0.0, 0.05, 0.0]
     assert lost.names == ("product", "hybrid") and lost.n == 3 and lost.unit == "seeds"
     assert lost.difference == pytest.approx(np.mean(np.subtract(hybrid_lost, product_lost)))
-    row = results.number("test accuracy", model="hybrid", noise="fake", shots=64)
+    row = results.number("test accuracy", model="hybrid", setting="fake", shots=64)
     assert row["mean"] == pytest.approx(np.mean([0.75, 0.7, 0.55])) and row["n"] == 3
-    assert "hybrid test accuracy with 64 shots, fake" in results.exploratory
+    assert results.number("<Z_j> error", model="product", setting="fake", shots=64)[
+        "mean"
+    ] == pytest.approx(0.1)
+    assert "hybrid test accuracy, fake, 64 shots" in results.exploratory
     assert results.family.size == 1
+    assert all(row["unit"] == "seeds" for row in results.numbers)
+
+
+def _summary(exact, by_shots, se=0.02):
+    rows = [{"setting": "exact", "shots": None, "accuracy": exact, "accuracy_se": se}]
+    rows += [
+        {"setting": setting, "shots": shots, "accuracy": accuracy, "accuracy_se": se}
+        for setting, values in by_shots.items()
+        for shots, accuracy in values.items()
+    ]
+    return rows
+
+
+def test_shot_budget_is_the_fewest_shots_within_one_se_of_exact():
+    summaries = [
+        _summary(0.80, {"a": {64: 0.70, 256: 0.78, 1024: 0.80}, "b": {64: 0.6, 1024: 0.7}}),
+        _summary(0.82, {"a": {64: 0.72, 256: 0.82, 1024: 0.81}, "b": {64: 0.6, 1024: 0.7}}),
+    ]
+    # exact 0.81 ± 0.02: "a" reaches it at 256 shots (0.80), not at 64 (0.71); "b" never
+    assert noise.shot_budget(summaries) == {"a": 256, "b": None}
+
+
+def test_hardware_budget_counts_circuits_and_shots():
+    assert noise.hardware_budget(200, 1024) == {"circuits": 200, "shots": 204_800}
+    zne = noise.hardware_budget(200, 1024, ("zne",))
+    assert zne == {"circuits": 400, "shots": 409_600}  # one circuit per noise factor
+    m3 = noise.hardware_budget(200, 1024, ("m3",), n_qubits=4, calibration_shots=10_000)
+    assert m3 == {"circuits": 208, "shots": 204_800 + 20_000}  # 8 balanced calibrations
+    plan = noise.hardware_plan({"+ M3": None, "shots only": 256}, [64, 4096], 200)
+    assert plan["+ M3"]["reached"] is False and plan["+ M3"]["shots_per_image"] == 4096
+    assert plan["shots only"] == {"shots_per_image": 256, "reached": True, "circuits": 200,
+                                  "shots": 51_200}  # fmt: skip

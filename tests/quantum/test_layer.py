@@ -207,3 +207,24 @@ def test_float64_layer_and_per_row_weights_match_the_qiskit_reference():
         torch.testing.assert_close(rows[i], single(angles[i : i + 1].float())[0], atol=1e-6, rtol=0)
     with pytest.raises(ValueError, match="weight rows"):
         layer.forward_rows(angles.float(), row_weights[:3])
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float32])
+def test_forward_returns_the_input_dtype_and_gradients_cross_the_cpu_boundary(dtype):
+    weights = 0.6 * torch.randn(8, generator=torch.Generator().manual_seed(2))
+    layer = QuantumLayer(4, 2, initial_weights=weights)
+    angles = torch.rand(2, 3, 4, generator=torch.Generator().manual_seed(3)) - 0.5
+    reference = angles.double().requires_grad_(True)
+    layer(reference).pow(2).sum().backward()
+    expected_weight_grad = layer.weight.grad.clone()
+    layer.weight.grad = None
+    low = angles.to(dtype).requires_grad_(True)
+    out = layer(low)
+    assert out.dtype == dtype and out.shape == (2, 3, 4) and out.device == low.device
+    out.float().pow(2).sum().backward()
+    assert low.grad.dtype == dtype and layer.weight.grad.dtype == torch.float32
+    tol = 1e-5 if dtype == torch.float32 else 0.05
+    torch.testing.assert_close(low.grad.double(), reference.grad, atol=tol, rtol=tol)
+    torch.testing.assert_close(
+        layer.weight.grad.double(), expected_weight_grad.double(), atol=tol * 10, rtol=tol
+    )

@@ -1,0 +1,185 @@
+"""SampledEstimator: bit-strings sampled on qiskit-aer, device noise, M3 and ZNE."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from qiskit.circuit import QuantumCircuit
+from qiskit.quantum_info import SparsePauliOp
+from qiskit_aer.noise import NoiseModel, ReadoutError, depolarizing_error
+
+from helpers.quantum import QuantumLayer, SampledEstimator
+
+WEIGHTS = 0.7 * torch.randn(12, generator=torch.Generator().manual_seed(0))
+ANGLES = torch.rand(6, 4, generator=torch.Generator().manual_seed(1)) * 2 - 1
+# P(measured | prepared) per qubit: rows prepared 0 / 1
+READOUT = [
+    [[0.9, 0.1], [0.2, 0.8]],
+    [[0.95, 0.05], [0.05, 0.95]],
+    [[0.8, 0.2], [0.1, 0.9]],
+    [[0.97, 0.03], [0.3, 0.7]],
+]
+
+
+def _readout_only() -> NoiseModel:
+    model = NoiseModel()
+    for qubit, probabilities in enumerate(READOUT):
+        model.add_readout_error(ReadoutError(probabilities), [qubit])
+    return model
+
+
+def _predicted_readout(exact: torch.Tensor) -> torch.Tensor:
+    """<Z> read through P(m | p): P(0) = p0 (1 - e0) + p1 e1, so <Z> -> (1 - e0 - e1) <Z> + e1 - e0
+    with e0 = P(1 | 0) and e1 = P(0 | 1)."""
+    e0 = torch.tensor([m[0][1] for m in READOUT], dtype=exact.dtype)
+    e1 = torch.tensor([m[1][0] for m in READOUT], dtype=exact.dtype)
+    return (1 - e0 - e1) * exact + (e1 - e0)
+
+
+def _layer(**options) -> QuantumLayer:
+    return QuantumLayer(4, 3, backend="aer", initial_weights=WEIGHTS, **options)
+
+
+def test_the_same_seed_repeats_a_run_bit_for_bit_and_another_seed_differs():
+    first = _layer(shots=64, seed=123)(ANGLES)
+    assert torch.equal(first, _layer(shots=64, seed=123)(ANGLES))
+    assert not torch.equal(first, _layer(shots=64, seed=124)(ANGLES))
+    # every estimate is a frequency of 64 bit-strings: (2 k - 64) / 64 for an integer k
+    counts = (first.double() * 64 + 64) / 2
+    torch.testing.assert_close(counts, counts.round(), atol=1e-4, rtol=0)
+    noisy = {"shots": 64, "noise_model": _readout_only(), "mitigation": ("m3",)}
+    assert torch.equal(_layer(seed=5, **noisy)(ANGLES), _layer(seed=5, **noisy)(ANGLES))
+
+
+def test_variance_at_64_shots_is_the_binomial_one_at_several_values():
+    rows = 1500
+    # depth 0: <Z_j> = -sin(x_j); the four qubits take four values from 0 to -0.95
+    z = torch.tensor([0.0, 0.5, -0.8, -0.95], dtype=torch.float64)
+    angles = torch.arcsin(-z).repeat(rows, 1)
+    layer = QuantumLayer(4, 0, backend="aer", shots=64, seed=11)
+    estimates = layer(angles).double()
+    assert estimates.abs().max() <= 1.0
+    p = (1 + z) / 2  # P(bit 0)
+    variance = (1 - z**2) / 64
+    # the sample variance over rows has variance sigma^4 (2 / (rows - 1) + kurtosis / rows)
+    kurtosis = (1 - 6 * p * (1 - p)) / (64 * p * (1 - p))
+    se_variance = variance * torch.sqrt(2 / (rows - 1) + kurtosis / rows)
+    observed = estimates.var(dim=0)
+    assert torch.all((observed - variance).abs() < 4 * se_variance), (observed, variance)
+    # and the estimates are unbiased: within 4 standard errors of the mean
+    assert torch.all((estimates.mean(dim=0) - z).abs() < 4 * torch.sqrt(variance / rows))
+
+
+def test_noiseless_shots_converge_to_the_exact_values():
+    exact = QuantumLayer(4, 3, initial_weights=WEIGHTS)(ANGLES).double()
+    errors = []
+    for shots in (64, 1024, 65_536):
+        estimate = _layer(shots=shots, seed=2)(ANGLES).double()
+        errors.append((estimate - exact).pow(2).mean().sqrt().item())
+        # the root-mean-square error of a frequency of `shots` bit-strings: sqrt((1 - Z^2)/shots)
+        expected = ((1 - exact**2) / shots).mean().sqrt().item()
+        assert errors[-1] < 2 * expected
+    assert errors[0] > errors[1] > errors[2]
+
+
+def test_readout_error_moves_outputs_as_its_confusion_matrices_predict_and_m3_undoes_it():
+    exact = QuantumLayer(4, 3, initial_weights=WEIGHTS)(ANGLES.double())
+    predicted = _predicted_readout(exact)
+    # exact evaluation (no shots): the confusion matrices applied to the exact probabilities
+    read = _layer(noise_model=_readout_only())(ANGLES.double())
+    torch.testing.assert_close(read, predicted, atol=1e-9, rtol=0)
+    assert (read - exact).abs().mean() > 0.1
+    # sampled: within 4 standard errors of the prediction
+    shots = 20_000
+    sampled = _layer(shots=shots, seed=3, noise_model=_readout_only())(ANGLES.double())
+    assert torch.all((sampled - predicted).abs() < 4 * torch.sqrt((1 - predicted**2) / shots))
+    # M3 on the same counts: back to the exact values within 0.03 (stated tolerance: 4 standard
+    # errors of 20,000 shots amplified by the inverse readout fidelity, plus calibration noise)
+    mitigated = _layer(shots=shots, seed=3, noise_model=_readout_only(), mitigation=("m3",))
+    assert (mitigated(ANGLES.double()) - exact).abs().max() < 0.03
+
+
+def test_exact_device_noise_agrees_with_many_sampled_shots_of_the_same_noise():
+    from qiskit_ibm_runtime.fake_provider import FakeManilaV2
+
+    device = FakeManilaV2()
+    model = NoiseModel.from_backend(device)
+    exact = _layer(noise_model=model, target=device)(ANGLES.double())
+    shots = 50_000
+    sampled = _layer(shots=shots, seed=4, noise_model=model, target=device)(ANGLES.double())
+    assert torch.all((sampled - exact).abs() < 4 * torch.sqrt((1 - exact**2) / shots))
+    noiseless = QuantumLayer(4, 3, initial_weights=WEIGHTS)(ANGLES.double())
+    assert (exact - noiseless).abs().mean() > 0.02  # the device's noise is visible
+
+
+def test_zero_noise_extrapolation_removes_most_of_a_gate_noise_bias():
+    model = NoiseModel()
+    model.add_all_qubit_quantum_error(depolarizing_error(0.02, 2), ["cx"])
+    noiseless = QuantumLayer(4, 3, initial_weights=WEIGHTS)(ANGLES.double())
+    noisy = _layer(noise_model=model)(ANGLES.double())
+    extrapolated = _layer(noise_model=model, mitigation=("zne",))(ANGLES.double())
+    bias, remaining = (noisy - noiseless).abs().mean(), (extrapolated - noiseless).abs().mean()
+    assert bias > 0.01 and remaining < bias / 4, (bias, remaining)
+
+
+def test_gradients_through_the_estimator_follow_the_readout_scaling():
+    exact_layer = QuantumLayer(4, 3, initial_weights=WEIGHTS)
+    read_layer = _layer(noise_model=_readout_only())
+    gradients = []
+    for layer in (exact_layer, read_layer):
+        angles = ANGLES[:3].double().requires_grad_(True)
+        layer(angles)[:, 0].sum().backward()
+        gradients.append(angles.grad)
+    scale = 1 - READOUT[0][0][1] - READOUT[0][1][0]  # parameter shift sees the scaled <Z_0>
+    torch.testing.assert_close(gradients[1], scale * gradients[0], atol=1e-7, rtol=0)
+
+
+def test_every_observable_of_a_row_comes_from_the_same_bit_strings():
+    # a Bell pair: Z0 and Z1 are always equal on every shot, so their estimates are identical
+    circuit = QuantumCircuit(2)
+    circuit.h(0)
+    circuit.cx(0, 1)
+    observables = [SparsePauliOp("IZ"), SparsePauliOp("ZI"), SparsePauliOp("ZZ")]
+    data = SampledEstimator(shots=100, seed=0).run([(circuit, observables)]).result()[0].data
+    assert data.evs[0] == data.evs[1] != 0 and data.evs[2] == 1.0
+    np.testing.assert_allclose(data.stds[:2], math.sqrt((1 - data.evs[0] ** 2) / 100))
+
+
+def test_bad_requests_name_what_to_change():
+    circuit = QuantumCircuit(1)
+    with pytest.raises(ValueError, match="not diagonal"):
+        SampledEstimator().run([(circuit, SparsePauliOp("X"))]).result()
+    with pytest.raises(ValueError, match="give shots"):
+        SampledEstimator(shots=None, mitigation=("m3",))
+    with pytest.raises(ValueError, match="unknown"):
+        SampledEstimator(mitigation=("pec",))
+    with pytest.raises(ValueError, match="backend='aer'"):
+        QuantumLayer(4, 1, mitigation=("m3",))
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_ibm_runtime_estimator_runs_the_layer_through_the_same_interface():
+    # the README's hardware snippet, in IBM Runtime's local mode (a fake device, no account)
+    from qiskit_ibm_runtime import EstimatorV2
+    from qiskit_ibm_runtime.fake_provider import FakeManilaV2
+
+    device = FakeManilaV2()
+    estimator = EstimatorV2(mode=device, options={"simulator": {"seed_simulator": 3}})
+    layer = QuantumLayer(
+        4, 3, backend=estimator, shots=1024, target=device, initial_weights=WEIGHTS
+    )
+    exact = QuantumLayer(4, 3, initial_weights=WEIGHTS)(ANGLES)
+    noisy = layer(ANGLES)
+    assert noisy.shape == exact.shape and noisy.abs().max() <= 1
+    assert 0 < (noisy - exact).abs().mean() < 0.2  # device noise and shots, not garbage
+
+
+def test_a_readout_error_on_every_qubit_applies_to_each_measured_qubit():
+    model = NoiseModel()
+    model.add_all_qubit_readout_error(ReadoutError([[0.9, 0.1], [0.25, 0.75]]))
+    exact = QuantumLayer(4, 3, initial_weights=WEIGHTS)(ANGLES.double())
+    read = _layer(noise_model=model)(ANGLES.double())
+    torch.testing.assert_close(read, (1 - 0.1 - 0.25) * exact + (0.25 - 0.1), atol=1e-9, rtol=0)
