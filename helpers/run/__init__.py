@@ -1,2 +1,2 @@
-"""Where runs are orchestrated: the notebooks' one-line setup, the papermill pipeline and the HTML
-report."""
+"""Where runs are orchestrated: the notebooks' one-line setup, the papermill pipeline, and what a
+run is presented as: its findings, the HTML report and the slide deck."""

@@ -4,7 +4,8 @@ Every notebook gets the same parameters (papermill injects them all; a notebook'
 ``parameters`` cell declares only those it uses, the rest come from the run's configuration).
 Executed notebooks land in ``--output-dir``; artifacts and figures in ``<output-dir>/artifacts``
 unless ``-p artifacts_dir ...`` says otherwise; then ``<output-dir>/report.html`` (see
-:mod:`helpers.run.report`) unless ``--no-report``.
+:mod:`helpers.run.report`) and the slide deck ``<output-dir>/deck.html`` (see
+:mod:`helpers.run.deck`) unless ``--no-report``.
 
 Checks every parameter and resource before the first notebook starts (exit 2, one line per
 problem). A notebook that fails or is interrupted is kept as ``NN_name.failed.ipynb`` and the
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from helpers.config import PROJECT_ROOT, Config, ConfigError
+from helpers.run.deck import DECK_NAME, build_deck
 from helpers.run.executor import Interrupted, NotebookFailedError, execute, interruptible
 from helpers.run.preflight import resource_problems, run_parameters
 from helpers.run.report import REPORT_NAME, ReportProblemsError, build_report
@@ -94,7 +96,8 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--no-report",
         action="store_true",
-        help="skip the HTML report (DIR/report.html) built after the notebooks",
+        help="skip the HTML report and slide deck (DIR/report.html, DIR/deck.html) built after "
+        "the notebooks",
     )
     return parser.parse_args(argv)
 
@@ -119,7 +122,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     problems = resource_problems(Config(**parameters), args.output_dir, names)
     if problems:
         return _cannot_start(problems)
-    (args.output_dir / REPORT_NAME).unlink(missing_ok=True)  # never beside newer notebooks
+    for page in (REPORT_NAME, DECK_NAME):  # never beside newer notebooks
+        (args.output_dir / page).unlink(missing_ok=True)
     with interruptible():
         try:
             timings = run(parameters, args.output_dir, chosen)
@@ -140,6 +144,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _report(output_dir: Path) -> int:
     try:
         print(f"[pipeline] report: {build_report(output_dir)}")
+        print(f"[pipeline] slides: {build_deck(output_dir)}")
     except ReportProblemsError as exc:
         print(
             f"[pipeline] report not built: {output_dir} is not one complete run:", file=sys.stderr

@@ -2,8 +2,10 @@
 
 It reads the executed notebooks in ``DIR`` (as ``python -m helpers.pipeline --output-dir DIR``
 writes them) and lays out their markdown, tables, printed results and figures, code hidden, for a
-presentation. The run's parameters and library versions come first. Figures are embedded as
-data URIs, so the page is one file with no external resources.
+presentation. It opens with the run's findings (:mod:`helpers.run.summary`), each linking to the
+section that states it and to its key figure; the run's parameters and library versions close it,
+in an appendix (a configuration printed as JSON in a notebook points there). Figures are
+embedded as data URIs, so the page is one file with no external resources.
 
 Every notebook is inspected first. A notebook whose latest run failed (``NN_name.failed.ipynb``),
 stopped part-way or cannot be read, and notebooks run with different parameters, are problems:
@@ -28,24 +30,19 @@ from nbconvert.filters import markdown2html
 from helpers.config import Config
 from helpers.model.checkpoints import library_versions
 from helpers.run.executor import FAILED, RUNNING
+from helpers.run.findings import run_findings
+from helpers.run.summary import SUMMARY_ID, figure_id, summary_html
 
 REPORT_NAME = "report.html"
+APPENDIX_ID = "appendix"
 
 DIFFERS_NOTE = "Rows marked ⚠ differ between notebooks: each value with those that ran with it."
 NOT_IN_SOURCE = {"injected-parameters", "papermill-error-cell-tag"}  # cells papermill adds
 CLEAN_EXITS = {("SystemExit", ""), ("SystemExit", "0")}  # error outputs papermill lets pass
 VERSIONED = (
-    "torch",
-    "torchvision",
-    "qiskit",
-    "qiskit-machine-learning",
-    "qiskit-aer",
-    "qiskit-ibm-runtime",
-    "captum",
-    "scikit-learn",
-    "umap-learn",
-    "papermill",
-)
+    "torch", "torchvision", "qiskit", "qiskit-machine-learning", "qiskit-aer", "qiskit-ibm-runtime",
+    "captum", "scikit-learn", "umap-learn", "papermill", "nbconvert", "sphinx-revealjs",
+)  # fmt: skip
 STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; color: #222;
        line-height: 1.45; padding: 0 1em; }
@@ -60,6 +57,8 @@ td, th { border: 1px solid #ccc; padding: 0.2em 0.5em; text-align: right; }
 .problems, .warning, tr.differs { background: #fff3cd; }
 .problems { border: 3px solid #d62728; padding: 0.5em 1em; }
 .warning { border-left: 6px solid #d62728; padding: 0.5em 1em; font-weight: bold; }
+#findings { font-size: 0.92em; } #findings li { margin: 0.35em 0; }
+#findings li.null { color: #555; }
 """
 
 
@@ -242,8 +241,19 @@ def _parameter_table(values: dict[str, dict[str, list[str]]], overridden: set[st
     return _table(cells, {name for name, groups in values.items() if len(groups) > 1})
 
 
+def _json_dump(text: str) -> bool:
+    """Whether a printed text is a JSON object or array (e.g. a configuration), kept out of the
+    body of the report."""
+    try:
+        return text.lstrip().startswith(("{", "[")) and isinstance(json.loads(text), dict | list)
+    except ValueError:
+        return False
+
+
 def _output_html(output: dict[str, Any]) -> str:
     kind = output.get("output_type")
+    if kind == "stream" and _json_dump(output["text"]):
+        return f'<p><em>The configuration: see the <a href="#{APPENDIX_ID}">appendix</a>.</em></p>'
     if kind == "stream":
         return "" if output.get("name") == "stderr" else f"<pre>{html.escape(output['text'])}</pre>"
     if kind == "error":
@@ -254,7 +264,8 @@ def _output_html(output: dict[str, Any]) -> str:
         caption = f"<figcaption>{html.escape(name)}.png</figcaption>" if name else ""
         source = "".join(data["image/png"]).replace("\n", "")
         return (
-            f'<figure data-figure="{html.escape(name)}"><img alt="{html.escape(name)}" '
+            f'<figure id="{html.escape(figure_id(name))}" data-figure="{html.escape(name)}">'
+            f'<img alt="{html.escape(name)}" '
             f'src="data:image/png;base64,{source}">{caption}</figure>'
         )
     if "text/html" in data:
@@ -307,12 +318,17 @@ def build_report(
     mixed = _parameter_problems(values)
     problems = [Problem(s.problem, (s.name,)) for s in sections if s.problem] + mixed
     problems += [_killed(path) for path in sorted(directory.glob(f".[0-9][0-9]_*{RUNNING}"))]
+    readable = {s.name: s.notebook for s in sections if s.notebook is not None}
+    try:
+        summary = summary_html(run_findings(next(iter(values["artifacts_dir"])), readable))
+    except ValueError as exc:  # a damaged results.json or metrics.json (CorruptArtifactError)
+        summary, problems = "", [*problems, Problem(str(exc), ())]
     if problems and not allow_problems:
         raise ReportProblemsError(problems)
     warnings = {s.name: [p for p in problems if s.name in p.notebooks] for s in sections}
     contents = "".join(
         f'<li><a href="#{html.escape(name)}">{html.escape(name)}</a>{" ⚠" * bool(found)}</li>'
-        for name, found in warnings.items()
+        for name, found in [(SUMMARY_ID, []), *warnings.items(), (APPENDIX_ID, [])]
     )
     versions = {name: html.escape(value) for name, value in library_versions(VERSIONED).items()}
     page = f"""<!DOCTYPE html>
@@ -323,12 +339,13 @@ def build_report(
 <h1>Inside a hybrid quantum-classical network</h1>
 <p>Report of the pipeline run in <code>{html.escape(str(directory))}</code>:
 Mari et al.'s hybrid transfer-learning network and its classical twin.</p>
-<h2>Run parameters</h2><p>Set for this run in bold; the others are the defaults.
-{DIFFERS_NOTE * bool(mixed)}</p>
-{_parameter_table(values, overridden)}
-<h2>Library versions</h2>{_table(versions)}
+{summary}
 <h2>Contents</h2><ol>{contents}</ol>
 {"".join(notebook_html(section, warnings[section.name]) for section in sections)}
+<section id="{APPENDIX_ID}"><h2>Appendix: run parameters</h2>
+<p>Set for this run in bold; the others are the defaults. {DIFFERS_NOTE * bool(mixed)}</p>
+{_parameter_table(values, overridden)}
+<h2>Library versions</h2>{_table(versions)}</section>
 </body></html>
 """
     output = output or directory / REPORT_NAME

@@ -4,11 +4,20 @@ its refusal (or, with --allow-problems, its warnings) when the notebooks are not
 
 import base64
 import html
+import json
+import re
+from pathlib import Path
 
 import nbformat
+import numpy as np
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
+from helpers.analysis.results import Results
+from helpers.analysis.stats import mean_and_error
+from helpers.config import Config
+from helpers.io import save_json
+from helpers.present.tables import describe_results, format_p, format_value
 from helpers.run import report
 
 PNG = base64.b64encode(b"\x89PNG fake").decode()
@@ -200,3 +209,151 @@ def test_a_run_killed_mid_notebook_is_refused(tmp_path, capsys):
     assert report.main(["--output-dir", str(tmp_path)]) == 1
     err = capsys.readouterr().err
     assert "a run was killed while 02_b executed" in err and "Traceback" not in err
+
+
+# ----------------------------------------------------------------------------- the findings
+ACCURACY = {"hybrid": [0.80, 0.84, 0.83], "classical": [0.70, 0.71, 0.69]}  # seeds 0, 1, 2
+SHARPNESS = {"hybrid": [1.0, 2.0, 1.5], "classical": [1.2, 1.8, 1.4]}  # no detectable difference
+EXTERNAL = re.compile(
+    r"""(?:<link\b[^>]*\bhref\s*=\s*["']?|\b(?:src|srcset|poster|data)\s*=\s*["']?"""
+    r"""|url\(\s*["']?|@import\s+(?:url\(\s*)?["']?|\bfrom\s+["']|\bimport\s*\(\s*["'])"""
+    r"(?:[a-z][a-z0-9+.-]*:)?//",
+    re.IGNORECASE,
+)
+
+
+def external_references(text: str) -> list[str]:
+    """Every resource a page would fetch from another host when opened: a ``src`` (or
+    ``srcset``, ``poster``, ``data``), a ``<link href>``, a CSS ``url()`` or ``@import``, a
+    JavaScript module import, with an absolute or scheme-relative URL. Hyperlinks (``<a href>``,
+    e.g. to a cited paper) fetch nothing until followed."""
+    return [text[match.start() : match.end() + 40] for match in EXTERNAL.finditer(text)]
+
+
+def _png(name):
+    return base64.b64encode(b"\x89PNG " + name.encode()).decode()
+
+
+def _figure_output(name):
+    return new_output("display_data", data={"image/png": _png(name)}, metadata={"figure": name})
+
+
+def _stating(results, before=(), after=()):
+    """Cells as an analysis notebook ends: figures, the verdicts (describe_results), figures."""
+    cells = [new_code_cell("draw()", execution_count=2) for _ in range(3)]
+    cells[0].outputs = [_figure_output(name) for name in before]
+    cells[1].outputs = [
+        new_output("display_data", data={"text/markdown": describe_results(results)})
+    ]
+    cells[2].outputs = [_figure_output(name) for name in after]
+    return cells
+
+
+def fake_run(directory):
+    """A finished run in ``directory``: two models' metrics over three seeds, the results of an
+    accuracy analysis (detected) and of a sharpness analysis (a null result), and two notebooks
+    printing them as the analysis notebooks do; the first also prints the configuration."""
+    artifacts = directory / "artifacts"
+    cfg = Config(artifacts_dir=str(artifacts), models=["hybrid", "classical"], seeds=[0, 1, 2])
+    save_json(cfg.to_dict(), artifacts / "config.json")
+    for kind, values in ACCURACY.items():
+        mean, se = mean_and_error(np.array(values))
+        rows = [{"seed": seed, "test_accuracy": value} for seed, value in enumerate(values)]
+        metrics = {"per_seed": rows, "test_accuracy": mean, "test_accuracy_se": se}
+        save_json(metrics, artifacts / kind / "metrics.json")
+    accuracy, sharpness = Results("accuracy"), Results("sharpness")
+    accuracy.compare_models("test accuracy", ACCURACY, "seeds", "more accurate")
+    sharpness.compare_models("radius sharpness", SHARPNESS, "seeds", "sharper")
+    for results in (accuracy, sharpness):
+        results.save(cfg)
+    parameters = {"seed": 3, "artifacts_dir": str(artifacts)}
+    config = new_code_cell("print(cfg.to_json())", execution_count=1)
+    config.outputs = [new_output("stream", name="stdout", text=cfg.to_json() + "\n")]
+    first = [config, *_stating(accuracy, after=["01_after"])]
+    _executed(directory / "01_train.ipynb", "01_curves", parameters, cells=first)
+    second = _stating(sharpness, before=["02_map", "02_key"], after=["02_late"])
+    _executed(directory / "02_sharpness.ipynb", "02_first", parameters, cells=second)
+    return cfg
+
+
+def _summary(text):
+    start = text.index('<section id="findings">')
+    return text[start : text.index("</section>", start)]
+
+
+def _summary_lines(text):
+    lines = re.findall(r'<li class="(\w+)" data-analysis="(\w+)">(.*?)</li>', _summary(text))
+    return {analysis: (kind, line) for kind, analysis, line in lines}
+
+
+def assert_summary_matches_results(directory):
+    """The report in ``directory`` opens with its findings: the accuracy table as in every
+    metrics.json, then a line per results.json quoting its strongest comparison's numbers,
+    whose links all lead to a section and a figure of the page."""
+    text = (directory / "report.html").read_text()
+    first = nbformat.read(next(directory.glob("01_*.ipynb")), as_version=4)
+    artifacts = Path(first.metadata.papermill["parameters"]["artifacts_dir"])
+    assert text.index('<section id="findings">') < text.index('<section class="notebook"')
+    summary, lines = _summary(text), _summary_lines(text)
+    for metrics_path in artifacts.glob("*/metrics.json"):
+        metrics = json.loads(metrics_path.read_text())
+        row = re.search(rf'<tr data-model="{metrics_path.parent.name}">(.*?)</tr>', summary)[1]
+        expected = [f"{r['test_accuracy']:.3f}" for r in metrics["per_seed"]]
+        expected.append(format_value(metrics["test_accuracy"], metrics["test_accuracy_se"]))
+        assert re.findall(r"<td>(?:<strong>)?(.*?)(?:</strong>)?</td>", row) == expected
+    analyses = {path.parent.name: path for path in artifacts.glob("*/results.json")}
+    assert set(lines) == set(analyses)
+    for analysis, path in analyses.items():
+        results = json.loads(path.read_text())
+        kind, line = lines[analysis]
+        if results["comparisons"]:
+            strongest = min(results["comparisons"], key=lambda c: np.nan_to_num(c["holm_p"], 2))
+            assert f"{strongest['name']}: " in line
+            if "difference" in strongest:
+                numbers = format_value(strongest["difference"], strongest["difference_se"])
+                assert numbers in line, (analysis, line)
+            p = format_p(strongest["holm_p"])
+            assert f"Holm-adjusted p {p}" in line or f"Holm-adjusted p = {p}" in line
+            detected = sum(c["holm_p"] < 0.05 for c in results["comparisons"])
+            assert (kind == "null") == (detected == 0), line
+            assert f"of {results['family_size']}" in line or "any of" in line
+    for target in re.findall(r'href="#([^"]+)"', summary):
+        assert f'id="{target}"' in text, target
+    return lines
+
+
+def test_report_opens_with_the_findings_of_the_results_files(tmp_path):
+    fake_run(tmp_path)
+    report.build_report(tmp_path)
+    lines = assert_summary_matches_results(tmp_path)
+    text = (tmp_path / "report.html").read_text()
+    kind, line = lines["accuracy"]
+    assert kind == "found" and "1 of 1 comparison detected (Holm-corrected). Strongest:" in line
+    assert line.endswith("hybrid more accurate.")  # the notebook's wording, from its output
+    assert 'href="#01_train"' in line and "key figure" not in line  # accuracy: the table
+    kind, line = lines["sharpness"]
+    assert kind == "null" and "Null result: none of 1 comparison detected (Holm-corrected)." in line
+    assert 'href="#02_sharpness"' in line and 'href="#figure-02_key"' in line  # nearest before
+    assert '<figure id="figure-02_key" data-figure="02_key">' in text
+    assert external_references(text) == []
+
+
+def test_configuration_dump_and_parameters_move_to_the_appendix(tmp_path):
+    cfg = fake_run(tmp_path)
+    text = report.build_report(tmp_path).read_text()
+    body, appendix = text.split('<section id="appendix">')
+    assert cfg.to_json()[:40] not in text and '"artifacts_dir":' not in text
+    assert 'see the <a href="#appendix">appendix</a>' in _section(body, "01_train")
+    assert "<th>q_depth</th>" not in body and "<th>q_depth</th><td>5<" in appendix
+    assert "qiskit-machine-learning" in appendix and "sphinx-revealjs" in appendix
+    contents = re.findall(r'<li><a href="#([^"]+)">', text)
+    assert contents == ["findings", "01_train", "02_sharpness", "appendix"]
+
+
+def test_an_unreadable_results_file_is_named(tmp_path, capsys):
+    fake_run(tmp_path)
+    damaged = tmp_path / "artifacts" / "sharpness" / "results.json"
+    damaged.write_text('{"comparisons": [')
+    [line] = _refused(tmp_path, capsys)
+    assert line.startswith(f"{damaged} is not a readable results file (JSONDecodeError")
+    assert "rerun the notebook that writes the sharpness results" in line

@@ -1,0 +1,144 @@
+"""A run's findings, read from its files: every ``<artifacts_dir>/<analysis>/results.json``, the
+test accuracy of every model and seed (``metrics.json``), and where the executed notebooks state
+each analysis's verdicts and show its key figure.
+
+Nothing here knows the notebooks: an analysis's section is the notebook whose printed verdicts
+(:func:`helpers.present.tables.describe_results`) carry the numbers of its ``results.json``,
+and its key figure is :data:`helpers.present.findings.KEY_FIGURES`'s choice when that section
+drew it, else the figure nearest before the verdicts. The report's summary and the slide deck
+both read the run through :func:`run_findings`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from nbformat import NotebookNode
+
+from helpers.config import Config
+from helpers.model.checkpoints import read_metrics
+from helpers.present.findings import KEY_FIGURES, Headline, Verdict, headline, verdicts
+
+RESULTS = "results.json"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One analysis: its verdicts and headline, the notebook that states them (``section``,
+    None if no executed notebook does) and the name of its key figure (None without one)."""
+
+    analysis: str
+    verdicts: list[Verdict]
+    headline: Headline
+    section: str | None
+    figure: str | None
+
+
+@dataclass(frozen=True)
+class ModelAccuracy:
+    """A model's test accuracy: per seed, and the mean ± SE over seeds (from ``metrics.json``)."""
+
+    model: str
+    per_seed: dict[int, float]
+    mean: float
+    se: float
+
+
+@dataclass(frozen=True)
+class RunFindings:
+    """What a run found: the accuracy table, then one :class:`Finding` per analysis."""
+
+    cfg: Config
+    accuracy: list[ModelAccuracy]
+    findings: list[Finding]
+
+    @property
+    def seeds(self) -> list[int]:
+        return sorted({seed for row in self.accuracy for seed in row.per_seed})
+
+
+def _outputs(notebook: NotebookNode) -> Iterator[tuple[int, dict]]:
+    for index, cell in enumerate(notebook.cells):
+        for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            yield index, output
+
+
+def stated_sentences(notebook: NotebookNode) -> dict[str, tuple[int, str]]:
+    """Every verdict sentence a notebook printed as markdown (``- name: effect (...): ...``), by
+    its premise (the sentence up to its conclusion), with the index of the cell printing it."""
+    stated = {}
+    for index, output in _outputs(notebook):
+        text = "".join(output.get("data", {}).get("text/markdown", ""))
+        for line in text.splitlines():
+            sentence = line.removeprefix("- ").strip()
+            if line.startswith("- ") and "): " in sentence:
+                stated.setdefault(sentence.rsplit("): ", 1)[0] + ")", (index, sentence))
+    return stated
+
+
+def figures(notebook: NotebookNode) -> list[tuple[int, str]]:
+    """The named figures a notebook showed (:func:`helpers.present.style.publish`), with their
+    cell indices, in order."""
+    return [
+        (index, output["metadata"]["figure"])
+        for index, output in _outputs(notebook)
+        if output.get("metadata", {}).get("figure")
+    ]
+
+
+def key_figure(analysis: str, notebook: NotebookNode, cell: int) -> str | None:
+    """The analysis's key figure in its section: the preferred one if drawn, else the last
+    figure shown up to ``cell`` (where the verdicts are), else the first after it."""
+    shown = figures(notebook)
+    names = [name for _, name in shown]
+    if analysis in KEY_FIGURES and (KEY_FIGURES[analysis] in names or not KEY_FIGURES[analysis]):
+        return KEY_FIGURES[analysis]
+    before = [name for index, name in shown if index <= cell]
+    return (before or names or [None])[-1 if before else 0]
+
+
+def finding(path: Path, sections: Mapping[str, NotebookNode]) -> Finding:
+    """The :class:`Finding` of ``<analysis>/results.json``, located in the first of ``sections``
+    (executed notebooks by name) that states its verdicts."""
+    try:
+        found = verdicts(json.loads(path.read_text()))
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ValueError(
+            f"{path} is not a readable results file ({type(exc).__name__}: {exc}): rerun the "
+            f"notebook that writes the {path.parent.name} results"
+        ) from exc
+    analysis, premises = path.parent.name, {verdict.premise() for verdict in found}
+    for name, notebook in sections.items():
+        stated = stated_sentences(notebook)
+        cells = [stated[premise][0] for premise in premises if premise in stated]
+        if cells:
+            wording = {premise: sentence for premise, (_, sentence) in stated.items()}
+            figure = key_figure(analysis, notebook, min(cells))
+            return Finding(analysis, found, headline(found, wording), name, figure)
+    return Finding(analysis, found, headline(found), None, None)
+
+
+def accuracy_table(cfg: Config) -> list[ModelAccuracy]:
+    """Test accuracy per seed and mean ± SE over seeds of every trained model of the run."""
+    rows = []
+    for kind in cfg.models:
+        metrics = read_metrics(cfg, kind)
+        if metrics is not None:
+            per_seed = {int(row["seed"]): row["test_accuracy"] for row in metrics["per_seed"]}
+            rows.append(
+                ModelAccuracy(kind, per_seed, metrics["test_accuracy"], metrics["test_accuracy_se"])
+            )
+    return rows
+
+
+def run_findings(artifacts_dir: str | Path, sections: Mapping[str, NotebookNode]) -> RunFindings:
+    """The findings of the run whose artifacts are in ``artifacts_dir``, located in ``sections``
+    (executed notebooks by name, in order), in the order of the sections stating them."""
+    cfg = Config.for_notebook({"artifacts_dir": str(artifacts_dir)})
+    found = [finding(path, sections) for path in sorted(cfg.artifacts_path.glob(f"*/{RESULTS}"))]
+    order = {name: index for index, name in enumerate(sections)}
+    found.sort(key=lambda f: (order.get(f.section, len(order)), f.analysis))
+    return RunFindings(cfg, accuracy_table(cfg), found)

@@ -1,0 +1,71 @@
+"""The findings of a run as HTML: the accuracy table over seeds and models, and one line per
+analysis (its Holm-corrected outcome and strongest comparison, with links to the section that
+states it and to its key figure). The report opens with it; the slide deck reuses the table."""
+
+from __future__ import annotations
+
+import html
+
+from helpers.present.tables import format_value
+from helpers.run.findings import Finding, RunFindings
+
+SUMMARY_ID = "findings"
+
+
+def figure_id(name: str) -> str:
+    """The HTML id of the report's figure ``name``."""
+    return f"figure-{name}"
+
+
+def accuracy_html(run: RunFindings) -> str:
+    """Test accuracy: a row per model, a column per seed, then mean ± SE over seeds."""
+    seeds = run.seeds
+    head = "".join(f"<th>seed {seed}</th>" for seed in seeds)
+    rows = []
+    for row in run.accuracy:
+        cells = "".join(
+            f"<td>{row.per_seed[seed]:.3f}</td>" if seed in row.per_seed else "<td>–</td>"
+            for seed in seeds
+        )
+        rows.append(
+            f'<tr data-model="{html.escape(row.model)}"><th>{html.escape(row.model)}</th>{cells}'
+            f"<td><strong>{format_value(row.mean, row.se)}</strong></td></tr>"
+        )
+    return (
+        f'<table class="accuracy"><tr><th>test accuracy</th>{head}'
+        f"<th>mean ± SE over {len(seeds)} seeds</th></tr>{''.join(rows)}</table>"
+    )
+
+
+def title(finding: Finding) -> str:
+    return finding.analysis.replace("_", " ").capitalize()
+
+
+def _line(finding: Finding) -> str:
+    links = []
+    if finding.section:
+        links.append(
+            f'<a href="#{html.escape(finding.section)}">{html.escape(finding.section)}</a>'
+        )
+    if finding.figure:
+        links.append(f'<a href="#{html.escape(figure_id(finding.figure))}">key figure</a>')
+    where = f" ({' · '.join(links)})" if links else " (no executed notebook states these verdicts)"
+    kind = "null" if finding.headline.null else "found"
+    return (
+        f'<li class="{kind}" data-analysis="{html.escape(finding.analysis)}">'
+        f"<strong>{html.escape(title(finding))}</strong>{where}: "
+        f"{html.escape(finding.headline.outcome)} {html.escape(finding.headline.sentence)}</li>"
+    )
+
+
+def summary_html(run: RunFindings) -> str:
+    """The report's first screen: the accuracy table, then a line per analysis."""
+    lines = "".join(map(_line, run.findings)) or "<li>No analysis wrote a results.json.</li>"
+    cfg = run.cfg
+    return (
+        f'<section id="{SUMMARY_ID}"><h2>Findings</h2>'
+        f"<p>{html.escape(' vs '.join(cfg.classes))} ({html.escape(cfg.dataset)}); models trained "
+        f"once per seed, compared seed by seed (paired t-tests), each notebook's comparisons "
+        f"Holm-corrected as one family; α = 0.05.</p>{accuracy_html(run)}"
+        f'<ul class="verdicts">{lines}</ul></section>'
+    )

@@ -1,0 +1,132 @@
+"""Headlines of an analysis read back from its results.json: the Holm family's outcome stated
+(a null result as such), its strongest comparison quoted with the notebook's numbers."""
+
+import json
+import math
+
+import matplotlib as mpl
+import pytest
+
+from helpers.analysis.results import Results
+from helpers.analysis.stats import Comparison, RatioComparison, paired_comparison
+from helpers.present.findings import (
+    DETECTED,
+    NOT_DETECTED,
+    Verdict,
+    figure_base64,
+    headline,
+    interval,
+    plot_finding,
+    verdicts,
+)
+from tests.present.figure_checks import check_figure
+
+A = [1.0, 2.0, 3.0]
+CLEAR = [2.0, 3.1, 3.9]  # differences 1.0, 1.1, 0.9: t = 17.3 on 2 df, p = 0.0033
+UNCLEAR = [2.0, 3.0, 5.0]  # differences 1, 1, 2: t = 4.0 on 2 df, p = 0.057
+
+
+def _read_back(results: Results) -> list[Verdict]:
+    return verdicts(json.loads(json.dumps(results.to_dict())))
+
+
+def test_verdicts_read_back_every_comparison_as_the_notebook_made_it():
+    results = Results("demo")
+    clear = results.compare("clear", paired_comparison(A, CLEAR, unit="seeds"))
+    results.explore("ratio", RatioComparison.from_dict(_ratio()))
+    family, explored = _read_back(results)
+    assert family.comparison == clear and isinstance(family.comparison, Comparison)
+    assert (family.holm_p, family.family_size, family.exploratory) == (clear.p_value, 1, False)
+    assert isinstance(explored.comparison, RatioComparison) and explored.exploratory
+    assert explored.p == explored.comparison.p_value and explored.holm_p is None
+
+
+def _ratio():
+    return {
+        "name_a": "classical", "name_b": "hybrid", "unit": "seeds", "n": 3, "n_dropped": 0,
+        "geometric_mean_a": 1.0, "geometric_mean_b": 2.0, "ratio": 2.0, "low": 0.5, "high": 8.0,
+        "confidence": 0.95, "log_ratio": math.log(2.0), "log_ratio_se": 0.3, "p_value": 0.2,
+    }  # fmt: skip
+
+
+def test_a_detected_comparison_leads_with_the_notebooks_wording():
+    results = Results("demo")
+    results.compare("unclear", paired_comparison(A, UNCLEAR, unit="seeds"))
+    results.compare("clear", paired_comparison(A, CLEAR, unit="seeds"))
+    found = _read_back(results)
+    plain = headline(found)
+    assert plain.outcome == "1 of 2 comparisons detected (Holm-corrected). Strongest:"
+    assert plain.verdict.name == "clear" and not plain.null
+    assert plain.sentence.startswith("clear: b − a = 1.000 ± 0.058 (paired over 3 seeds; ")
+    assert plain.sentence.endswith("Holm-adjusted p = 0.0066 in a family of 2): b higher.")
+    worded = plain.verdict.premise() + ": b more accurate."
+    assert headline(found, {plain.verdict.premise(): worded}).sentence == worded
+
+
+def test_a_family_without_detection_is_a_null_result():
+    results = Results("demo")
+    results.compare("unclear", paired_comparison(A, UNCLEAR, unit="seeds"))
+    line = headline(_read_back(results))
+    assert line.null and line.outcome.startswith("Null result: none of 1 comparison detected")
+    assert line.sentence.endswith("): no difference detectable at this sample size.")
+
+
+def test_one_seed_gives_no_test_and_no_detection():
+    results = Results("demo")
+    results.compare("one seed", paired_comparison([1.0], [2.0], unit="seeds"))
+    line = headline(_read_back(results))
+    assert line.null and "Holm-adjusted p = n/a" in line.sentence
+
+
+def test_exploratory_comparisons_alone_say_so_and_no_comparison_says_why():
+    results = Results("demo")
+    results.explore("clear", paired_comparison(A, CLEAR, unit="seeds"))
+    line = headline(_read_back(results))
+    assert line.outcome == "Exploratory only (1 comparison, uncorrected). Smallest p:"
+    assert "exploratory, uncorrected p = 0.0033" in line.sentence and not line.null
+    assert str(headline([])) == "No comparison: fewer than two models or seeds."
+
+
+def test_finding_figure_draws_the_family_with_its_intervals():
+    results = Results("demo")
+    results.compare_models("score", {"classical": A, "hybrid": CLEAR, "product": UNCLEAR}, "seeds")
+    results.explore("ratio", RatioComparison.from_dict(_ratio()))  # not the family: not drawn
+    found = _read_back(results)
+    fig = check_figure(plot_finding(found, "Demo: every comparison"), "Demo: every comparison")
+    [score] = fig.axes
+    assert score.get_title() == "score" and score.get_xlabel() == "difference (95% CI)"
+    assert [t.get_text() for t in score.get_yticklabels()] == [
+        "hybrid − classical",
+        "hybrid − product",
+        "product − classical",
+    ]
+    t = 4.302652729749464  # t(0.975, 2 df)
+    point, caps = score.lines[0], score.lines[1:3]
+    assert point.get_xdata()[0] == pytest.approx(1.0)  # hybrid − classical: 1.0, 1.1, 0.9
+    ends = sorted(cap.get_xdata()[0] for cap in caps)
+    assert ends == pytest.approx([1.0 - t * 0.1 / 3**0.5, 1.0 + t * 0.1 / 3**0.5])
+    assert mpl.colors.same_color(point.get_markerfacecolor(), DETECTED)  # Holm p = 0.0099
+    assert score.lines[3].get_markerfacecolor() == "white"  # hybrid − product: 0, 0.1, −1.1
+    assert figure_base64(fig).startswith("iVBORw0KGgo")  # a PNG
+
+
+def test_finding_figure_of_exploratory_ratios_is_on_a_log_scale():
+    results = Results("demo")
+    results.explore("top eigenvalue", RatioComparison.from_dict(_ratio()))
+    found = _read_back(results)
+    [ax] = plot_finding(found, "Ratios").axes
+    assert ax.get_title() == "top eigenvalue (exploratory)" and ax.get_xscale() == "log"
+    assert interval(found[0]) == (2.0, 0.5, 8.0)  # a ratio keeps its own interval
+    assert mpl.colors.same_color(ax.lines[0].get_color(), NOT_DETECTED)  # p = 0.2
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["hybrid / classical"]
+
+
+def test_a_large_family_keeps_its_smallest_p_values_in_one_panel():
+    results = Results("demo")
+    for k in range(8):  # eight quantities compared once each; "k = 3" the only clear one
+        results.compare(f"k = {k}", paired_comparison(A, CLEAR if k == 3 else UNCLEAR, unit="s"))
+    fig = plot_finding(_read_back(results), "Many", most=6)
+    [ax] = fig.axes
+    assert fig.get_suptitle() == "Many (6 smallest p of 8)"
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert len(labels) == 6 and labels[0] == "k = 0 (b − a)" and "k = 3 (b − a)" in labels
