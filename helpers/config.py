@@ -26,6 +26,7 @@ DATASETS = ("cifar10", "imagefolder", "synthetic")
 CLASSICAL_HEADS = ("512_n", "512_nq_n", "551_512_n")
 QUANTUM_BACKENDS = ("fast", "reference", "aer")
 WEIGHT_PRESETS = ("imagenet", "none")
+DEVICES = ("auto", "cpu", "cuda", "mps")  # "auto": cuda, else mps, else cpu; also "cuda:N"
 FAST_MAX_QUBITS = 10  # the fast statevector simulator's limit (helpers.quantum.simulator)
 DEFAULT_Q_DEPTH = 5  # Mari et al.'s depth for CIFAR-10 cats vs dogs, the default experiment
 RUN_CONFIG = "config.json"  # the run's configuration, beside its artifacts
@@ -56,7 +57,7 @@ SMOKE_OVERRIDES: dict[str, Any] = {
 
 MODELS = ("hybrid", "classical", "product")  # the dressed circuit, its twin, its depth-0 control
 FEATURES = ("features", *MODELS)  # what a field that changes the features affects
-EVERY_NOTEBOOK = ("01", "02", "03", "04", "05", "06", "07", "08")
+EVERY_NOTEBOOK = ("01", "02", "03", "04", "05", "06", "07", "08", "09")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,6 +88,10 @@ SEED_LIST = Rule(
 MODEL_LIST = Rule(
     lambda values: bool(values) and set(values) <= set(MODELS) and len(set(values)) == len(values),
     f"a list of distinct model names among {', '.join(MODELS)}",
+)
+DEVICE = Rule(
+    lambda value: value in DEVICES or (value.startswith("cuda:") and value[5:].isdigit()),
+    f"one of {', '.join(DEVICES)} (or cuda:N for the N-th GPU)",
 )
 POSITIVE_LIST = Rule(lambda values: bool(values) and min(values) >= 1, "positive")
 # UMAP distances (umap-learn's named metrics that need no extra arguments)
@@ -156,6 +161,10 @@ class Config:
     )
     backend: str = parameter("fast", notebooks=("02",), rule=one_of(*QUANTUM_BACKENDS))
     seed: int = parameter(0, notebooks=("01",), affects=FEATURES, rule=SEED)
+    # Where the networks run (the quantum layer's simulator always runs on the CPU), and the
+    # memory that one batch of images may take there: every batch is sized from it.
+    device: str = parameter("auto", notebooks=("01",), rule=DEVICE)
+    memory_budget_mb: int = parameter(1024, notebooks=("01",), rule=at_least(64))
     val_fraction: float = parameter(0.1, notebooks=("01",), affects=MODELS, rule=FRACTION)
     seeds: list[int] = parameter([0, 1, 2, 3, 4], notebooks=("01",), rule=SEED_LIST)
     models: list[str] = parameter(list(MODELS), notebooks=("01",), rule=MODEL_LIST)

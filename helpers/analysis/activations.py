@@ -21,10 +21,12 @@ import torch
 from torch import nn
 from torch.nn import functional
 from torch.utils.data import DataLoader, Dataset, Subset
-from tqdm.auto import tqdm
 
 from helpers.config import Config, fingerprint
 from helpers.io import load_cached, save_torch
+from helpers.model.data import loader_workers
+from helpers.model.device import images_per_batch
+from helpers.progress import progress
 
 BACKBONE_LAYERS = ("input", "conv1", "layer1", "layer2", "layer3", "layer4", "avgpool")
 DRESSED_LAYERS = ("q_pre", "q_in", "q_out", "logits")
@@ -123,7 +125,7 @@ def capture(
     dataset: Dataset,
     batch_size: int = 64,
     max_features: int | None = MAX_FEATURES,
-    progress: bool = True,
+    num_workers: int = 0,
 ) -> tuple[dict[str, dict[str, torch.Tensor]], torch.Tensor]:
     """Activations of every named layer for all images of ``dataset``, and their labels.
 
@@ -132,12 +134,15 @@ def capture(
     """
     captured: dict[str, dict[str, list[torch.Tensor]]] = {"backbone": {}, **{k: {} for k in heads}}
     labels = []
-    loader = DataLoader(dataset, batch_size=batch_size, shuffle=False)
-    for images, targets in tqdm(loader, desc="activations", leave=False, disable=not progress):
+    loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=num_workers)
+    device = next(backbone.parameters()).device
+    for images, targets in progress(loader, desc="activations"):
         labels.append(torch.as_tensor(targets))
-        with record_outputs(backbone_modules(backbone)) as outputs:
-            features = backbone(images)
+        with torch.inference_mode(), record_outputs(backbone_modules(backbone)) as outputs:
+            features = backbone(images.to(device))
+        outputs = {name: [value.cpu() for value in values] for name, values in outputs.items()}
         outputs["input"] = [images]
+        features = features.cpu()
         for name in BACKBONE_LAYERS:
             captured["backbone"].setdefault(name, []).append(
                 pool_spatial(outputs[name][0], max_features)
@@ -205,7 +210,12 @@ def cached_activations(
     if stored is not None:
         return Activations(stored["layers"], stored["labels"], stored["indices"])
     layers, labels = capture(
-        backbone, heads, Subset(dataset, list(indices)), max_features=max_features
+        backbone,
+        heads,
+        Subset(dataset, list(indices)),
+        batch_size=images_per_batch(cfg.memory_budget_mb, "inference", cfg.image_size),
+        max_features=max_features,
+        num_workers=loader_workers(),
     )
     save_torch({"layers": layers, "labels": labels, "indices": list(indices)}, path)
     return Activations(layers, labels, list(indices))

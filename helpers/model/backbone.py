@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import dataclasses
+import os
+import time
 from pathlib import Path
 
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 from torchvision import models
-from tqdm.auto import tqdm
 
 from helpers.config import Config, fingerprint
 from helpers.io import error_summary, load_cached, save_torch
-from helpers.model.data import SMOKE_COMMAND, load_splits
+from helpers.model.data import SMOKE_COMMAND, load_splits, loader_workers
+from helpers.model.device import images_per_batch, run_device
+from helpers.progress import progress
 
 FEATURE_DIM = 512
 IMAGENET_WEIGHTS = models.ResNet18_Weights.IMAGENET1K_V1
@@ -28,11 +31,22 @@ def imagenet_weights_file() -> Path:
     return Path(torch.hub.get_dir()) / "checkpoints" / Path(IMAGENET_WEIGHTS.url).name
 
 
+FORWARD_LOG_ENV = "HQNN_FORWARD_LOG"  # benchmarks: a file that records every backbone batch
+
+
+def _log_forward(_module: nn.Module, args: tuple[torch.Tensor, ...]) -> None:
+    """Append ``time images gradient`` for one backbone batch to the forward log."""
+    with open(os.environ[FORWARD_LOG_ENV], "a") as log:
+        log.write(f"{time.time():.3f} {len(args[0])} {int(torch.is_grad_enabled())}\n")
+
+
 def _freeze(model: nn.Module) -> nn.Module:
     model.fc = nn.Identity()
     model.eval()
     for param in model.parameters():
         param.requires_grad_(False)
+    if os.environ.get(FORWARD_LOG_ENV):
+        model.register_forward_pre_hook(_log_forward)
     return model
 
 
@@ -106,15 +120,21 @@ def _load_state_dict_model(path: Path) -> nn.Module:
     return model
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def extract_features(
-    backbone: nn.Module, dataset: Dataset, batch_size: int = 64, desc: str = "features"
+    backbone: nn.Module,
+    dataset: Dataset,
+    batch_size: int = 64,
+    desc: str = "features",
+    num_workers: int = 0,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Backbone features ``(N, 512)`` and labels ``(N,)`` of a dataset, in order."""
-    loader = DataLoader(dataset, batch_size=batch_size, shuffle=False)
+    """Backbone features ``(N, 512)`` (on the CPU) and labels ``(N,)`` of a dataset, in order;
+    ``num_workers`` processes decode the images while the backbone runs."""
+    loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=num_workers)
+    device = next(backbone.parameters()).device
     features, labels = [], []
-    for images, targets in tqdm(loader, desc=desc, leave=False):
-        features.append(backbone(images))
+    for images, targets in progress(loader, desc=desc):
+        features.append(backbone(images.to(device)).float().cpu())
         labels.append(torch.as_tensor(targets))
     return torch.cat(features), torch.cat(labels)
 
@@ -156,8 +176,14 @@ def cached_features(cfg: Config, backbone: nn.Module | None = None) -> Features:
             loaded[name] = (cached["features"], cached["labels"])
             continue
         if backbone is None:
-            backbone = load_backbone(cfg.weights_source, cfg.seed)
-        feats, labels = extract_features(backbone, dataset, desc=f"{name} features")
+            backbone = load_backbone(cfg.weights_source, cfg.seed).to(run_device(cfg))
+        feats, labels = extract_features(
+            backbone,
+            dataset,
+            batch_size=images_per_batch(cfg.memory_budget_mb, "inference", cfg.image_size),
+            desc=f"{name} features",
+            num_workers=loader_workers(),
+        )
         save_torch({"features": feats, "labels": labels}, path)
         loaded[name] = (feats, labels)
     pool, pool_labels = loaded["train"]

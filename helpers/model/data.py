@@ -289,3 +289,9 @@ def pil_image(image: torch.Tensor) -> Image.Image:
     """A normalised image ``(3, H, W)`` as a PIL image (e.g. to stand in for a user's photo)."""
     array = (denormalize(image).permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
     return Image.fromarray(array)
+
+
+def loader_workers() -> int:
+    """Processes that decode images for a DataLoader: every core but the one running the
+    network (none on a single core, where they would only compete with it)."""
+    return max(0, min(4, (os.cpu_count() or 1) - 1))

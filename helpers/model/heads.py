@@ -93,4 +93,12 @@ class TransferModel(nn.Module):
         self.head = head
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self.head(self.backbone(images))
+        """Logits on ``images``' device; the backbone and the head may sit on other devices
+        (e.g. the backbone on a GPU, the head beside the quantum simulator on the CPU)."""
+        features = self.backbone(images.to(module_device(self.backbone)))
+        return self.head(features.to(module_device(self.head))).to(images.device)
+
+
+def module_device(module: nn.Module) -> torch.device:
+    """The device of a module's parameters (the CPU for a module without any)."""
+    return next(module.parameters(), torch.empty(0)).device

@@ -17,7 +17,6 @@ from typing import Any
 import torch
 from torch import nn
 from torch.nn.utils import parameters_to_vector
-from tqdm.auto import tqdm
 
 from helpers.analysis.stats import mean_and_error
 from helpers.config import Config, set_seed
@@ -25,6 +24,7 @@ from helpers.io import save_json, save_torch
 from helpers.model.backbone import Features, cached_features
 from helpers.model.checkpoints import library_versions, run_dir, save_checkpoint, save_run_config
 from helpers.model.heads import build_head
+from helpers.progress import progress
 
 
 @torch.no_grad()
@@ -91,7 +91,7 @@ def fit(
     }
     best_state, best_key = copy.deepcopy(head.state_dict()), (-1.0, float("inf"))
     start = time.perf_counter()
-    for epoch in tqdm(range(1, cfg.epochs + 1), desc=desc, leave=False):
+    for epoch in progress(range(1, cfg.epochs + 1), desc=desc):
         epoch_start = time.perf_counter()
         head.train()
         order = torch.randperm(n_train, generator=generator)

@@ -14,6 +14,7 @@ import contextlib
 import dataclasses
 import json
 import logging
+import os
 import signal
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +26,7 @@ from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import run_sync
 
 from helpers.io import atomic_write
+from helpers.progress import PROGRESS_ENV, TERMINAL
 
 KERNEL = "python3"
 STATUS = "pipeline"  # the executed notebook's metadata key for its outcome
@@ -101,6 +103,48 @@ class NotebookFailedError(Exception):
         return self.message
 
 
+ENGINE = "hqnn"  # papermill's nbclient engine whose cell bar names the running cell
+LABEL_WIDTH = 60
+
+
+def cell_labels(cells: list[Any]) -> dict[int, str]:
+    """A short label per code cell: the section it is in (the last markdown heading above it)
+    and its first line, e.g. ``Scoring the maps · scores = saliency.score_methods(...``."""
+    labels, section = {}, ""
+    for index, cell in enumerate(cells):
+        lines = [line.strip() for line in "".join(cell["source"]).splitlines() if line.strip()]
+        if cell["cell_type"] == "markdown":
+            headings = [line.lstrip("#").strip() for line in lines if line.startswith("#")]
+            section = headings[-1] if headings else section
+        elif cell["cell_type"] == "code":
+            first = next((line for line in lines if not line.startswith("#")), "")
+            label = f"{section} · {first}" if section else first
+            labels[index] = label if len(label) <= LABEL_WIDTH else label[: LABEL_WIDTH - 1] + "…"
+    return labels
+
+
+def _progress_engine() -> None:
+    """Register :data:`ENGINE`: papermill's nbclient engine, whose per-notebook bar (cells done /
+    total, elapsed, estimate) also shows the running cell's :func:`cell_labels`."""
+    from papermill.engines import NBClientEngine, papermill_engines
+
+    class LabelledEngine(NBClientEngine):
+        @classmethod
+        def execute_managed_notebook(cls, nb_man: Any, kernel_name: str, **kwargs: Any) -> Any:
+            labels = cell_labels(nb_man.nb.cells)
+            start = nb_man.cell_start
+
+            def cell_start(cell: Any, cell_index: int | None = None, **options: Any) -> None:
+                start(cell, cell_index, **options)
+                if nb_man.pbar is not None and cell_index in labels:
+                    nb_man.pbar.set_postfix_str(labels[cell_index], refresh=True)
+
+            nb_man.cell_start = cell_start
+            return super().execute_managed_notebook(nb_man, kernel_name, **kwargs)
+
+    papermill_engines.register(ENGINE, LabelledEngine)
+
+
 FAILED = ".failed.ipynb"  # NN_name.failed.ipynb: the latest run of NN_name did not complete
 RUNNING = ".running.ipynb"  # .NN_name.running.ipynb: the copy being executed
 
@@ -168,8 +212,11 @@ def execute(notebook: Path, output_dir: Path, parameters: dict[str, Any], cwd: P
     # papermill warns about every injected parameter a notebook does not declare itself; that is
     # by design here (notebooks declare only their own), and Config validated every name.
     logging.getLogger("papermill").setLevel(logging.ERROR)
+    _progress_engine()
     executed = output_dir / notebook.name
     partial = running_path(executed)
+    previous = os.environ.get(PROGRESS_ENV)
+    os.environ[PROGRESS_ENV] = TERMINAL  # the kernel inherits it: its loop bars come here
     try:
         try:
             papermill.execute_notebook(
@@ -177,6 +224,7 @@ def execute(notebook: Path, output_dir: Path, parameters: dict[str, Any], cwd: P
                 str(partial),
                 parameters=parameters,
                 kernel_name=KERNEL,
+                engine_name=ENGINE,
                 cwd=str(cwd),
                 progress_bar={"desc": notebook.name, "unit": "cell", "leave": False},
                 kernel_manager_class=TrackedKernelManager,
@@ -184,6 +232,10 @@ def execute(notebook: Path, output_dir: Path, parameters: dict[str, Any], cwd: P
             )
         finally:
             shut_down_kernels()
+            if previous is None:
+                os.environ.pop(PROGRESS_ENV, None)
+            else:
+                os.environ[PROGRESS_ENV] = previous
     except PapermillExecutionError as exc:
         where = _where(notebook.name, partial, exc.cell_index)
         failure = NotebookFailedError("failed", f"{where} raised {exc.ename}: {exc.evalue}")

@@ -18,9 +18,10 @@ from torch import nn
 
 from helpers.analysis.activations import Activations, cached_activations, head_activations
 from helpers.config import Config, set_seed
-from helpers.model.backbone import Features, cached_features
+from helpers.model.backbone import Features, cached_features, load_backbone
 from helpers.model.checkpoints import load_models_by_seed
 from helpers.model.data import Splits, balanced_indices, dataset_images, load_splits
+from helpers.model.device import run_device
 from helpers.model.heads import TransferModel
 
 
@@ -43,7 +44,14 @@ class Session:
     def models_by_seed(self) -> dict[int, dict[str, TransferModel]]:
         """Every trained model of ``cfg.models`` for every seed on one frozen backbone
         (images -> logits), keyed [seed][kind]."""
-        return load_models_by_seed(self.cfg)
+        backbone = load_backbone(self.cfg.weights_source, self.cfg.seed).to(self.device)
+        return load_models_by_seed(self.cfg, backbone)
+
+    @functools.cached_property
+    def device(self) -> torch.device:
+        """Where the backbone runs (``cfg.device``); the heads stay on the CPU, beside the
+        quantum layer's simulator, and features cross to them."""
+        return run_device(self.cfg)
 
     @property
     def models(self) -> dict[str, TransferModel]:

@@ -23,7 +23,7 @@ def parts():
 
 def test_hooks_capture_exactly_the_named_layers_with_their_shapes(parts):
     backbone, heads, dataset = parts
-    layers, labels = activations.capture(backbone, heads, dataset, 4, None, progress=False)
+    layers, labels = activations.capture(backbone, heads, dataset, 4, None)
     n = len(dataset)
     expected = {
         "backbone": {
@@ -46,7 +46,7 @@ def test_hooks_capture_exactly_the_named_layers_with_their_shapes(parts):
 
 def test_quantum_layer_activations_match_a_recomputation_by_hand(parts):
     backbone, heads, dataset = parts
-    layers, _ = activations.capture(backbone, heads, dataset, 4, progress=False)
+    layers, _ = activations.capture(backbone, heads, dataset, 4)
     images = torch.stack([dataset[i][0] for i in range(len(dataset))])
     with torch.no_grad():
         features = backbone(images)

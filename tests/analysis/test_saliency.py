@@ -147,7 +147,7 @@ def test_deletion_and_insertion_curves_follow_the_saliency_order():
         saliency.saliency_order(faithful),
         "insertion",
         steps=8,
-        max_batch=9,
+        memory_budget_mb=1,
     )
     torch.testing.assert_close(insertion[:, -1], probabilities)  # everything inserted
     assert saliency.curve_area(torch.ones(1, 5)) == pytest.approx(1.0)

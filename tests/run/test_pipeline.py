@@ -15,6 +15,7 @@ from nbformat.v4 import new_code_cell, new_notebook
 from helpers.config import PROJECT_ROOT
 from helpers.model import backbone, data
 from helpers.run import pipeline, report
+from tests.run.test_report import assert_summary_matches_results, external_references
 from tests.test_integration_shared import ANALYSES
 
 REQUIRED_METRICS = ("val_accuracy", "val_loss", "history", "config", "train_seconds")
@@ -98,6 +99,9 @@ def test_smoke_pipeline_runs_offline_and_writes_the_contracted_artifacts(tmp_pat
     page = out / "report.html"
     assert page.is_file()
     assert sorted(report.embedded_figures(page)) == sorted(p.removesuffix(".png") for p in figures)
+    assert_summary_matches_results(out)  # the report opens with the run's findings
+    for built in (page, out / "deck.html"):  # and the slide deck is built beside it
+        assert external_references(built.read_text()) == [], built
     grids = {p.name for p in (out / "artifacts" / "landscape").glob("*.npz")}
     assert {"hybrid_2d.npz", "classical_2d.npz", "hybrid_period.npz"} <= grids
     for analysis in ANALYSES:
@@ -271,3 +275,20 @@ def test_a_run_mixing_parameters_gets_no_report_and_says_why(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "report not built:" in err and "parameter q_depth differs between notebooks" in err
     assert not (out / "report.html").exists()  # the old page no longer describes this folder
+
+
+def test_cell_labels_name_the_section_and_first_line_of_every_code_cell():
+    from helpers.run.executor import LABEL_WIDTH, cell_labels
+
+    cells = [
+        {"cell_type": "markdown", "source": "# 03 · Saliency\ntext"},
+        {"cell_type": "code", "source": "# a comment\nsession = setup(globals())"},
+        {"cell_type": "markdown", "source": "## Scoring the maps\n\nmore text"},
+        {"cell_type": "code", "source": ["scores = saliency.score_methods(", "models)"]},
+        {"cell_type": "code", "source": "x = " + "1 + " * 40 + "1"},
+    ]
+    labels = cell_labels(cells)
+    assert labels[1] == "03 · Saliency · session = setup(globals())"
+    assert labels[3] == "Scoring the maps · scores = saliency.score_methods(models)"
+    assert len(labels[4]) == LABEL_WIDTH and labels[4].endswith("…")
+    assert set(labels) == {1, 3, 4}

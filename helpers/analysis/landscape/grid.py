@@ -11,10 +11,10 @@ import torch
 from torch import nn
 from torch.func import functional_call
 from torch.nn import functional
-from tqdm.auto import tqdm
 
 from helpers.analysis.landscape.directions import Parameters
 from helpers.io import atomic_write
+from helpers.progress import progress as show_progress
 from helpers.quantum import QuantumLayer
 
 
@@ -114,7 +114,8 @@ def evaluate_points(
     fixed = {name: p for name, p in model.named_parameters() if name not in centre}
     batched = stackable(model) and not fixed
     step = chunk if batched else 1
-    for first in tqdm(range(0, points, step), desc="landscape", leave=False, disable=not progress):
+    starts = range(0, points, step)
+    for first in show_progress(starts, desc="landscape", disable=not progress):
         part = slice(first, min(first + step, points))
         stacked = {name: centre[name] + offsets[name][part] for name in centre}
         if batched:

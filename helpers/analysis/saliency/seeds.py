@@ -25,6 +25,7 @@ from helpers.analysis.saliency.maps import (
     unit_similarity,
 )
 from helpers.analysis.saliency.scores import score_methods
+from helpers.model.device import DEFAULT_MEMORY_BUDGET_MB
 
 METHOD = "integrated_gradients"  # the method whose faithfulness is compared across seeds
 GAINS = {  # name: (curve, sign of method area - random area that means "more faithful")
@@ -46,35 +47,53 @@ def _common_mean(per_image: Mapping[str, np.ndarray]) -> tuple[dict[str, float],
 
 
 def seed_scores(
-    models: Mapping[str, nn.Module], images: torch.Tensor, seed: int = 0
-) -> dict[str, tuple[dict[str, float], int]]:
-    """One seed's models: ``[score] -> (value per model, images it is over)``."""
-    maps, probabilities = explain_methods(models, images, seed, methods=(METHOD, RANDOM))
-    scores = score_methods(models, images, maps, probabilities)
+    models_by_seed: Mapping[int, Mapping[str, nn.Module]],
+    images: torch.Tensor,
+    seed: int = 0,
+    memory_budget_mb: int = DEFAULT_MEMORY_BUDGET_MB,
+) -> dict[int, dict[str, tuple[dict[str, float], int]]]:
+    """Every seed's models: ``[seed][score] -> (value per model, images it is over)``.
+
+    All models are explained together, so each batch goes through the shared backbone once for
+    every model of every seed (:mod:`.bank`)."""
+    models = {(s, kind): m for s, by_kind in models_by_seed.items() for kind, m in by_kind.items()}
+    maps, probabilities = explain_methods(
+        models, images, seed, methods=(METHOD, RANDOM), memory_budget_mb=memory_budget_mb
+    )
+    scores = score_methods(models, images, maps, probabilities, memory_budget_mb=memory_budget_mb)
     method, reference = scores[METHOD], scores[RANDOM]
-    result = {}
-    for name, (mode, sign) in GAINS.items():
-        area, chance = method.area(mode), reference.area(mode)
-        result[name] = _common_mean({k: sign * (area[k] - chance[k]) for k in models})
-    unit_maps, _ = head_unit_saliency(models, images)
-    result["similarity of the unit maps"] = _common_mean(
-        {kind: unit_similarity(unit_maps[kind]) for kind in models}
-    )
+    unit_maps, _ = head_unit_saliency(models, images, memory_budget_mb)
     gaps = maps.completeness
-    result[COMPLETENESS] = (
-        {kind: float(np.nanmedian(gaps[kind])) for kind in models},
-        int(min(np.isfinite(gaps[kind]).sum() for kind in models)),
-    )
+    result: dict[int, dict[str, tuple[dict[str, float], int]]] = {}
+    for s, by_kind in models_by_seed.items():
+        keys = {kind: (s, kind) for kind in by_kind}
+        one: dict[str, tuple[dict[str, float], int]] = {}
+        for name, (mode, sign) in GAINS.items():
+            area, chance = method.area(mode), reference.area(mode)
+            one[name] = _common_mean(
+                {k: sign * (area[key] - chance[key]) for k, key in keys.items()}
+            )
+        one["similarity of the unit maps"] = _common_mean(
+            {kind: unit_similarity(unit_maps[key]) for kind, key in keys.items()}
+        )
+        one[COMPLETENESS] = (
+            {kind: float(np.nanmedian(gaps[key])) for kind, key in keys.items()},
+            int(min(np.isfinite(gaps[key]).sum() for key in keys.values())),
+        )
+        result[s] = one
     return result
 
 
 def saliency_results(
-    models_by_seed: Mapping[int, Mapping[str, nn.Module]], images: torch.Tensor, seed: int = 0
+    models_by_seed: Mapping[int, Mapping[str, nn.Module]],
+    images: torch.Tensor,
+    seed: int = 0,
+    memory_budget_mb: int = DEFAULT_MEMORY_BUDGET_MB,
 ) -> Results:
     """:func:`seed_scores` of every seed's models, as mean ± SE over seeds; the faithfulness
     gains and the unit-map similarity compared between models, paired by seed (one family)."""
     results = Results("saliency")
-    per_seed = [seed_scores(models, images, seed) for models in models_by_seed.values()]
+    per_seed = list(seed_scores(models_by_seed, images, seed, memory_budget_mb).values())
     for name in per_seed[0]:
         kinds = per_seed[0][name][0]
         values = {kind: [scores[name][0][kind] for scores in per_seed] for kind in kinds}

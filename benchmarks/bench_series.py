@@ -1,0 +1,142 @@
+"""The whole notebook series at Mari's real size (224 px), with random backbone weights.
+
+The cost of every analysis does not depend on the weights, so ``weights none`` measures what
+ImageNet weights would cost. Data: the ants/bees images of ``../shared/data/hymenoptera_data``
+when present (Mari's second dataset, 398 images), else the project's synthetic images at 224 px.
+Reports, per notebook: seconds, the kernel's peak resident memory, and the images sent through
+the backbone (with and without a retained graph), from the backbone's forward log.
+
+    python benchmarks/bench_series.py [--output F] [-p NAME VALUE ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psutil
+from _common import add_output_option, machine, write_results
+
+from helpers.config import PROJECT_ROOT
+from helpers.model.backbone import FORWARD_LOG_ENV
+
+ANTS_BEES = PROJECT_ROOT.parent / "shared" / "data" / "hymenoptera_data"
+# Mari et al.'s ants/bees settings (arXiv:1912.08278), at the real image size
+MARI_ANTS_BEES = {
+    "dataset": "imagefolder",
+    "classes": '["ants","bees"]',
+    "weights": "none",
+    "image_size": "224",
+    "resize_size": "0",
+    "q_depth": "6",
+    "lr": "0.0004",
+    "batch_size": "4",
+    "epochs": "30",
+    "lr_step": "10",
+    "lr_gamma": "0.1",
+}
+
+
+class KernelMemory(threading.Thread):
+    """Polls the pipeline's kernel processes; the peak resident memory of each, by start."""
+
+    def __init__(self, parent: int) -> None:
+        super().__init__(daemon=True)
+        self.parent, self.peaks, self.running = parent, {}, True
+
+    def run(self) -> None:
+        while self.running:
+            try:
+                children = psutil.Process(self.parent).children(recursive=True)
+            except psutil.NoSuchProcess:
+                return
+            for child in children:
+                try:
+                    if "ipykernel" in " ".join(child.cmdline()):
+                        started = child.create_time()
+                        rss = child.memory_info().rss
+                        self.peaks[started] = max(self.peaks.get(started, 0), rss)
+                except psutil.Error:
+                    continue
+            time.sleep(0.2)
+
+
+def notebook_times(executed: Path) -> tuple[float, float]:
+    """A executed notebook's start and end (epoch seconds) from papermill's metadata."""
+    meta = json.loads(executed.read_text())["metadata"]["papermill"]
+
+    def seconds(stamp: str) -> float:
+        from datetime import datetime
+
+        return datetime.fromisoformat(stamp).timestamp()
+
+    return seconds(meta["start_time"]), seconds(meta["end_time"])
+
+
+def forward_counts(log: Path, start: float, end: float) -> dict[str, int]:
+    counts = {"images_inference": 0, "images_gradient": 0}
+    if not log.is_file():
+        return counts
+    for line in log.read_text().splitlines():
+        stamp, images, gradient = line.split()
+        if start <= float(stamp) <= end:
+            counts["images_gradient" if gradient == "1" else "images_inference"] += int(images)
+    return counts
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_output_option(parser, "series_224px")
+    parser.add_argument("-p", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"))
+    args = parser.parse_args()
+    settings = dict(MARI_ANTS_BEES)
+    if ANTS_BEES.is_dir():
+        settings["data_dir"] = str(ANTS_BEES)
+    else:  # the project's own images at the real size
+        settings.update(dataset="synthetic", classes='["red","blue"]', weights="none")
+    settings.update(dict(args.p))
+    with tempfile.TemporaryDirectory(prefix="bench_series_") as folder:
+        out, log = Path(folder) / "run", Path(folder) / "forwards.log"
+        command = [sys.executable, "-m", "helpers.pipeline", "--output-dir", str(out)]
+        command += [item for pair in settings.items() for item in ("-p", *pair)]
+        command += ["-p", "cache_dir", str(Path(folder) / "cache")]
+        started = time.time()
+        process = subprocess.Popen(
+            command, cwd=PROJECT_ROOT, env={**__import__("os").environ, FORWARD_LOG_ENV: str(log)}
+        )
+        memory = KernelMemory(process.pid)
+        memory.start()
+        code = process.wait()
+        memory.running = False
+        total = time.time() - started
+        rows = []
+        peaks = [memory.peaks[key] for key in sorted(memory.peaks)]
+        for index, executed in enumerate(sorted(out.glob("[0-9][0-9]_*.ipynb"))):
+            if executed.name.endswith(".failed.ipynb"):
+                continue
+            start, end = notebook_times(executed)
+            row = {"notebook": executed.stem, "seconds": round(end - start, 1)}
+            row["peak_rss_mb"] = round(peaks[index] / 2**20) if index < len(peaks) else None
+            row.update(forward_counts(log, start, end))
+            rows.append(row)
+    for row in rows:
+        print(
+            f"{row['notebook']:<24} {row['seconds']:>8.1f} s {row['peak_rss_mb'] or 0:>6} MB "
+            f"{row['images_inference']:>8} + {row['images_gradient']:>7} (grad) images"
+        )
+    print(f"whole series: {total:.0f} s, exit code {code}")
+    write_results(
+        {"machine": machine(), "settings": settings, "exit_code": code, "seconds": total,
+         "notebooks": rows},
+        args.output,
+    )  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
