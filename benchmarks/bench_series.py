@@ -94,6 +94,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_output_option(parser, "series_224px")
     parser.add_argument("-p", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"))
+    parser.add_argument("--only", nargs="+", default=[], help="notebook prefixes (pipeline's)")
+    parser.add_argument("--run-dir", type=Path, help="keep the run here (default: a temp dir)")
     args = parser.parse_args()
     settings = dict(MARI_ANTS_BEES)
     if ANTS_BEES.is_dir():
@@ -101,11 +103,13 @@ def main() -> None:
     else:  # the project's own images at the real size
         settings.update(dataset="synthetic", classes='["red","blue"]', weights="none")
     settings.update(dict(args.p))
-    with tempfile.TemporaryDirectory(prefix="bench_series_") as folder:
-        out, log = Path(folder) / "run", Path(folder) / "forwards.log"
+    with tempfile.TemporaryDirectory(prefix="bench_series_") as temporary:
+        folder = args.run_dir or Path(temporary)
+        out, log = folder / "run", folder / "forwards.log"
         command = [sys.executable, "-m", "helpers.pipeline", "--output-dir", str(out)]
         command += [item for pair in settings.items() for item in ("-p", *pair)]
-        command += ["-p", "cache_dir", str(Path(folder) / "cache")]
+        command += ["-p", "cache_dir", str(folder / "cache")]
+        command += ["--only", *args.only] if args.only else []
         started = time.time()
         process = subprocess.Popen(
             command, cwd=PROJECT_ROOT, env={**__import__("os").environ, FORWARD_LOG_ENV: str(log)}
@@ -117,9 +121,8 @@ def main() -> None:
         total = time.time() - started
         rows = []
         peaks = [memory.peaks[key] for key in sorted(memory.peaks)]
-        for index, executed in enumerate(sorted(out.glob("[0-9][0-9]_*.ipynb"))):
-            if executed.name.endswith(".failed.ipynb"):
-                continue
+        ran = [p for p in sorted(out.glob("[0-9][0-9]_*.ipynb")) if p.stat().st_mtime >= started]
+        for index, executed in enumerate(p for p in ran if not p.name.endswith(".failed.ipynb")):
             start, end = notebook_times(executed)
             row = {"notebook": executed.stem, "seconds": round(end - start, 1)}
             row["peak_rss_mb"] = round(peaks[index] / 2**20) if index < len(peaks) else None

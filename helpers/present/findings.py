@@ -96,7 +96,7 @@ def verdicts(results: Mapping[str, Any]) -> list[Verdict]:
 class Headline:
     """An analysis in one line: ``outcome`` (the family's result) and ``verdict``, the
     comparison it quotes (None without comparisons), whose sentence is ``sentence``; ``null``
-    when the family detected nothing."""
+    when the family was tested and detected nothing."""
 
     outcome: str
     verdict: Verdict | None
@@ -105,6 +105,14 @@ class Headline:
 
     def __str__(self) -> str:
         return f"{self.outcome} {self.sentence}".strip()
+
+    @property
+    def kind(self) -> str:
+        """How to style it: ``"null"`` (a null result), ``"found"`` (the comparison quoted is
+        below α) or ``"neutral"`` (nothing testable, or exploratory with nothing below α)."""
+        if self.null:
+            return "null"
+        return "found" if self.verdict is not None and self.verdict.detected else "neutral"
 
 
 def _count(n: int) -> str:
@@ -118,7 +126,8 @@ def _strongest(found: list[Verdict]) -> Verdict:
 
 def headline(found: list[Verdict], stated: Mapping[str, str] | None = None) -> Headline:
     """The outcome of the Holm family and its strongest comparison's sentence; exploratory
-    comparisons only when there is no family (labelled as such). ``stated``: the sentences as
+    comparisons only when there is no family (labelled as such); "not testable" when no p-value
+    of the family is defined (one seed), which is no null result. ``stated``: the sentences as
     the notebook printed them, by :meth:`Verdict.premise` (their comparatives, e.g. ``"more
     accurate"``, are not in ``results.json``); without one, the higher value reads "higher"."""
     family, null = [v for v in found if not v.exploratory], False
@@ -127,6 +136,9 @@ def headline(found: list[Verdict], stated: Mapping[str, str] | None = None) -> H
     if not family:
         outcome = f"Exploratory only ({_count(len(found))}, uncorrected). Smallest p:"
         chosen = _strongest(found)
+    elif all(math.isnan(v.p) for v in family):  # a family of size 0
+        outcome = f"Not testable (fewer than 2 {family[0].comparison.unit}):"
+        chosen = family[0]
     else:
         detected = [v for v in family if v.detected]
         size = _count(family[0].family_size or len(family))

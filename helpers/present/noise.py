@@ -74,13 +74,18 @@ def describe_device(device: BackendV2, n_images: int) -> str:
 
 
 def describe_budget(plan: Mapping[str, Mapping[str, Any]], n_images: int) -> str:
-    """Markdown: per setting the fewest shots that keep accuracy within one SE over images of
-    the exact accuracy, and what one evaluation of ``n_images`` then needs on hardware
-    (``noise.hardware_plan``)."""
+    """Markdown: per setting the fewest of the shot counts tried from which accuracy stays
+    within one SE over images of the exact accuracy, and what one evaluation of ``n_images``
+    then needs on hardware (``noise.hardware_plan``)."""
     lines = []
     for setting, need in plan.items():
         count = f"{need['shots_per_image']:,}"
-        reach = f"{count} shots" if need["reached"] else f"not reached with up to {count} shots"
+        reach = (
+            f"{count} shots, the fewest of the counts tried from which accuracy stays within "
+            "one SE of exact"
+            if need["reached"]
+            else f"not within one SE of exact at the most of the counts tried ({count} shots)"
+        )
         lines.append(
             f"- **{setting}**: {reach}; on hardware, {n_images} images at {count} shots take "
             f"{need['circuits']:,} circuits and {need['shots']:,} shots in all."

@@ -77,6 +77,7 @@ def make_backend(
     seed: int | None = None,
     noise_model: object | None = None,
     mitigation: Sequence[str] = (),
+    device: BackendV2 | None = None,
 ) -> Backend:
     """Build a backend by name, or wrap any ``BaseEstimatorV2`` (e.g. IBM Runtime's).
 
@@ -90,6 +91,7 @@ def make_backend(
         seed: seed of the simulator's sampling (``"aer"``: Aer's ``seed_simulator``).
         noise_model: a qiskit-aer ``NoiseModel`` (``"aer"`` only).
         mitigation: ``"m3"`` and/or ``"zne"`` (``"aer"`` only; see :class:`SampledEstimator`).
+        device: the device ``noise_model`` is of (``"aer"``: M3 calibrates on a simulator of it).
 
     Gradients of every backend but ``"fast"`` are Qiskit ML's parameter shift, each shifted
     circuit evaluated by the same estimator (with shots and noise, as hardware would).
@@ -124,7 +126,7 @@ def make_backend(
             estimator = AerEstimator(options={"default_precision": 0.0})
             return Backend("aer", estimator, ParamShiftEstimatorGradient(estimator), 0.0)
         estimator = SampledEstimator(
-            shots=shots, seed=seed, noise_model=noise_model, mitigation=mitigation
+            shots=shots, seed=seed, noise_model=noise_model, mitigation=mitigation, device=device
         )
         return Backend("aer", estimator, ParamShiftEstimatorGradient(estimator), None)
     raise ValueError(f"backend={backend!r} is unknown; use one of {BACKENDS} or an estimator.")
@@ -248,7 +250,9 @@ class QuantumLayer(TorchConnector):
         target: a Qiskit ``BackendV2`` (a real IBM device or a fake one): the circuit is transpiled
             to its native gates and qubit layout, as IBM Runtime estimators require, and the
             observables follow the layout. Use it with ``backend="aer"`` and the device's noise
-            model, or with an IBM Runtime ``EstimatorV2`` for that device.
+            model, or with an IBM Runtime ``EstimatorV2`` for that device. With a
+            ``noise_model`` the circuit is also scheduled (ALAP, the device's durations): idle
+            qubits get ``Delay`` instructions, which ``NoiseModel.from_backend`` relaxes (T1/T2).
 
     Example::
 
@@ -273,10 +277,22 @@ class QuantumLayer(TorchConnector):
         circuit, inputs, weights = dressed_circuit(n_qubits, q_depth)
         observables = z_observables(n_qubits)
         if target is not None:  # an ISA circuit: the device's gates, qubits and layout
-            circuit = transpile(circuit, backend=target, optimization_level=1, seed_transpiler=0)
+            circuit = transpile(
+                circuit,
+                backend=target,
+                optimization_level=1,
+                seed_transpiler=0,
+                # idle qubits get Delays, on which the noise model's T1/T2 relaxation acts
+                scheduling_method=None if noise_model is None else "alap",
+            )
             observables = [observable.apply_layout(circuit.layout) for observable in observables]
         chosen = make_backend(
-            backend, shots=shots, seed=seed, noise_model=noise_model, mitigation=mitigation
+            backend,
+            shots=shots,
+            seed=seed,
+            noise_model=noise_model,
+            mitigation=mitigation,
+            device=target,
         )
         qnn = BatchedEstimatorQNN(
             circuit=circuit,

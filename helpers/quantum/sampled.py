@@ -23,6 +23,7 @@ from qiskit.circuit import ClassicalRegister, QuantumCircuit
 from qiskit.primitives import BaseEstimatorV2, DataBin, PrimitiveResult, PubResult
 from qiskit.primitives.base.base_primitive_job import BasePrimitiveJob
 from qiskit.primitives.containers.estimator_pub import EstimatorPub, EstimatorPubLike
+from qiskit.providers import BackendV2
 
 from helpers.quantum.primitives import _DoneJob
 
@@ -40,11 +41,14 @@ class SampledEstimator(BaseEstimatorV2):
             fresh seed for every call, so one estimator's calls are independent like repeated
             hardware runs, and two estimators with the same seed give identical outputs.
         noise_model: a qiskit-aer ``NoiseModel``; the circuit should be transpiled to its basis
-            gates and qubits (``QuantumLayer(target=device)``), or the noise misses the gates.
+            gates and qubits (``QuantumLayer(target=device)``, which also schedules it so idle
+            qubits get ``Delay``s for the model's T1/T2 relaxation), or the noise misses them.
         mitigation: any of ``"m3"`` (readout mitigation of the counts; needs shots) and
             ``"zne"`` (zero-noise extrapolation over ``zne_factors``).
         zne_factors: noise scale factors of the folded circuits (odd integers fold exactly).
-        calibration_shots: shots of each M3 calibration circuit.
+        calibration_shots: M3's calibration shots (its balanced calibration, as on hardware).
+        device: the device ``noise_model`` is of: M3 calibrates on a simulator of it
+            (``AerSimulator.from_backend``, its qubits), else on a bare ``AerSimulator``.
 
     ``precision`` passed to :meth:`run` is ignored: the shots are this estimator's ``shots``.
     Observables must be diagonal (Paulis of ``I`` and ``Z``); ``stds`` hold the standard error
@@ -65,6 +69,7 @@ class SampledEstimator(BaseEstimatorV2):
         mitigation: Sequence[str] = (),
         zne_factors: Sequence[float] = ZNE_FACTORS,
         calibration_shots: int = 10_000,
+        device: BackendV2 | None = None,
     ) -> None:
         unknown = sorted(set(mitigation) - set(MITIGATIONS))
         if unknown:
@@ -80,6 +85,7 @@ class SampledEstimator(BaseEstimatorV2):
         self.mitigation = tuple(mitigation)
         self.zne_factors = tuple(float(f) for f in zne_factors)
         self.calibration_shots = calibration_shots
+        self.device = device
         self._rng = np.random.default_rng(seed)
         self._readout = _readout_matrices(noise_model) if shots is None else {}
         self._mitigators: dict[tuple[int, ...], object] = {}
@@ -175,17 +181,22 @@ class SampledEstimator(BaseEstimatorV2):
         return table / table.sum(axis=1, keepdims=True)
 
     def _mitigator(self, measured: list[int]) -> object:
-        """An M3 mitigator calibrated (once per set of qubits) on the same noisy simulator."""
+        """An M3 mitigator calibrated (once per set of qubits) on the same noisy simulator,
+        with the balanced calibration M3 uses on hardware."""
         import mthree
         from qiskit_aer import AerSimulator
 
         key = tuple(measured)
         if key not in self._mitigators:
-            system = AerSimulator(
-                noise_model=self.noise_model, seed_simulator=self._seed(), max_parallel_threads=1
-            )
+            options = {"noise_model": self.noise_model, "seed_simulator": self._seed()}
+            if self.device is None:
+                system = AerSimulator(**options, max_parallel_threads=1)
+            else:
+                system = AerSimulator.from_backend(self.device, **options, max_parallel_threads=1)
             mitigator = mthree.M3Mitigation(system)
-            mitigator.cals_from_system(measured, shots=self.calibration_shots, async_cal=False)
+            mitigator.cals_from_system(
+                measured, shots=self.calibration_shots, method="balanced", async_cal=False
+            )
             self._mitigators[key] = mitigator
         return self._mitigators[key]
 

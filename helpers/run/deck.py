@@ -62,6 +62,7 @@ html, body.jp-Notebook, main, .reveal { height: 100%; margin: 0; padding: 0; ove
 .reveal h1 { font-size: 2.0em; margin-top: 1.5em; } .reveal h2 { font-size: 1.35em; }
 .reveal .headline { font-size: 0.8em; line-height: 1.3; }
 .reveal .outcome { font-weight: bold; } .reveal .null .outcome { color: #555; }
+.reveal .neutral .outcome { font-weight: normal; font-style: italic; color: #555; }
 .reveal .jp-OutputArea-output img { display: block; margin: 0 auto; }
 .reveal .jp-OutputArea-output img { max-height: 470px; max-width: 100%; }
 .reveal .jp-RenderedHTMLCommon { font-size: 30px; }
@@ -147,7 +148,7 @@ def _finding_slides(finding: Finding, pngs: Mapping[str, str]) -> list[NotebookN
     headline = finding.headline
     text = (
         f"## {html.escape(title(finding))}{where}\n\n"
-        f'<p class="headline {"null" if headline.null else "found"}"><span class="outcome">'
+        f'<p class="headline {headline.kind}"><span class="outcome">'
         f"{html.escape(headline.outcome)}</span> {html.escape(headline.sentence)}</p>"
     )
     if not finding.verdicts:

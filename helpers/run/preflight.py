@@ -101,7 +101,7 @@ def _checks(cfg: Config, output_dir: Path, notebooks: Sequence[str]) -> list[Cal
     if cfg.user_image_path is not None and any(name.startswith("03") for name in notebooks):
         checks.append(lambda: _user_image(cfg.user_image_path))
     if any(name.startswith("08") for name in notebooks):
-        checks.append(lambda: fake_device(cfg.noise_device))
+        checks.append(lambda: fake_device(cfg.noise_device, cfg.n_qubits))
     return checks
 
 

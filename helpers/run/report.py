@@ -58,7 +58,7 @@ td, th { border: 1px solid #ccc; padding: 0.2em 0.5em; text-align: right; }
 .problems { border: 3px solid #d62728; padding: 0.5em 1em; }
 .warning { border-left: 6px solid #d62728; padding: 0.5em 1em; font-weight: bold; }
 #findings { font-size: 0.92em; } #findings li { margin: 0.35em 0; }
-#findings li.null { color: #555; }
+#findings li.null { color: #555; } #findings li.neutral { color: #555; font-style: italic; }
 """
 
 
@@ -321,8 +321,10 @@ def build_report(
     readable = {s.name: s.notebook for s in sections if s.notebook is not None}
     try:
         summary = summary_html(run_findings(next(iter(values["artifacts_dir"])), readable))
-    except ValueError as exc:  # a damaged results.json or metrics.json (CorruptArtifactError)
-        summary, problems = "", [*problems, Problem(str(exc), ())]
+    except (ValueError, KeyError, OSError) as exc:  # a damaged, incomplete or unreadable artifact
+        cause = f"the findings summary could not be built ({type(exc).__name__}: {exc})"
+        why = str(exc) if isinstance(exc, ValueError) else f"{cause}; rerun its notebook."
+        summary, problems = "", [*problems, Problem(why, ())]
     if problems and not allow_problems:
         raise ReportProblemsError(problems)
     warnings = {s.name: [p for p in problems if s.name in p.notebooks] for s in sections}

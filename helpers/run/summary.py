@@ -50,7 +50,7 @@ def _line(finding: Finding) -> str:
     if finding.figure:
         links.append(f'<a href="#{html.escape(figure_id(finding.figure))}">key figure</a>')
     where = f" ({' · '.join(links)})" if links else " (no executed notebook states these verdicts)"
-    kind = "null" if finding.headline.null else "found"
+    kind = finding.headline.kind
     return (
         f'<li class="{kind}" data-analysis="{html.escape(finding.analysis)}">'
         f"<strong>{html.escape(title(finding))}</strong>{where}: "

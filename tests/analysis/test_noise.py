@@ -15,6 +15,12 @@ def test_unknown_fake_devices_are_named_with_the_valid_ones():
     with pytest.raises(ValueError, match="FakeManilaV2"):
         noise.fake_device("FakeNowhere")
     assert noise.fake_device("FakeManilaV2").num_qubits == 5
+    assert noise.fake_device("FakeManilaV2", 5).num_qubits == 5
+
+
+def test_a_device_smaller_than_the_circuit_is_refused():
+    with pytest.raises(ValueError, match=r"FakeArmonkV2.*1 qubits.*n_qubits=4"):
+        noise.fake_device("FakeArmonkV2", 4)
 
 
 def test_transpiled_circuit_on_the_device_layout_gives_the_exact_values():
@@ -25,6 +31,32 @@ def test_transpiled_circuit_on_the_device_layout_gives_the_exact_values():
     transpiled = QuantumLayer(4, 3, backend="aer", initial_weights=weights, target=device)
     assert set(transpiled.neural_network.circuit.count_ops()) <= {"rz", "sx", "x", "cx"}
     torch.testing.assert_close(transpiled(angles), exact, atol=1e-5, rtol=0)
+
+
+def test_noisy_target_schedules_idle_qubits_so_their_relaxation_applies():
+    from qiskit_aer.noise import NoiseModel
+
+    from helpers.quantum.layer import z_observables
+    from helpers.quantum.sampled import SampledEstimator
+
+    device = noise.fake_device("FakeManilaV2")
+    model = NoiseModel.from_backend(device)
+    layer = QuantumLayer(4, 3, backend="aer", noise_model=model, target=device)
+    circuit = layer.neural_network.circuit
+    assert circuit.count_ops()["delay"] > 0
+    without = circuit.copy_empty_like()
+    for instruction in circuit.data:
+        if instruction.operation.name != "delay":
+            without.append(instruction)
+    observables = [o.apply_layout(circuit.layout) for o in z_observables(4)]
+    values = np.random.default_rng(0).uniform(-1, 1, (3, circuit.num_parameters))
+    exact = SampledEstimator(shots=None, noise_model=model)
+    idle, busy = (
+        exact.run([(c, observables, values[:, None, :])]).result()[0].data.evs
+        for c in (circuit, without)
+    )
+    # the exact (density-matrix) path relaxes the idle qubits: the delays change the values
+    assert np.abs(idle - busy).max() > 1e-3
 
 
 def test_shot_study_separates_shots_noise_and_mitigation(trained_smoke_cfg):
@@ -54,11 +86,12 @@ def test_shot_study_separates_shots_noise_and_mitigation(trained_smoke_cfg):
     assert error[("+ M3 + ZNE", 4096)] < error[("+ M3", 4096)]
 
 
-def _rows(exact, noisy, error=0.1):
+def _rows(exact, noisy, error=0.1, counts=(64,)):
     common = {"loss": 0.0, "accuracy_se": 0.05, "z_error_se": 0.01}
     rows = [{"setting": "exact", "shots": None, "repeat": 0, "accuracy": exact, "z_error": 0.0}]
     rows += [
-        {"setting": "fake", "shots": 64, "repeat": r, "accuracy": a, "z_error": error}
+        {"setting": "fake", "shots": count, "repeat": r, "accuracy": a, "z_error": error}
+        for count in counts
         for r, a in enumerate(noisy)
     ]
     return [{**common, **row} for row in rows]
@@ -74,7 +107,7 @@ def test_shot_results_compare_the_accuracy_each_model_loses_paired_by_seed():
         },
     }
     results = noise.shot_results(studies)
-    lost = results.family.comparisons["accuracy lost to fake, 64 shots"]
+    lost = results.family.comparisons[f"{noise.FAMILY_QUESTION} (fake, 64 shots)"]
     hybrid_lost, product_lost = [0.15, 0.1, 0.15], [0.0, 0.05, 0.0]
     assert lost.names == ("product", "hybrid") and lost.n == 3 and lost.unit == "seeds"
     assert lost.difference == pytest.approx(np.mean(np.subtract(hybrid_lost, product_lost)))
@@ -86,6 +119,22 @@ def test_shot_results_compare_the_accuracy_each_model_loses_paired_by_seed():
     assert "hybrid test accuracy, fake, 64 shots" in results.exploratory
     assert results.family.size == 1
     assert all(row["unit"] == "seeds" for row in results.numbers)
+
+
+def test_the_family_is_one_comparison_per_setting_at_the_most_shots():
+    def seed(exact, lost):  # this seed's accuracy lost to every setting
+        rows = _rows(exact, [exact - lost], counts=(16, 64, 1024))
+        device = {"setting": "device noise", "shots": None, "accuracy": exact - lost}
+        return [*rows, {**rows[0], **device, "z_error": 0.1}]
+
+    losses = {"hybrid": [0.1, 0.2, 0.4], "product": [0.1, 0.1, 0.1]}
+    studies = {m: {s: seed(0.9, lost) for s, lost in enumerate(losses[m])} for m in losses}
+    results = noise.shot_results(studies)
+    question = noise.FAMILY_QUESTION
+    family = {f"{question} (fake, 1024 shots)", f"{question} (device noise, no shots)"}
+    assert set(results.family.comparisons) == family and results.family.size == 2
+    smaller = {f"{question} (fake, 16 shots)", f"{question} (fake, 64 shots)"}
+    assert smaller <= set(results.exploratory)
 
 
 def _summary(exact, by_shots, se=0.02):
@@ -105,6 +154,10 @@ def test_shot_budget_is_the_fewest_shots_within_one_se_of_exact():
     ]
     # exact 0.81 ± 0.02: "a" reaches it at 256 shots (0.80), not at 64 (0.71); "b" never
     assert noise.shot_budget(summaries) == {"a": 256, "b": None}
+    again_out = {"c": {64: 0.80, 256: 0.70, 1024: 0.81, 4096: 0.80}, "d": {64: 0.81, 256: 0.7}}
+    summaries = [_summary(0.81, again_out), _summary(0.81, again_out)]
+    # "c" is within at 64 but falls outside at 256: only from 1024 on does it stay within
+    assert noise.shot_budget(summaries) == {"c": 1024, "d": None}
 
 
 def test_hardware_budget_counts_circuits_and_shots():

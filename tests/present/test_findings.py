@@ -56,7 +56,7 @@ def test_a_detected_comparison_leads_with_the_notebooks_wording():
     found = _read_back(results)
     plain = headline(found)
     assert plain.outcome == "1 of 2 comparisons detected (Holm-corrected). Strongest:"
-    assert plain.verdict.name == "clear" and not plain.null
+    assert plain.verdict.name == "clear" and not plain.null and plain.kind == "found"
     assert plain.sentence.startswith("clear: b − a = 1.000 ± 0.058 (paired over 3 seeds; ")
     assert plain.sentence.endswith("Holm-adjusted p = 0.0066 in a family of 2): b higher.")
     worded = plain.verdict.premise() + ": b more accurate."
@@ -68,14 +68,17 @@ def test_a_family_without_detection_is_a_null_result():
     results.compare("unclear", paired_comparison(A, UNCLEAR, unit="seeds"))
     line = headline(_read_back(results))
     assert line.null and line.outcome.startswith("Null result: none of 1 comparison detected")
+    assert line.kind == "null"
     assert line.sentence.endswith("): no difference detectable at this sample size.")
 
 
-def test_one_seed_gives_no_test_and_no_detection():
+def test_one_seed_is_not_testable_rather_than_a_null_result():
     results = Results("demo")
     results.compare("one seed", paired_comparison([1.0], [2.0], unit="seeds"))
+    results.compare("also one", paired_comparison([1.0], [3.0], unit="seeds"))
     line = headline(_read_back(results))
-    assert line.null and "Holm-adjusted p = n/a" in line.sentence
+    assert line.outcome == "Not testable (fewer than 2 seeds):" and "Null" not in str(line)
+    assert not line.null and line.kind == "neutral" and "Holm-adjusted p = n/a" in line.sentence
 
 
 def test_exploratory_comparisons_alone_say_so_and_no_comparison_says_why():
@@ -84,6 +87,11 @@ def test_exploratory_comparisons_alone_say_so_and_no_comparison_says_why():
     line = headline(_read_back(results))
     assert line.outcome == "Exploratory only (1 comparison, uncorrected). Smallest p:"
     assert "exploratory, uncorrected p = 0.0033" in line.sentence and not line.null
+    assert line.kind == "found"  # below α, labelled exploratory
+    results = Results("demo")
+    results.explore("unclear", paired_comparison(A, UNCLEAR, unit="seeds"))
+    line = headline(_read_back(results))
+    assert line.kind == "neutral" and not line.null  # nothing below α: no finding, no null
     assert str(headline([])) == "No comparison: fewer than two models or seeds."
 
 

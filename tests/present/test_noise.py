@@ -90,10 +90,11 @@ def test_shots_table_indexes_by_setting_and_shots():
 def test_describe_budget_states_the_shots_and_the_hardware_cost():
     plan = hardware_plan({"shots only": 256, "+ M3": None}, [64, 1024], 100)
     assert describe_budget(plan, 100).splitlines() == [
-        "- **shots only**: 256 shots; on hardware, 100 images at 256 shots take 100 circuits "
+        "- **shots only**: 256 shots, the fewest of the counts tried from which accuracy stays "
+        "within one SE of exact; on hardware, 100 images at 256 shots take 100 circuits "
         "and 25,600 shots in all.",
-        "- **+ M3**: not reached with up to 1,024 shots; on hardware, 100 images at 1,024 shots "
-        "take 108 circuits and 122,400 shots in all.",
+        "- **+ M3**: not within one SE of exact at the most of the counts tried (1,024 shots); "
+        "on hardware, 100 images at 1,024 shots take 108 circuits and 122,400 shots in all.",
     ]
 
 

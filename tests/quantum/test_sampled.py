@@ -96,10 +96,33 @@ def test_readout_error_moves_outputs_as_its_confusion_matrices_predict_and_m3_un
     shots = 20_000
     sampled = _layer(shots=shots, seed=3, noise_model=_readout_only())(ANGLES.double())
     assert torch.all((sampled - predicted).abs() < 4 * torch.sqrt((1 - predicted**2) / shots))
-    # M3 on the same counts: back to the exact values within 0.03 (stated tolerance: 4 standard
-    # errors of 20,000 shots amplified by the inverse readout fidelity, plus calibration noise)
+    # M3 on the same counts: back to the exact values within 4 standard errors: the counts'
+    # (amplified by 1 / fidelity) and the calibration's (10,000 shots per prepared state), by
+    # the derivatives of (<Z>_read + e0 - e1) / (1 - e0 - e1) in e0 and e1
     mitigated = _layer(shots=shots, seed=3, noise_model=_readout_only(), mitigation=("m3",))
-    assert (mitigated(ANGLES.double()) - exact).abs().max() < 0.03
+    e0 = torch.tensor([m[0][1] for m in READOUT], dtype=exact.dtype)
+    e1 = torch.tensor([m[1][0] for m in READOUT], dtype=exact.dtype)
+    fidelity = 1 - e0 - e1
+    calibration = ((1 + exact) ** 2 * e0 * (1 - e0) + (1 - exact) ** 2 * e1 * (1 - e1)) / 10_000
+    se = torch.sqrt((1 - predicted**2) / shots + calibration) / fidelity
+    assert torch.all((mitigated(ANGLES.double()) - exact).abs() < 4 * se)
+
+
+def test_m3_calibrates_balanced_on_a_simulator_of_the_device():
+    from qiskit_ibm_runtime.fake_provider import FakeManilaV2
+
+    from helpers.analysis.noise import hardware_budget
+
+    device = FakeManilaV2()
+    model = NoiseModel.from_backend(device)
+    layer = _layer(shots=64, seed=1, noise_model=model, mitigation=("m3",), target=device)
+    layer(ANGLES[:2])
+    [mitigator] = layer.backend.estimator._mitigators.values()
+    assert mitigator.num_qubits == device.num_qubits  # not a bare 30-qubit AerSimulator
+    # balanced, as on hardware, so the calibration is what hardware_budget counts
+    assert mitigator.cal_method == "balanced"
+    extra = hardware_budget(1, 64, ("m3",))["shots"] - 64
+    assert mitigator._balanced_shots == extra
 
 
 def test_exact_device_noise_agrees_with_many_sampled_shots_of_the_same_noise():
