@@ -43,11 +43,28 @@ def principal_components(values: torch.Tensor | np.ndarray, seed: int = 0) -> np
     return PCA(n_components, random_state=seed).fit_transform(x)
 
 
+def constant_layout(values: torch.Tensor | np.ndarray) -> np.ndarray | None:
+    """All points at the origin ``(N, 2)`` when every sample of a layer is the same (e.g. ReLU
+    units that are off for every image), where a layout is undefined (scikit-learn's t-SNE
+    crashes the process on it); else None."""
+    x = as_matrix(values)
+    if np.ptp(x, axis=0).max(initial=0.0) > 1e-12:
+        return None
+    warnings.warn(
+        "a layer is the same for every image: its layout puts them all at the origin", stacklevel=3
+    )
+    return np.zeros((len(x), 2))
+
+
 def tsne(values: torch.Tensor | np.ndarray, perplexity: float = 30.0, seed: int = 0) -> np.ndarray:
     """t-SNE layout ``(N, 2)``: PCA initialisation, fixed seed, on the first 50 PCs.
 
-    The perplexity is capped at (N - 1) / 3, scikit-learn's limit for N points.
+    The perplexity is capped at (N - 1) / 3, scikit-learn's limit for N points. A constant
+    layer gets :func:`constant_layout`.
     """
+    constant = constant_layout(values)
+    if constant is not None:
+        return constant
     x = principal_components(values, seed)
     perplexity = min(perplexity, (len(x) - 1) / 3 - 1e-6)
     model = TSNE(2, perplexity=perplexity, init="pca", learning_rate="auto", random_state=seed)
@@ -200,9 +217,13 @@ def separability_results(
 def umap_layout(
     values: torch.Tensor | np.ndarray, metric: str = "euclidean", seed: int = 0
 ) -> np.ndarray:
-    """UMAP layout ``(N, 2)`` (McInnes et al. 2018) on the first 50 PCs, seeded (single thread)."""
+    """UMAP layout ``(N, 2)`` (McInnes et al. 2018) on the first 50 PCs, seeded (single thread);
+    a constant layer gets :func:`constant_layout`."""
     import umap  # imported here: numba compiles it on first import (~15 s)
 
+    constant = constant_layout(values)
+    if constant is not None:
+        return constant
     x = principal_components(values, seed)
     neighbours = min(15, len(x) - 1)
     model = umap.UMAP(n_neighbors=neighbours, metric=metric, random_state=seed, n_jobs=1)

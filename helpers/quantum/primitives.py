@@ -111,7 +111,23 @@ class _DoneJob(BasePrimitiveJob):
         """Nothing to cancel: the job is complete."""
 
 
-class FastStatevectorEstimator(BaseEstimatorV2):
+class PubByPubEstimator(BaseEstimatorV2):
+    """An EstimatorV2 that evaluates each pub at once in :meth:`_run_pub` and returns a job that
+    is already done."""
+
+    def run(
+        self, pubs: Iterable[EstimatorPubLike], *, precision: float | None = None
+    ) -> BasePrimitiveJob:
+        coerced = [EstimatorPub.coerce(pub, precision) for pub in pubs]
+        return _DoneJob(
+            PrimitiveResult([self._run_pub(pub) for pub in coerced], metadata={"version": 2})
+        )
+
+    def _run_pub(self, pub: EstimatorPub) -> PubResult:
+        raise NotImplementedError
+
+
+class FastStatevectorEstimator(PubByPubEstimator):
     """Exact statevector estimator, vectorised over each PUB's parameter values.
 
     Follows the ``BaseEstimatorV2`` contract: PUBs ``(circuit, observables, parameter_values)``
@@ -140,14 +156,6 @@ class FastStatevectorEstimator(BaseEstimatorV2):
     def compiled_observables(self, observables: Sequence, n_qubits: int) -> CompiledObservables:
         """The compiled form of a list of observables (cached by identity, then content)."""
         return self._observables(observables, n_qubits)
-
-    def run(
-        self, pubs: Iterable[EstimatorPubLike], *, precision: float | None = None
-    ) -> BasePrimitiveJob:
-        coerced = [EstimatorPub.coerce(pub, precision) for pub in pubs]
-        return _DoneJob(
-            PrimitiveResult([self._run_pub(pub) for pub in coerced], metadata={"version": 2})
-        )
 
     def _run_pub(self, pub: EstimatorPub) -> PubResult:
         circuit = pub.circuit

@@ -16,22 +16,21 @@ probabilities.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from qiskit.circuit import ClassicalRegister, QuantumCircuit
-from qiskit.primitives import BaseEstimatorV2, DataBin, PrimitiveResult, PubResult
-from qiskit.primitives.base.base_primitive_job import BasePrimitiveJob
-from qiskit.primitives.containers.estimator_pub import EstimatorPub, EstimatorPubLike
+from qiskit.primitives import DataBin, PubResult
+from qiskit.primitives.containers.estimator_pub import EstimatorPub
 from qiskit.providers import BackendV2
 
-from helpers.quantum.primitives import _DoneJob
+from helpers.quantum.primitives import PubByPubEstimator
 
 MITIGATIONS = ("m3", "zne")
 ZNE_FACTORS = (1.0, 3.0)  # noise scale factors: the circuit, and every two-qubit gate tripled
 
 
-class SampledEstimator(BaseEstimatorV2):
+class SampledEstimator(PubByPubEstimator):
     """``BaseEstimatorV2`` that samples ``shots`` bit-strings per parameter row on qiskit-aer.
 
     Args:
@@ -89,14 +88,6 @@ class SampledEstimator(BaseEstimatorV2):
         self._rng = np.random.default_rng(seed)
         self._readout = _readout_matrices(noise_model) if shots is None else {}
         self._mitigators: dict[tuple[int, ...], object] = {}
-
-    def run(
-        self, pubs: Iterable[EstimatorPubLike], *, precision: float | None = None
-    ) -> BasePrimitiveJob:
-        coerced = [EstimatorPub.coerce(pub, precision) for pub in pubs]
-        return _DoneJob(
-            PrimitiveResult([self._run_pub(pub) for pub in coerced], metadata={"version": 2})
-        )
 
     def _run_pub(self, pub: EstimatorPub) -> PubResult:
         circuit = pub.circuit

@@ -99,3 +99,14 @@ def test_head_separability_does_not_depend_on_a_units_scale():
     second = embedding.head_separability(activations.Activations(scaled, labels, list(range(80))))
     assert first["classical"]["h_out"] == pytest.approx(second["classical"]["h_out"])
     np.testing.assert_allclose(embedding.standardised(values).std(axis=0), 1.0)
+
+
+@pytest.mark.parametrize("method", ["tsne", "umap"])
+def test_a_layer_equal_for_every_image_is_laid_out_at_the_origin_not_crashed_on(method):
+    """All-off ReLU units (seen at 224 px with random weights) made scikit-learn's t-SNE
+    segfault the kernel."""
+    dead = torch.zeros(40, 4)
+    layout = {"tsne": embedding.tsne, "umap": embedding.umap_layout}[method]
+    with pytest.warns(UserWarning, match="same for every image"):
+        result = layout(dead)
+    assert result.shape == (40, 2) and not result.any()
