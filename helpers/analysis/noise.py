@@ -2,14 +2,16 @@
 (Mari et al. ran theirs on IBM and Rigetti processors with 1,024 shots).
 
 Every ⟨Z_j⟩ of an image is estimated from the same ``shots`` measured bit-strings
-(:class:`~helpers.quantum.SampledEstimator` on qiskit-aer, seeded through ``seed_simulator``).
-Device noise is the noise model of one of qiskit-ibm-runtime's fake devices (calibration
-snapshots of real IBM processors: gate errors, relaxation and readout error) on the circuit
-transpiled to that device's gates and layout and scheduled, so that idle qubits relax (T1/T2)
-in their delays as well. The settings separate the two: shots without noise;
+(:class:`~helpers.quantum.SampledEstimator`: qiskit-aer computes the exact outcome distribution
+of the measured qubits, readout error included, and the counts are drawn from it as
+``Multinomial(shots, p)`` with a seeded generator, the distribution of ``shots`` independent
+measured bit-strings). Device noise is the noise model of one of qiskit-ibm-runtime's fake
+devices (calibration snapshots of real IBM processors: gate errors, relaxation and readout
+error) on the circuit transpiled to that device's gates and layout and scheduled, so that idle
+qubits relax (T1/T2) in their delays as well. The settings separate the two: shots without noise;
 device noise with exact expectation values (density matrix, readout confusion applied to the
-exact probabilities); device noise with shots; then readout mitigation (M3) of those counts and
-zero-noise extrapolation (gate folding) on top.
+exact probabilities); device noise with shots; then readout mitigation (M3, calibrated on Aer) of
+those counts and zero-noise extrapolation (gate folding) on top.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from helpers.analysis.results import Results
 from helpers.analysis.stats import paired_comparison
 from helpers.model.heads import DressedQuantumHead
 from helpers.quantum import QuantumLayer
-from helpers.quantum.sampled import ZNE_FACTORS
+from helpers.quantum.sampled import ZNE_FACTORS, SampledEstimator
 
 EXACT = "exact"
 FAMILY_QUESTION = "hybrid vs depth-0 control, accuracy lost to noise"
@@ -144,25 +146,48 @@ def shot_study(
     seed: int = 0,
     settings: Mapping[str, Setting] = SETTINGS,
 ) -> list[dict[str, object]]:
-    """One row per setting, shot count and repeat (simulator seed ``seed + repeat``): accuracy
+    """One row per setting, shot count and repeat (sampling seed ``seed + repeat``): accuracy
     and its SE over images, loss, and the error of ⟨Z_j⟩ against the exact evaluation (the first
     row). A setting without shots is deterministic: one row. The settings of one repeat share
-    the simulator seed, so the mitigations correct the very counts of the unmitigated row."""
+    the sampling seed, so the mitigations correct the very counts of the unmitigated row.
+
+    One noiseless and one noisy copy of the head are built; every row starts a new run on its
+    estimator (:meth:`~helpers.quantum.SampledEstimator.reset`: shots, seed, mitigation, M3
+    recalibrated), which remembers the exact outcome probabilities of these images, so the
+    circuits are simulated once per copy and noise factor, not once per row."""
     scores, exact = _evaluate(head, features, labels)
     rows: list[dict[str, object]] = [{"setting": EXACT, "shots": None, "repeat": 0, **scores}]
+    copies: dict[bool, DressedQuantumHead] = {}
     for name, setting in settings.items():
-        device = target if setting.noisy else None
+        if setting.noisy not in copies:  # shots=1: a SampledEstimator, reset for every row
+            device = target if setting.noisy else None
+            copies[setting.noisy] = with_quantum_backend(head, 1, seed, device)
+        study = copies[setting.noisy]
+        estimator = _sampled_estimator(study)
         runs = [(int(count), r) for count in shots for r in range(repeats)]
         for count, repeat in runs if setting.sampled else [(None, 0)]:
-            noisy = with_quantum_backend(head, count, seed + repeat, device, setting.mitigation)
-            scores, _ = _evaluate(noisy, features, labels, exact)
+            estimator.reset(shots=count, seed=seed + repeat, mitigation=setting.mitigation)
+            scores, _ = _evaluate(study, features, labels, exact)
             rows.append({"setting": name, "shots": count, "repeat": repeat, **scores})
     return rows
 
 
+def _sampled_estimator(head: DressedQuantumHead) -> SampledEstimator:
+    """The :class:`~helpers.quantum.SampledEstimator` a :func:`with_quantum_backend` head's
+    circuit runs on."""
+    backend = getattr(head.q_layer, "backend", None)
+    estimator = getattr(backend, "estimator", None)
+    if not isinstance(estimator, SampledEstimator):
+        raise TypeError(
+            f"the head's circuit runs on {type(estimator).__name__}, not a SampledEstimator; "
+            "build it with with_quantum_backend(head, shots, ...)."
+        )
+    return estimator
+
+
 def summarise(rows: Sequence[Mapping[str, object]]) -> list[dict[str, object]]:
     """Per setting and shot count: accuracy and ⟨Z_j⟩ error, their mean over repeats, the
-    standard deviation over repeats (simulator seeds) and the SE over images (mean over
+    standard deviation over repeats (sampling seeds) and the SE over images (mean over
     repeats)."""
     groups: dict[tuple[str, object], list[Mapping[str, object]]] = {}
     for row in rows:

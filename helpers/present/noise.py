@@ -21,7 +21,7 @@ METRICS = {
 @themed
 def plot_against_shots(summary: Sequence[Mapping[str, Any]], metric: str, title: str) -> Figure:
     """``metric`` (``accuracy`` or ``z_error``) against shots (log scale) per setting: the mean
-    over repeats with error bars of ± one standard deviation over simulator seeds. Settings
+    over repeats with error bars of ± one standard deviation over sampling seeds. Settings
     without shots (exact, device noise evaluated exactly) are horizontal lines, the exact one
     with a band of ± one SE over test images."""
     if metric not in METRICS:

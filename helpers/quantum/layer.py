@@ -88,7 +88,9 @@ def make_backend(
             measures ``shots`` bit-strings, or gives exact values under ``noise_model`` when
             ``shots`` is None), or an estimator instance.
         shots: bit-strings per expectation value; None means exact where the backend can.
-        seed: seed of the simulator's sampling (``"aer"``: Aer's ``seed_simulator``).
+        seed: seed of the sampling (``"aer"``: of the generator that draws the counts from
+            Aer's exact outcome distribution, and M3's ``seed_simulator``; see
+            :class:`SampledEstimator`).
         noise_model: a qiskit-aer ``NoiseModel`` (``"aer"`` only).
         mitigation: ``"m3"`` and/or ``"zne"`` (``"aer"`` only; see :class:`SampledEstimator`).
         device: the device ``noise_model`` is of (``"aer"``: M3 calibrates on a simulator of it).

@@ -11,11 +11,24 @@ zero-noise extrapolation by folding the two-qubit gates (``qiskit-mitigation``'s
 through the scaled-noise values. ``shots=None`` gives the exact values under the noise model:
 the density matrix, and the noise model's readout confusion matrices applied to its outcome
 probabilities.
+
+How the bit-strings are drawn: Aer computes the exact outcome distribution ``p`` of the measured
+qubits (statevector, or density matrix under the noise model, then the readout confusion
+matrices), and a row's counts are drawn as ``Multinomial(shots, p)`` with the estimator's
+seeded NumPy generator. That is exactly the distribution of ``shots`` independent measured
+bit-strings, each with its own independent readout flips, which is what Aer's shot-by-shot
+sampling draws; it costs one simulation per distinct circuit and parameter rows (remembered
+across runs, see :meth:`SampledEstimator.reset`) instead of one per shot. A noise model with a
+quantum error on ``measure`` has no such exact distribution: then Aer samples shot by shot
+(``seed_simulator``). M3's calibration circuits are always sampled on Aer, seeded through
+``seed_simulator``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
+from collections import OrderedDict
 from collections.abc import Sequence
 
 import numpy as np
@@ -28,6 +41,7 @@ from helpers.quantum.primitives import PubByPubEstimator
 
 MITIGATIONS = ("m3", "zne")
 ZNE_FACTORS = (1.0, 3.0)  # noise scale factors: the circuit, and every two-qubit gate tripled
+_MEMO_SIZE = 16  # exact outcome probabilities remembered per estimator
 
 
 class SampledEstimator(PubByPubEstimator):
@@ -36,9 +50,10 @@ class SampledEstimator(PubByPubEstimator):
     Args:
         shots: bit-strings per parameter row; ``None`` gives exact values (density matrix under
             ``noise_model``, readout error applied through its confusion matrices).
-        seed: seeds the simulator (Aer's ``seed_simulator``) through a generator that draws a
-            fresh seed for every call, so one estimator's calls are independent like repeated
-            hardware runs, and two estimators with the same seed give identical outputs.
+        seed: seeds the NumPy generator that draws the counts (and the ``seed_simulator`` of
+            M3's calibration and of the shot-by-shot fallback); it keeps drawing across calls, so
+            one estimator's calls are independent like repeated hardware runs, and two
+            estimators (or :meth:`reset` runs) with the same seed give identical outputs.
         noise_model: a qiskit-aer ``NoiseModel``; the circuit should be transpiled to its basis
             gates and qubits (``QuantumLayer(target=device)``, which also schedules it so idle
             qubits get ``Delay``s for the model's T1/T2 relaxation), or the noise misses them.
@@ -48,6 +63,12 @@ class SampledEstimator(PubByPubEstimator):
         calibration_shots: M3's calibration shots (its balanced calibration, as on hardware).
         device: the device ``noise_model`` is of: M3 calibrates on a simulator of it
             (``AerSimulator.from_backend``, its qubits), else on a bare ``AerSimulator``.
+
+    The counts of a row are ``Multinomial(shots, p)`` with ``p`` Aer's exact outcome
+    probabilities of the measured qubits (readout error included): the distribution of
+    ``shots`` independent bit-strings (see the module docstring). ``p`` is remembered per
+    circuit object (which must not be modified in place), noise factor, measured qubits and
+    parameter rows, in a small least-recently-used memo that :meth:`reset` keeps.
 
     ``precision`` passed to :meth:`run` is ignored: the shots are this estimator's ``shots``.
     Observables must be diagonal (Paulis of ``I`` and ``Z``); ``stds`` hold the standard error
@@ -70,6 +91,25 @@ class SampledEstimator(PubByPubEstimator):
         calibration_shots: int = 10_000,
         device: BackendV2 | None = None,
     ) -> None:
+        self.noise_model = noise_model
+        self.zne_factors = tuple(float(f) for f in zne_factors)
+        self.calibration_shots = calibration_shots
+        self.device = device
+        try:  # the readout errors the exact outcome probabilities can take
+            self._readout: dict[int | None, np.ndarray] | None = _readout_matrices(noise_model)
+            self._not_exact = ""
+        except ValueError as error:  # a quantum error on 'measure': sample on Aer shot by shot
+            self._readout, self._not_exact = None, str(error)
+        self._memo: OrderedDict[tuple, tuple[QuantumCircuit, tuple, np.ndarray]] = OrderedDict()
+        self.reset(shots=shots, seed=seed, mitigation=mitigation)
+
+    def reset(self, *, shots: int | None, seed: int | None, mitigation: Sequence[str] = ()) -> None:
+        """Start a new run on the same circuit and noise: ``shots``, ``mitigation`` and the
+        generator reseeded with ``seed``, as the constructor sets them (the same seed gives the
+        same outputs as a new estimator), and M3 recalibrated on first use (as a new hardware
+        run would). The memo of exact outcome probabilities is kept: evaluating the same rows
+        again, at any shot count or seed, simulates nothing."""
+        mitigation = tuple(mitigation)
         unknown = sorted(set(mitigation) - set(MITIGATIONS))
         if unknown:
             raise ValueError(f"mitigation {unknown} is unknown; use any of {MITIGATIONS}.")
@@ -77,16 +117,13 @@ class SampledEstimator(PubByPubEstimator):
             raise ValueError(f"shots={shots}: must be a positive integer, or None for exact.")
         if "m3" in mitigation and shots is None:
             raise ValueError("mitigation 'm3' corrects measured counts: give shots.")
-        if "zne" in mitigation and (len(zne_factors) < 2 or min(zne_factors) < 1):
-            raise ValueError(f"zne_factors={tuple(zne_factors)}: give two or more factors >= 1.")
+        if "zne" in mitigation and (len(self.zne_factors) < 2 or min(self.zne_factors) < 1):
+            raise ValueError(f"zne_factors={self.zne_factors}: give two or more factors >= 1.")
+        if shots is None and self._readout is None:
+            raise ValueError(self._not_exact)
         self.shots = shots
-        self.noise_model = noise_model
-        self.mitigation = tuple(mitigation)
-        self.zne_factors = tuple(float(f) for f in zne_factors)
-        self.calibration_shots = calibration_shots
-        self.device = device
+        self.mitigation = mitigation
         self._rng = np.random.default_rng(seed)
-        self._readout = _readout_matrices(noise_model) if shots is None else {}
         self._mitigators: dict[tuple[int, ...], object] = {}
 
     def _run_pub(self, pub: EstimatorPub) -> PubResult:
@@ -101,7 +138,9 @@ class SampledEstimator(PubByPubEstimator):
             int(np.prod(values_shape)), circuit.num_parameters
         )
         factors = self.zne_factors if "zne" in self.mitigation else (1.0,)
-        scaled = [self._probabilities(_folded(circuit, f), measured, rows) @ signs for f in factors]
+        # in factor order: factor 1's counts (and M3's calibration) are drawn first, so they are
+        # those of the same seed's run without ZNE
+        scaled = [self._probabilities(circuit, f, measured, rows) @ signs for f in factors]
         evs = _extrapolate(factors, np.stack(scaled)) if len(factors) > 1 else scaled[0]
         evs = np.clip(evs, -1.0, 1.0)
         if self.shots is None:
@@ -113,6 +152,12 @@ class SampledEstimator(PubByPubEstimator):
         observable_index = np.broadcast_to(
             np.arange(len(observables)).reshape(pub.observables.shape), shape
         )
+        if self.shots is None:
+            simulator = "qiskit-aer, exact"
+        elif self._readout is None:
+            simulator = "qiskit-aer, sampled shot by shot"
+        else:
+            simulator = "qiskit-aer, exact probabilities, multinomial counts"
         return PubResult(
             DataBin(
                 evs=evs[value_index, observable_index],
@@ -123,7 +168,7 @@ class SampledEstimator(PubByPubEstimator):
                 "shots": self.shots,
                 "mitigation": self.mitigation,
                 "circuit_metadata": circuit.metadata,
-                "simulator": "qiskit-aer, " + ("exact" if self.shots is None else "sampled"),
+                "simulator": simulator,
             },
         )
 
@@ -131,45 +176,93 @@ class SampledEstimator(PubByPubEstimator):
         return int(self._rng.integers(2**31 - 1))
 
     def _probabilities(
-        self, circuit: QuantumCircuit, measured: list[int], rows: np.ndarray
+        self, circuit: QuantumCircuit, factor: float, measured: list[int], rows: np.ndarray
     ) -> np.ndarray:
         """Outcome probabilities ``(rows, 2**m)`` of the measured qubits (index bit k: qubit
-        ``measured[k]``), exact or as frequencies of ``shots`` bit-strings (M3-corrected)."""
+        ``measured[k]``) of the circuit folded by ``factor``: exact, or as frequencies of
+        ``shots`` bit-strings (M3-corrected)."""
+        if self._readout is None:  # quantum errors on 'measure': Aer samples shot by shot
+            counts = self._aer_counts(_folded(circuit, factor), measured, rows)
+        else:
+            exact = self._exact(circuit, factor, measured, rows)
+            if self.shots is None:
+                return exact
+            counts = self._rng.multinomial(self.shots, exact).astype(float)
+        if "m3" in self.mitigation:
+            bits = [format(i, f"0{len(measured)}b") for i in range(counts.shape[1])]
+            dicts = [{bits[i]: int(row[i]) for i in np.flatnonzero(row)} for row in counts]
+            mitigator = self._mitigator(measured)
+            # what M3's "auto" picks for so few bit-strings, without its memory probe per row
+            method = "direct" if len(bits) <= mitigator.iter_threshold else "auto"
+            with _one_openmp_thread():
+                quasis = mitigator.apply_correction(dicts, measured, method=method)
+            counts = np.zeros_like(counts)
+            for row, quasi in enumerate(quasis):
+                for key, value in quasi.items():
+                    counts[row, int(key, 2)] = value
+        return counts / counts.sum(axis=1, keepdims=True)
+
+    def _exact(
+        self, circuit: QuantumCircuit, factor: float, measured: list[int], rows: np.ndarray
+    ) -> np.ndarray:
+        """Exact outcome probabilities ``(rows, 2**m)`` under the noise model, readout error
+        applied; remembered (least recently used first out) across calls and runs."""
+        rows = np.ascontiguousarray(rows, dtype=float)
+        digest = hashlib.blake2b(rows.tobytes(), digest_size=16).digest()
+        key = (id(circuit), factor, tuple(measured), rows.shape, digest)
+        fingerprint = (len(circuit.data), circuit.num_parameters, circuit.num_qubits)
+        hit = self._memo.get(key)
+        if hit is not None and hit[0] is circuit and hit[1] == fingerprint:
+            self._memo.move_to_end(key)
+            return hit[2]
+        simulator = self._simulator()
+        folded = _folded(circuit, factor).copy()
+        folded.save_probabilities(measured)
+        binds = [dict(zip(folded.parameters, rows.T, strict=True))] if rows.shape[1] else None
+        experiments = folded if binds else [folded] * len(rows)
+        result = simulator.run(experiments, parameter_binds=binds).result()
+        probabilities = np.array([result.data(i)["probabilities"] for i in range(len(rows))])
+        everywhere = self._readout.get(None)
+        probabilities = _apply_readout(
+            probabilities, [self._readout.get(q, everywhere) for q in measured]
+        )
+        probabilities = np.clip(probabilities, 0.0, None)
+        probabilities /= probabilities.sum(axis=1, keepdims=True)
+        probabilities.flags.writeable = False
+        self._memo[key] = (circuit, fingerprint, probabilities)
+        if len(self._memo) > _MEMO_SIZE:
+            self._memo.popitem(last=False)
+        return probabilities
+
+    def _simulator(self) -> object:
+        """Aer's statevector (noiseless) or density-matrix simulator under the noise model."""
         from qiskit_aer import AerSimulator
 
-        method = "statevector" if self.noise_model is None else "density_matrix"
         # one thread and no gate fusion: for circuits of a few qubits both cost more than they save
-        simulator = AerSimulator(
-            method=method,
+        return AerSimulator(
+            method="statevector" if self.noise_model is None else "density_matrix",
             noise_model=self.noise_model,
             max_parallel_threads=1,
             fusion_enable=False,
         )
-        binds = [dict(zip(circuit.parameters, rows.T, strict=True))] if rows.shape[1] else None
-        if self.shots is None:
-            exact = circuit.copy()
-            exact.save_probabilities(measured)
-            experiments = exact if binds else [exact] * len(rows)
-            result = simulator.run(experiments, parameter_binds=binds).result()
-            probabilities = np.array([result.data(i)["probabilities"] for i in range(len(rows))])
-            everywhere = self._readout.get(None)
-            return _apply_readout(
-                probabilities, [self._readout.get(q, everywhere) for q in measured]
-            )
+
+    def _aer_counts(
+        self, circuit: QuantumCircuit, measured: list[int], rows: np.ndarray
+    ) -> np.ndarray:
+        """Counts ``(rows, 2**m)`` of ``shots`` bit-strings sampled by Aer shot by shot (the
+        fallback for noise models with quantum errors on ``measure``)."""
+        simulator = self._simulator()
         sampled = _with_measurements(circuit, measured)
+        binds = [dict(zip(circuit.parameters, rows.T, strict=True))] if rows.shape[1] else None
         experiments = sampled if binds else [sampled] * len(rows)
         result = simulator.run(
             experiments, shots=self.shots, seed_simulator=self._seed(), parameter_binds=binds
         ).result()
-        counts = [result.get_counts(i) for i in range(len(rows))]
-        if "m3" in self.mitigation:
-            quasis = self._mitigator(measured).apply_correction(counts, measured)
-            counts = [dict(quasi) for quasi in quasis]
         table = np.zeros((len(rows), 2 ** len(measured)))
-        for row, distribution in enumerate(counts):
-            for bits, count in distribution.items():
+        for row in range(len(rows)):
+            for bits, count in result.get_counts(row).items():
                 table[row, int(bits, 2)] = count
-        return table / table.sum(axis=1, keepdims=True)
+        return table
 
     def _mitigator(self, measured: list[int]) -> object:
         """An M3 mitigator calibrated (once per set of qubits) on the same noisy simulator,
@@ -190,6 +283,15 @@ class SampledEstimator(PubByPubEstimator):
             )
             self._mitigators[key] = mitigator
         return self._mitigators[key]
+
+
+def _one_openmp_thread() -> object:
+    """A context with OpenMP (mthree's kernels, torch) limited to one thread: for the few
+    measured qubits here, an OpenMP team next to torch's costs about a hundred times the work
+    (M3's correction of 201 rows: 1.6 s, single-threaded 0.015 s)."""
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(1, user_api="openmp")
 
 
 def _measured_qubits(observables: Sequence[dict[str, float]]) -> list[int]:

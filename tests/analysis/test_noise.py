@@ -59,13 +59,22 @@ def test_noisy_target_schedules_idle_qubits_so_their_relaxation_applies():
     assert np.abs(idle - busy).max() > 1e-3
 
 
-def test_shot_study_separates_shots_noise_and_mitigation(trained_smoke_cfg):
+def test_shot_study_separates_shots_noise_and_mitigation(trained_smoke_cfg, monkeypatch):
     cfg = trained_smoke_cfg
     head, _ = load_trained_head(cfg, "hybrid")
     features = cached_features(cfg)
     inputs, labels = features.val[:48], features.val_labels[:48]
     device = noise.fake_device("FakeManilaV2")
+    built = []
+    build = noise.with_quantum_backend
+    monkeypatch.setattr(
+        noise, "with_quantum_backend", lambda *a, **k: built.append(a) or build(*a, **k)
+    )
     rows = noise.shot_study(head, inputs, labels, [16, 4096], 2, device, seed=0)
+    # one noiseless and one noisy copy, every row a new run (reset) on its estimator
+    assert len(built) == 2
+    with pytest.raises(TypeError, match="not a SampledEstimator"):
+        noise._sampled_estimator(build(head, None, 0))
     settings = noise.SETTINGS
     sampled = sum(setting.sampled for setting in settings.values())
     assert len(rows) == 1 + (len(settings) - sampled) + sampled * 2 * 2

@@ -206,3 +206,125 @@ def test_a_readout_error_on_every_qubit_applies_to_each_measured_qubit():
     exact = QuantumLayer(4, 3, initial_weights=WEIGHTS)(ANGLES.double())
     read = _layer(noise_model=model)(ANGLES.double())
     torch.testing.assert_close(read, (1 - 0.1 - 0.25) * exact + (0.25 - 0.1), atol=1e-9, rtol=0)
+
+
+def _estimate(estimator: SampledEstimator, circuit, angles) -> np.ndarray:
+    observables = [SparsePauliOp(label) for label in ("IIIZ", "IIZI", "IZII", "ZIII")]
+    pub = (circuit, observables, np.asarray(angles)[:, None, :])
+    return estimator.run([pub]).result()[0].data.evs
+
+
+def _bound_circuit() -> QuantumCircuit:
+    """The layer's circuit with its weights bound, leaving the four input angles."""
+    layer = QuantumLayer(4, 3, initial_weights=WEIGHTS)
+    circuit = layer.circuit
+    weights = [p for p in circuit.parameters if p.name.startswith("w")]
+    return circuit.assign_parameters(dict(zip(weights, WEIGHTS.tolist(), strict=True)))
+
+
+def test_reset_starts_a_run_that_repeats_a_new_estimator_bit_for_bit():
+    circuit, angles = _bound_circuit(), ANGLES.double().numpy()
+    noisy = {"noise_model": _readout_only()}
+    estimator = SampledEstimator(shots=64, seed=9, **noisy)
+    _estimate(estimator, circuit, angles)  # a run, then a new one on the same estimator
+    for shots, seed, mitigation in [(256, 5, ("m3",)), (64, 9, ()), (None, 0, ())]:
+        estimator.reset(shots=shots, seed=seed, mitigation=mitigation)
+        again = _estimate(estimator, circuit, angles)
+        fresh = SampledEstimator(shots=shots, seed=seed, mitigation=mitigation, **noisy)
+        np.testing.assert_array_equal(again, _estimate(fresh, circuit, angles))
+        assert estimator.shots == shots and estimator.mitigation == mitigation
+    # M3 recalibrates in a new run; reset validates as the constructor does
+    estimator.reset(shots=64, seed=1, mitigation=("m3",))
+    _estimate(estimator, circuit, angles)
+    first = next(iter(estimator._mitigators.values()))
+    estimator.reset(shots=64, seed=1, mitigation=("m3",))
+    assert not estimator._mitigators
+    _estimate(estimator, circuit, angles)
+    assert next(iter(estimator._mitigators.values())) is not first
+    with pytest.raises(ValueError, match="give shots"):
+        estimator.reset(shots=None, seed=0, mitigation=("m3",))
+    with pytest.raises(ValueError, match="unknown"):
+        estimator.reset(shots=64, seed=0, mitigation=("pec",))
+    with pytest.raises(ValueError, match="positive"):
+        estimator.reset(shots=0, seed=0)
+
+
+def test_exact_probabilities_are_simulated_once_for_every_shot_count_and_seed(monkeypatch):
+    from qiskit_aer import AerSimulator
+
+    runs = []
+    original = AerSimulator.run
+
+    def counted(self, *args, **kwargs):
+        runs.append(kwargs.get("shots"))
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(AerSimulator, "run", counted)
+    model = NoiseModel()
+    model.add_all_qubit_quantum_error(depolarizing_error(0.02, 2), ["cx"])
+    circuit, angles = _bound_circuit(), ANGLES.double().numpy()
+    estimator = SampledEstimator(shots=64, seed=0, noise_model=model, mitigation=("zne",))
+    first = _estimate(estimator, circuit, angles)
+    assert len(runs) == 2  # noise factors 1 and 3
+    for shots, seed in [(64, 0), (1024, 1), (None, 0)]:
+        estimator.reset(shots=shots, seed=seed, mitigation=("zne",))
+        values = _estimate(estimator, circuit, angles)
+    assert len(runs) == 2  # remembered across runs
+    estimator.reset(shots=64, seed=0, mitigation=("zne",))
+    np.testing.assert_array_equal(_estimate(estimator, circuit, angles), first)
+    assert len(runs) == 2
+    # other rows are new: simulated, factor 1 only without ZNE
+    estimator.reset(shots=64, seed=0)
+    _estimate(estimator, circuit, angles[:3])
+    assert len(runs) == 3
+    assert np.abs(values).max() <= 1
+
+
+def test_zne_extrapolates_from_the_very_counts_the_m3_run_of_the_same_seed_corrects(
+    monkeypatch,
+):
+    import helpers.quantum.sampled as sampled
+
+    scaled = []
+    original = sampled._extrapolate
+    monkeypatch.setattr(
+        sampled, "_extrapolate", lambda f, v: scaled.append(v.copy()) or original(f, v)
+    )
+    model = _readout_only()
+    model.add_all_qubit_quantum_error(depolarizing_error(0.02, 2), ["cx"])
+    circuit, angles = _bound_circuit(), ANGLES.double().numpy()
+    estimator = SampledEstimator(shots=256, seed=4, noise_model=model, mitigation=("m3",))
+    m3 = _estimate(estimator, circuit, angles)
+    estimator.reset(shots=256, seed=4, mitigation=("m3", "zne"))
+    _estimate(estimator, circuit, angles)
+    np.testing.assert_array_equal(np.clip(scaled[0][0], -1, 1), m3)
+
+
+def test_the_aer_fallback_for_quantum_measurement_errors_agrees_in_distribution():
+    # a bit flip before every measurement (a quantum error on 'measure': Aer samples shot by
+    # shot) is the same as a symmetric readout error (exact probabilities, multinomial counts)
+    from qiskit_aer.noise import ReadoutError, pauli_error
+
+    flip = 0.1
+    quantum, classical = NoiseModel(), NoiseModel()
+    quantum.add_all_qubit_quantum_error(pauli_error([("X", flip), ("I", 1 - flip)]), ["measure"])
+    classical.add_all_qubit_readout_error(ReadoutError([[1 - flip, flip], [flip, 1 - flip]]))
+    with pytest.raises(ValueError, match="quantum error on 'measure'"):
+        SampledEstimator(shots=None, noise_model=quantum)
+    circuit = _bound_circuit()
+    angles = np.tile(ANGLES[:2].double().numpy(), (1000, 1))  # two rows, 1000 times each
+    shots = 64
+    estimates = {}
+    for name, model in (("quantum", quantum), ("classical", classical)):
+        estimator = SampledEstimator(shots=shots, seed=6, noise_model=model)
+        observables = [SparsePauliOp(label) for label in ("IIIZ", "IIZI", "IZII", "ZIII")]
+        result = estimator.run([(circuit, observables, angles[:, None, :])]).result()[0]
+        assert ("shot by shot" in result.metadata["simulator"]) == (name == "quantum")
+        estimates[name] = result.data.evs.reshape(1000, 2, 4)
+    exact = SampledEstimator(shots=None, noise_model=classical)
+    z = _estimate(exact, circuit, ANGLES[:2].double().numpy())  # (2, 4)
+    se = np.sqrt((1 - z**2) / shots / 1000)
+    for values in estimates.values():
+        assert np.all(np.abs(values.mean(axis=0) - z) < 4 * se)
+        # the spread of one row's estimates is the binomial one, within 20 % (4.5 SE)
+        np.testing.assert_allclose(values.var(axis=0, ddof=1), (1 - z**2) / shots, rtol=0.2)
