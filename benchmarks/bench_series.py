@@ -44,11 +44,17 @@ MARI_ANTS_BEES = {
 
 
 class KernelMemory(threading.Thread):
-    """Polls the pipeline's kernel processes; the peak resident memory of each, by start."""
+    """Polls the pipeline's kernel processes: the peak resident memory of each, keyed by the
+    middle of its observed lifetime (which falls inside the notebook it ran)."""
 
     def __init__(self, parent: int) -> None:
         super().__init__(daemon=True)
-        self.parent, self.peaks, self.running = parent, {}, True
+        self.parent, self.running = parent, True
+        self.seen: dict[float, tuple[float, int]] = {}  # start -> (last seen, peak bytes)
+
+    @property
+    def peaks(self) -> dict[float, int]:
+        return {(start + last) / 2: peak for start, (last, peak) in self.seen.items()}
 
     def run(self) -> None:
         while self.running:
@@ -61,7 +67,8 @@ class KernelMemory(threading.Thread):
                     if "ipykernel" in " ".join(child.cmdline()):
                         started = child.create_time()
                         rss = child.memory_info().rss
-                        self.peaks[started] = max(self.peaks.get(started, 0), rss)
+                        peak = max(self.seen.get(started, (0.0, 0))[1], rss)
+                        self.seen[started] = (time.time(), peak)
                 except psutil.Error:
                     continue
             time.sleep(0.2)
@@ -120,12 +127,13 @@ def main() -> None:
         memory.running = False
         total = time.time() - started
         rows = []
-        peaks = [memory.peaks[key] for key in sorted(memory.peaks)]
         ran = [p for p in sorted(out.glob("[0-9][0-9]_*.ipynb")) if p.stat().st_mtime >= started]
-        for index, executed in enumerate(p for p in ran if not p.name.endswith(".failed.ipynb")):
+        for executed in (p for p in ran if not p.name.endswith(".failed.ipynb")):
             start, end = notebook_times(executed)
             row = {"notebook": executed.stem, "seconds": round(end - start, 1)}
-            row["peak_rss_mb"] = round(peaks[index] / 2**20) if index < len(peaks) else None
+            # papermill starts one kernel per notebook; its lifetime's middle is in the notebook's
+            peaks = [rss for middle, rss in memory.peaks.items() if start <= middle <= end]
+            row["peak_rss_mb"] = round(max(peaks) / 2**20) if peaks else None
             row.update(forward_counts(log, start, end))
             rows.append(row)
     for row in rows:

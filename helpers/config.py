@@ -168,7 +168,7 @@ class Config:
     val_fraction: float = parameter(0.1, notebooks=("01",), affects=MODELS, rule=FRACTION)
     seeds: list[int] = parameter([0, 1, 2, 3, 4], notebooks=("01",), rule=SEED_LIST)
     models: list[str] = parameter(list(MODELS), notebooks=("01",), rule=MODEL_LIST)
-    saliency_images: int = parameter(64, notebooks=("03",), rule=POSITIVE)
+    saliency_images: int = parameter(40, notebooks=("03",), rule=POSITIVE)
     user_image: str = parameter("", notebooks=("03",))
     embedding_images: int = parameter(500, notebooks=("04", "05"), rule=POSITIVE)
     perplexity: float = parameter(30.0, notebooks=("04",), rule=POSITIVE_NUMBER)

@@ -279,7 +279,7 @@ def describe_scores(
 ) -> str:
     """A markdown summary of one seed's scores and gains over random maps, ± SE over images
     (descriptive: the comparisons between models are paired over seeds, in
-    ``saliency.saliency_results``).
+    ``saliency.SaliencyStudy.results``).
 
     Gains are those of the normalised curves; when the rows carry them, it also states
     Integrated Gradients' relative completeness gap and the images the normalised curves

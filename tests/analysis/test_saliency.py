@@ -372,7 +372,7 @@ def test_saliency_results_over_seeds_are_paired_by_seed(trained_smoke_cfg):
 
     session = setup({"artifacts_dir": trained_smoke_cfg.artifacts_dir})
     images, _, _ = session.test_images(8)
-    results = saliency.saliency_results(session.models_by_seed, images)
+    results = saliency.saliency_study(session.models_by_seed, images).results()
     seeds = trained_smoke_cfg.seeds
     row = results.number("IG deletion gain over random (normalised)", model="hybrid")
     assert row["unit"] == "seeds" and row["n"] <= len(seeds)

@@ -1,5 +1,7 @@
 """The shared-backbone saliency engine: Captum's maps, shared passes, budget-independent results."""
 
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -7,7 +9,7 @@ from captum.attr import IntegratedGradients, Saliency
 
 from helpers.analysis import saliency
 from helpers.analysis.saliency.bank import HeadBank, noise_draw
-from helpers.model.backbone import load_backbone
+from helpers.model.backbone import fast_copy, load_backbone
 from helpers.model.heads import DressedQuantumHead, TransferModel, classical_head
 
 
@@ -61,12 +63,14 @@ def test_smoothgrad_averages_captums_gradient_over_the_seeded_noisy_copies(model
         noisy = (images + noise).requires_grad_(True)
         total += Saliency(model).attribute(noisy, target=target, abs=True)
     expected = (total / saliency.SMOOTHGRAD_SAMPLES).amax(dim=1)
-    torch.testing.assert_close(maps["hybrid"], expected, rtol=1e-4, atol=1e-6)
+    # the bank runs the backbone with BatchNorm folded into the convolutions: float32 rounding
+    scale = float(expected.abs().max())
+    torch.testing.assert_close(maps["hybrid"], expected, rtol=1e-4, atol=5e-4 * scale)
 
 
 def test_every_model_on_one_backbone_shares_one_pass(models, images):
     passes = []
-    backbone = models["hybrid"].backbone
+    backbone = fast_copy(models["hybrid"].backbone)  # what the bank runs
     handle = backbone.register_forward_pre_hook(lambda _m, args: passes.append(len(args[0])))
     try:
         saliency.explain(models, images, "gradient")
@@ -122,7 +126,7 @@ def test_random_reference_is_one_map_whose_curves_are_shared(models, images):
     maps, probabilities = saliency.explain(models, images, "random", seed=5)
     assert len({id(m) for m in maps.values()}) == 1
     passes = []
-    backbone = models["hybrid"].backbone
+    backbone = fast_copy(models["hybrid"].backbone)  # what the bank runs
     handle = backbone.register_forward_pre_hook(lambda _m, args: passes.append(len(args[0])))
     try:
         targets = {kind: probs.argmax(1) for kind, probs in probabilities.items()}
@@ -131,3 +135,44 @@ def test_random_reference_is_one_map_whose_curves_are_shared(models, images):
         handle.remove()
     # per mode: the two end points of 5 images, and 7 inner steps of 5 images, once for 3 models
     assert sum(passes) == 2 * (2 * 5 + (saliency.CURVE_STEPS - 1) * 5)
+
+
+def test_a_study_of_every_seed_gives_each_seed_what_explaining_it_alone_gives(models, images):
+    torch.manual_seed(5)
+    other = {}  # a second "seed": the same backbone, other head weights
+    for kind, model in models.items():
+        head = copy.deepcopy(model.head)
+        for parameter in head.parameters():
+            parameter.data.normal_(0, 0.5)
+        other[kind] = TransferModel(model.backbone, head).eval()
+    study = saliency.saliency_study({0: models, 7: other}, images, seed=1)
+    assert study.seeds == [0, 7]
+    ig_and_random = ("integrated_gradients", saliency.RANDOM)
+    for seed, by_kind, methods in (
+        (0, models, (*saliency.METHODS, saliency.RANDOM)),  # the first seed: the pictures too
+        (7, other, ig_and_random),
+    ):
+        view = study.of_seed(seed)
+        maps, probabilities = saliency.explain_methods(by_kind, images, seed=1, methods=methods)
+        scores = saliency.score_methods(by_kind, images, maps, probabilities)
+        unit_maps, unit_values = saliency.head_unit_saliency(by_kind, images)
+        assert [m for m in view.maps if view.maps[m]] == list(methods)
+        for method in methods:
+            np.testing.assert_allclose(
+                view.scores[method].rank_correlation, scores[method].rank_correlation, rtol=1e-6
+            )
+            for kind in by_kind:
+                torch.testing.assert_close(view.maps[method][kind], maps[method][kind])
+                for mode in saliency.MODES:
+                    np.testing.assert_allclose(
+                        view.scores[method].area(mode, normalised=False)[kind],
+                        scores[method].area(mode, normalised=False)[kind],
+                        rtol=1e-6,
+                    )
+        for kind in by_kind:
+            torch.testing.assert_close(view.unit_maps[kind], unit_maps[kind])
+            torch.testing.assert_close(view.unit_values[kind], unit_values[kind])
+            torch.testing.assert_close(view.probabilities[kind], probabilities[kind])
+            np.testing.assert_allclose(view.maps.completeness[kind], maps.completeness[kind])
+    with pytest.raises(KeyError, match="seeds are \\[0, 7\\]"):
+        study.of_seed(3)

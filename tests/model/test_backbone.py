@@ -20,6 +20,29 @@ def test_random_backbone_is_frozen_deterministic_and_512d():
     assert not torch.equal(first(x), backbone.load_backbone("none", seed=2)(x))
 
 
+def test_fast_copy_is_the_same_function_with_batchnorm_folded():
+    original = backbone.load_backbone("none", seed=1)
+    generator = torch.Generator().manual_seed(0)
+    for module in original.modules():  # trained-like BatchNorm statistics, not the identity
+        if isinstance(module, torch.nn.BatchNorm2d):
+            for buffer in (module.running_mean, module.weight, module.bias):
+                buffer.copy_(torch.randn(buffer.shape, generator=generator) * 0.3)
+            variance = torch.rand(module.running_var.shape, generator=generator) + 0.5
+            module.running_var.copy_(variance)
+    fast = backbone.fast_copy(original)
+    assert fast is backbone.fast_copy(original)  # built once
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in fast.modules())
+    assert isinstance(original.bn1, torch.nn.BatchNorm2d)  # the original is untouched
+    assert all(not p.requires_grad for p in fast.parameters())
+    x = torch.randn(3, 3, 64, 64, generator=generator)
+    expected, got = (x.clone().requires_grad_(True) for _ in range(2))
+    torch.testing.assert_close(fast(got), original(expected), rtol=1e-4, atol=1e-4)
+    cotangent = torch.randn(3, 512, generator=generator)
+    (grad_fast,) = torch.autograd.grad(fast(got), got, cotangent)
+    (grad,) = torch.autograd.grad(original(expected), expected, cotangent)
+    torch.testing.assert_close(grad_fast, grad, rtol=1e-3, atol=1e-4 * float(grad.abs().max()))
+
+
 def test_state_dict_path_ignores_fc_of_any_size(tmp_path):
     source = models.resnet18(weights=None, num_classes=10).eval()
     path = tmp_path / "resnet.pt"

@@ -45,7 +45,7 @@ from helpers.analysis.saliency.scores import (
     score_saliency,
     summary_rows,
 )
-from helpers.analysis.saliency.seeds import saliency_results, seed_scores
+from helpers.analysis.saliency.seeds import SaliencyStudy, SeedSaliency, saliency_study
 
 __all__ = [
     "COMPLETENESS_MIN_CHANGE",
@@ -61,6 +61,8 @@ __all__ = [
     "Explanation",
     "MethodMaps",
     "SaliencyScores",
+    "SaliencyStudy",
+    "SeedSaliency",
     "attribution_maps",
     "curve_area",
     "explain",
@@ -76,10 +78,9 @@ __all__ = [
     "predict",
     "rank_correlation",
     "saliency_order",
-    "saliency_results",
+    "saliency_study",
     "score_methods",
     "score_saliency",
-    "seed_scores",
     "summary_rows",
     "unit_saliency",
     "unit_similarity",

@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from helpers.analysis.activations import record_outputs
+from helpers.model.backbone import fast_copy
 from helpers.model.device import images_per_batch
 from helpers.progress import progress
 
@@ -64,7 +65,9 @@ class HeadBank:
         for key, model in models.items():
             backbone = getattr(model, "backbone", model)
             head = getattr(model, "head", None) if backbone is not model else None
-            bank = banks.setdefault(id(backbone), cls(backbone, {}, **batches))
+            if id(backbone) not in banks:
+                banks[id(backbone)] = cls(fast_copy(backbone), {}, **batches)
+            bank = banks[id(backbone)]
             bank.heads[key] = head if head is not None else nn.Identity()
         return list(banks.values())
 
@@ -113,7 +116,8 @@ class HeadBank:
         """For one batch: per head, ``outputs`` ``(B, U)`` and their gradients with respect to
         the pixels ``(B, U, 3, H, W)`` (on the CPU); one backbone forward pass serves all heads.
         ``indices`` are the batch's image indices, passed on to ``outputs``."""
-        pixels = inputs.to(self.device).requires_grad_(True)
+        pixels = inputs.to(self.device, memory_format=torch.channels_last)
+        pixels.requires_grad_(True)
         with torch.enable_grad():
             features = self.backbone(pixels)
             for key in keys if keys is not None else list(self.heads):

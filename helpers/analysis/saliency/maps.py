@@ -36,11 +36,12 @@ METHODS = ("gradient", "smoothgrad", "integrated_gradients")
 RANDOM = "random"  # reference "method": uniform random maps, the chance level of every score
 SMOOTHGRAD_SAMPLES = 16
 SMOOTHGRAD_NOISE = 0.15  # noise std as a fraction of the input range (Smilkov et al.: 10-20 %)
-# Integration steps (Gauss-Legendre). On the shared CIFAR cats/dogs models (5 seeds, 64 images)
-# the IG faithfulness gains and their SE over seeds were the same at 32 and 64 steps (deletion
-# 0.235 ± 0.034 vs 0.240 ± 0.038); the median completeness gap, reported with every run, rose
-# from 3-4 % to 5-10 % (it falls as ~1/steps). 32 halves the cost at 224 px.
-IG_STEPS = 32
+# Integration steps (Gauss-Legendre). A power study at 32 px on the shared CIFAR cats/dogs models
+# (benchmarks/power_saliency.py; README "Mari's real size") found the IG gains, their paired
+# differences and the SEs over seeds unchanged from 32 to 16 steps at 40 images, and those SEs
+# comparable to 64 images, 32 steps and 8 curve steps, at a third of the backward passes. The
+# median completeness gap, reported with every run, rises from 5-10 % to 11-17 %.
+IG_STEPS = 16
 # |F(x) - F(baseline)| (logit units) below which IG's relative completeness gap is undefined:
 # near-zero output changes would blow a relative gap up
 COMPLETENESS_MIN_CHANGE = 1e-2
@@ -176,13 +177,22 @@ def rank_correlation(maps_a: torch.Tensor, maps_b: torch.Tensor) -> np.ndarray:
     NaN where a map is constant (e.g. all zero: every hidden ReLU unit is off for that image, so
     the logit does not depend on the pixels and the correlation is undefined).
     """
-    ranks_a = rankdata(maps_a.flatten(1).numpy(), axis=1)
-    ranks_b = rankdata(maps_b.flatten(1).numpy(), axis=1)
-    ranks_a -= ranks_a.mean(axis=1, keepdims=True)
-    ranks_b -= ranks_b.mean(axis=1, keepdims=True)
-    norms = np.linalg.norm(ranks_a, axis=1) * np.linalg.norm(ranks_b, axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(norms > 0, (ranks_a * ranks_b).sum(axis=1) / norms, np.nan)
+    return _ranked_correlation(_normalised_ranks(maps_a), _normalised_ranks(maps_b))
+
+
+def _normalised_ranks(maps: torch.Tensor) -> np.ndarray:
+    """Each map's pixel ranks (ties averaged), centred and scaled to unit norm (all zero for a
+    constant map), ``(B, H*W)``."""
+    ranks = rankdata(maps.flatten(1).numpy(), axis=1)
+    ranks -= ranks.mean(axis=1, keepdims=True)
+    norms = np.linalg.norm(ranks, axis=1, keepdims=True)
+    return np.divide(ranks, norms, out=np.zeros_like(ranks), where=norms > 0)
+
+
+def _ranked_correlation(ranks_a: np.ndarray, ranks_b: np.ndarray) -> np.ndarray:
+    """Spearman correlation of :func:`_normalised_ranks` rows, NaN where either map is constant."""
+    defined = ranks_a.any(axis=1) & ranks_b.any(axis=1)
+    return np.where(defined, (ranks_a * ranks_b).sum(axis=1), np.nan)
 
 
 class MethodMaps(dict[str, dict[str, torch.Tensor]]):
@@ -246,6 +256,7 @@ def explain_methods(
     seed: int = 0,
     methods: Sequence[str] = (*METHODS, RANDOM),
     memory_budget_mb: int = DEFAULT_MEMORY_BUDGET_MB,
+    ig_steps: int = IG_STEPS,
 ) -> tuple[MethodMaps, dict[Key, torch.Tensor]]:
     """:func:`explain` for every method (default: all, and the random reference): maps
     ``[method][model]`` (with IG's completeness gaps, see :class:`MethodMaps`) and each model's
@@ -255,7 +266,9 @@ def explain_methods(
     targets = {name: probs.argmax(dim=1) for name, probs in probabilities.items()}
     maps = MethodMaps()
     for method in methods:
-        maps[method], gaps = _maps(models, images, targets, method, seed, memory_budget_mb)
+        maps[method], gaps = _maps(
+            models, images, targets, method, seed, memory_budget_mb, ig_steps=ig_steps
+        )
         maps.completeness.update(gaps)
     return maps, probabilities
 
@@ -287,11 +300,11 @@ def unit_similarity(unit_maps: torch.Tensor) -> np.ndarray:
 
     Near 1: all units (qubits) look at the same pixels; near 0: they look at different ones.
     """
-    n_units = unit_maps.shape[1]
+    ranks = [_normalised_ranks(unit_maps[:, unit]) for unit in range(unit_maps.shape[1])]
     pairs = [
-        rank_correlation(unit_maps[:, a], unit_maps[:, b])
-        for a in range(n_units)
-        for b in range(a + 1, n_units)
+        _ranked_correlation(ranks[a], ranks[b])
+        for a in range(len(ranks))
+        for b in range(a + 1, len(ranks))
     ]
     with warnings.catch_warnings():  # all-NaN rows (every unit off) stay NaN
         warnings.simplefilter("ignore", RuntimeWarning)

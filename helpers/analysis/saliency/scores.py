@@ -22,9 +22,9 @@ from helpers.analysis.stats import mean_and_error
 from helpers.model.device import DEFAULT_MEMORY_BUDGET_MB
 
 MODES = ("deletion", "insertion")
-# deletion/insertion evaluated at 0, 1/8, ..., 1 of the pixels: on the shared CIFAR models the
-# gains over random and their SE over seeds were the same as at 1/16 steps (benchmarks/README)
-CURVE_STEPS = 8
+# deletion/insertion evaluated at 0, 1/4, ..., 1 of the pixels: on the shared CIFAR models the
+# SE over seeds of the gains' paired differences was the same as at 1/8 (see maps.IG_STEPS)
+CURVE_STEPS = 4
 INSERTION_BLUR_SIGMA = 0.1  # of the image side: the blurred canvas insertion starts from
 # Probability change between a curve's end points below which it carries no information
 MIN_CURVE_CHANGE = 0.02
@@ -162,6 +162,24 @@ class SaliencyScores:
         """Every model's number of images left out of the normalised ``mode`` curves."""
         return {m: int(c[:, 0].isnan().sum()) for m, c in self.curves(mode).items()}
 
+    def select(self, keys: Mapping[Key, Key], maps: Mapping[Key, torch.Tensor]) -> SaliencyScores:
+        """The scores of the models ``keys`` (new name -> name here) that have them, renamed;
+        the classical-hybrid rank correlation is that of their ``maps`` (by new name)."""
+
+        def pick(values: Mapping[Key, object] | None) -> dict | None:
+            if values is None:
+                return None
+            return {new: values[old] for new, old in keys.items() if old in values}
+
+        return SaliencyScores(
+            method=self.method,
+            deletion_curves=pick(self.deletion_curves),
+            insertion_curves=pick(self.insertion_curves),
+            rank_correlation=_classical_hybrid_correlation(maps, len(self.rank_correlation)),
+            pointing=pick(self.pointing),
+            completeness=pick(self.completeness),
+        )
+
     def summary(self) -> list[dict[str, object]]:
         """One row per model: mean and standard error of every score.
 
@@ -206,33 +224,66 @@ def score_saliency(
     masks: torch.Tensor | None = None,
     completeness: Mapping[Key, np.ndarray] | None = None,
     memory_budget_mb: int = DEFAULT_MEMORY_BUDGET_MB,
+    steps: int = CURVE_STEPS,
+    curves: Mapping[str, dict[Key, torch.Tensor]] | None = None,
 ) -> SaliencyScores:
-    """Deletion/insertion curves, classical-hybrid rank correlation (when both are among the
-    models), pointing game (with ``masks``), and IG's ``completeness`` gaps when given. Models
-    that share one map (the random reference) share its curves' backbone passes."""
-    orders: dict[int, torch.Tensor] = {}
-    for name in models:
-        orders.setdefault(id(maps[name]), saliency_order(maps[name]))
-    by_model = {name: orders[id(maps[name])] for name in models}
-    curves = {
-        mode: model_curves(
-            models, images, targets, by_model, mode, memory_budget_mb=memory_budget_mb
-        )
-        for mode in MODES
-    }
-    paired = "classical" in maps and "hybrid" in maps
+    """Deletion/insertion curves (``curves[mode]`` when already computed), classical-hybrid
+    rank correlation (when both are among the models), pointing game (with ``masks``), and IG's
+    ``completeness`` gaps when given."""
+    if curves is None:
+        found = method_curves(models, images, {method: maps}, targets, steps, memory_budget_mb)
+        curves = found[method]
     return SaliencyScores(
         method=method,
         deletion_curves=curves["deletion"],
         insertion_curves=curves["insertion"],
-        rank_correlation=rank_correlation(maps["classical"], maps["hybrid"])
-        if paired
-        else np.full(len(images), np.nan),
+        rank_correlation=_classical_hybrid_correlation(maps, len(images)),
         pointing=None
         if masks is None
         else {name: pointing_game(m, masks) for name, m in maps.items()},
         completeness=None if completeness is None else dict(completeness),
     )
+
+
+def method_curves(
+    models: Mapping[Key, nn.Module],
+    images: torch.Tensor,
+    maps: Mapping[str, Mapping[Key, torch.Tensor]],
+    targets: Mapping[Key, torch.Tensor],
+    steps: int = CURVE_STEPS,
+    memory_budget_mb: int = DEFAULT_MEMORY_BUDGET_MB,
+) -> dict[str, dict[str, dict[Key, torch.Tensor]]]:
+    """``[method][mode][model]``: the deletion/insertion curves of every model that has a map of
+    each method. All of them share each mode's end points, and models that share one map (the
+    random reference) share its curves' backbone passes."""
+    orders: dict[int, torch.Tensor] = {}
+    for by_model in maps.values():
+        for chosen in by_model.values():
+            orders.setdefault(id(chosen), saliency_order(chosen))
+    pairs = [(method, name) for method, by_model in maps.items() for name in by_model]
+    every = {
+        mode: model_curves(
+            {pair: models[pair[1]] for pair in pairs},
+            images,
+            {pair: targets[pair[1]] for pair in pairs},
+            {(method, name): orders[id(maps[method][name])] for method, name in pairs},
+            mode,
+            steps,
+            memory_budget_mb,
+        )
+        for mode in MODES
+    }
+    return {
+        method: {mode: {name: every[mode][(method, name)] for name in by_model} for mode in MODES}
+        for method, by_model in maps.items()
+    }
+
+
+def _classical_hybrid_correlation(maps: Mapping[Key, torch.Tensor], n_images: int) -> np.ndarray:
+    """Per image, the rank correlation of the classical and the hybrid map (NaN without both)."""
+    if "classical" in maps and "hybrid" in maps:
+        return rank_correlation(maps["classical"], maps["hybrid"])
+    return np.full(n_images, np.nan)
 
 
 def score_methods(
@@ -242,14 +293,17 @@ def score_methods(
     probabilities: Mapping[Key, torch.Tensor],
     masks: torch.Tensor | None = None,
     memory_budget_mb: int = DEFAULT_MEMORY_BUDGET_MB,
+    curve_steps: int = CURVE_STEPS,
 ) -> dict[str, SaliencyScores]:
-    """:func:`score_saliency` of every method's maps, each model explaining its predicted class.
+    """:func:`score_saliency` of every method's maps, each model explaining its predicted class
+    (the curves of every method computed together, :func:`method_curves`).
 
     Integrated Gradients' scores carry the completeness gaps of ``maps`` when it is the
     :class:`MethodMaps` of ``explain_methods``.
     """
     targets = {name: probs.argmax(1) for name, probs in probabilities.items()}
     gaps = maps.completeness if isinstance(maps, MethodMaps) and maps.completeness else None
+    curves = method_curves(models, images, maps, targets, curve_steps, memory_budget_mb)
     return {
         method: score_saliency(
             models,
@@ -259,7 +313,7 @@ def score_methods(
             method,
             masks,
             completeness=gaps if method == "integrated_gradients" else None,
-            memory_budget_mb=memory_budget_mb,
+            curves=curves[method],
         )
         for method, by_model in maps.items()
     }

@@ -1,30 +1,44 @@
-"""Saliency over seeds: the architecture's faithfulness, not one trained model's.
+"""Notebook 03's saliency computed once for every model of every seed: the pictures of one seed
+and the architecture's faithfulness over seeds share their maps, curves and backbone passes.
 
-For every seed's models, on the same test images: Integrated Gradients' normalised deletion and
-insertion gains over random maps and how alike the maps of the four hidden units are, each a
-mean over the images that every model scores (an image whose curve one model leaves out, or
-whose unit maps are undefined for one model, is left out for all, so the models are compared on
-the same images); and IG's median relative completeness gap (a convergence check: Sundararajan
-et al. ask for under 5 %). Stated as mean ± SE over seeds, with the number of common images;
-the models compared paired by seed, as one family.
+:func:`saliency_study` explains the same test images with Integrated Gradients and the random
+reference for every model of every seed, with the gradient and SmoothGrad for the first seed's
+models as well (the pictures), scores every map (deletion/insertion curves) and computes every
+model's unit maps; each batch goes through the shared backbone once for all of them
+(:mod:`.bank`). :meth:`SaliencyStudy.of_seed` gives one seed's models by kind (the pictures and
+their per-method table); :meth:`SaliencyStudy.results` the comparison over seeds:
+
+Integrated Gradients' normalised deletion and insertion gains over random maps and how alike the
+maps of the four hidden units are, each a mean over the images that every model of the seed
+scores (an image whose curve one model leaves out, or whose unit maps are undefined for one
+model, is left out for all, so the models are compared on the same images); and IG's median
+relative completeness gap (a convergence check: Sundararajan et al. ask for under 5 %). Stated
+as mean ± SE over seeds, with the number of common images; the models compared paired by seed,
+as one family.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import dataclasses
+from collections.abc import Mapping, Sequence
+from typing import NamedTuple
 
 import numpy as np
 import torch
 from torch import nn
 
 from helpers.analysis.results import Results
+from helpers.analysis.saliency.bank import Key
 from helpers.analysis.saliency.maps import (
+    IG_STEPS,
+    METHODS,
     RANDOM,
+    MethodMaps,
     explain_methods,
     head_unit_saliency,
     unit_similarity,
 )
-from helpers.analysis.saliency.scores import score_methods
+from helpers.analysis.saliency.scores import CURVE_STEPS, SaliencyScores, score_methods
 from helpers.model.device import DEFAULT_MEMORY_BUDGET_MB
 
 METHOD = "integrated_gradients"  # the method whose faithfulness is compared across seeds
@@ -33,6 +47,132 @@ GAINS = {  # name: (curve, sign of method area - random area that means "more fa
     "IG insertion gain over random (normalised)": ("insertion", 1),
 }
 COMPLETENESS = "IG completeness gap (median, relative)"
+PICTURE_METHODS = ("gradient", "smoothgrad")  # for the first seed's models only
+
+
+class SeedSaliency(NamedTuple):
+    """One seed's models by kind: maps ``[method][kind]``, class probabilities, scores
+    ``[method]`` and the unit maps and values."""
+
+    maps: MethodMaps
+    probabilities: dict[str, torch.Tensor]
+    scores: dict[str, SaliencyScores]
+    unit_maps: dict[str, torch.Tensor]
+    unit_values: dict[str, torch.Tensor]
+
+
+@dataclasses.dataclass
+class SaliencyStudy:
+    """Everything :func:`saliency_study` computed, keyed by ``(seed, kind)``."""
+
+    maps: MethodMaps
+    probabilities: dict[Key, torch.Tensor]
+    scores: dict[str, SaliencyScores]
+    unit_maps: dict[Key, torch.Tensor]
+    unit_values: dict[Key, torch.Tensor]
+
+    @property
+    def seeds(self) -> list[int]:
+        return list(dict.fromkeys(seed for seed, _ in self.probabilities))
+
+    def of_seed(self, seed: int) -> SeedSaliency:
+        """The models of ``seed``, keyed by kind."""
+        keys = {kind: (s, kind) for s, kind in self.probabilities if s == seed}
+        if not keys:
+            raise KeyError(f"seed {seed} is not in this study; its seeds are {self.seeds}.")
+
+        def pick(values: Mapping[Key, object]) -> dict:
+            return {kind: values[key] for kind, key in keys.items() if key in values}
+
+        maps = MethodMaps(
+            {method: pick(by_model) for method, by_model in self.maps.items()},
+            pick(self.maps.completeness),
+        )
+        scores = {method: score.select(keys, maps[method]) for method, score in self.scores.items()}
+        return SeedSaliency(
+            maps, pick(self.probabilities), scores, pick(self.unit_maps), pick(self.unit_values)
+        )
+
+    def seed_scores(self) -> dict[int, dict[str, tuple[dict[str, float], int]]]:
+        """Every seed's models: ``[seed][score] -> (value per model, images it is over)``."""
+        method, reference = self.scores[METHOD], self.scores[RANDOM]
+        gaps = self.maps.completeness
+        result: dict[int, dict[str, tuple[dict[str, float], int]]] = {}
+        for seed in self.seeds:
+            keys = {kind: (s, kind) for s, kind in self.probabilities if s == seed}
+            one: dict[str, tuple[dict[str, float], int]] = {}
+            for name, (mode, sign) in GAINS.items():
+                area, chance = method.area(mode), reference.area(mode)
+                one[name] = _common_mean(
+                    {kind: sign * (area[key] - chance[key]) for kind, key in keys.items()}
+                )
+            one["similarity of the unit maps"] = _common_mean(
+                {kind: unit_similarity(self.unit_maps[key]) for kind, key in keys.items()}
+            )
+            one[COMPLETENESS] = (
+                {kind: float(np.nanmedian(gaps[key])) for kind, key in keys.items()},
+                int(min(np.isfinite(gaps[key]).sum() for key in keys.values())),
+            )
+            result[seed] = one
+        return result
+
+    def results(self) -> Results:
+        """:meth:`seed_scores` as mean ± SE over seeds; the faithfulness gains and the unit-map
+        similarity compared between models, paired by seed (one family)."""
+        results = Results("saliency")
+        per_seed = list(self.seed_scores().values())
+        for name in per_seed[0]:
+            kinds = per_seed[0][name][0]
+            values = {kind: [scores[name][0][kind] for scores in per_seed] for kind in kinds}
+            common = [scores[name][1] for scores in per_seed]
+            for kind, by_seed in values.items():
+                results.add(
+                    name, by_seed, "seeds", model=kind, images=f"{min(common)}-{max(common)}"
+                )
+            if name != COMPLETENESS:
+                results.compare_models(name, values, "seeds")
+        return results
+
+
+def saliency_study(
+    models_by_seed: Mapping[int, Mapping[str, nn.Module]],
+    images: torch.Tensor,
+    seed: int = 0,
+    masks: torch.Tensor | None = None,
+    memory_budget_mb: int = DEFAULT_MEMORY_BUDGET_MB,
+    picture_methods: Sequence[str] = PICTURE_METHODS,
+    picture_seed: int | None = None,
+    ig_steps: int = IG_STEPS,
+    curve_steps: int = CURVE_STEPS,
+) -> SaliencyStudy:
+    """Integrated Gradients and random maps of every model of every seed, ``picture_methods``
+    for the models of ``picture_seed`` (default: the first), all scored (pointing game with
+    ``masks``; deletion/insertion at ``curve_steps``), and every model's unit maps; ``seed``
+    seeds the random maps and SmoothGrad's noise."""
+    models = {(s, kind): m for s, by_kind in models_by_seed.items() for kind, m in by_kind.items()}
+    first = next(iter(models_by_seed)) if picture_seed is None else picture_seed
+    if first not in models_by_seed:
+        raise KeyError(f"picture_seed={first} has no models; the seeds are {list(models_by_seed)}.")
+    found, probabilities = explain_methods(
+        models, images, seed, (METHOD, RANDOM), memory_budget_mb, ig_steps
+    )
+    pictures, _ = explain_methods(
+        {key: m for key, m in models.items() if key[0] == first},
+        images,
+        seed,
+        methods=picture_methods,
+        memory_budget_mb=memory_budget_mb,
+    )
+    maps = MethodMaps(
+        {method: {**pictures, **found}[method] for method in (*METHODS, RANDOM)
+         if method in found or method in pictures},
+        found.completeness,
+    )  # fmt: skip
+    scores = score_methods(
+        models, images, maps, probabilities, masks, memory_budget_mb, curve_steps
+    )
+    unit_maps, unit_values = head_unit_saliency(models, images, memory_budget_mb)
+    return SaliencyStudy(maps, probabilities, scores, unit_maps, unit_values)
 
 
 def _common_mean(per_image: Mapping[str, np.ndarray]) -> tuple[dict[str, float], int]:
@@ -44,62 +184,3 @@ def _common_mean(per_image: Mapping[str, np.ndarray]) -> tuple[dict[str, float],
         for kind, values in per_image.items()
     }
     return means, int(common.sum())
-
-
-def seed_scores(
-    models_by_seed: Mapping[int, Mapping[str, nn.Module]],
-    images: torch.Tensor,
-    seed: int = 0,
-    memory_budget_mb: int = DEFAULT_MEMORY_BUDGET_MB,
-) -> dict[int, dict[str, tuple[dict[str, float], int]]]:
-    """Every seed's models: ``[seed][score] -> (value per model, images it is over)``.
-
-    All models are explained together, so each batch goes through the shared backbone once for
-    every model of every seed (:mod:`.bank`)."""
-    models = {(s, kind): m for s, by_kind in models_by_seed.items() for kind, m in by_kind.items()}
-    maps, probabilities = explain_methods(
-        models, images, seed, methods=(METHOD, RANDOM), memory_budget_mb=memory_budget_mb
-    )
-    scores = score_methods(models, images, maps, probabilities, memory_budget_mb=memory_budget_mb)
-    method, reference = scores[METHOD], scores[RANDOM]
-    unit_maps, _ = head_unit_saliency(models, images, memory_budget_mb)
-    gaps = maps.completeness
-    result: dict[int, dict[str, tuple[dict[str, float], int]]] = {}
-    for s, by_kind in models_by_seed.items():
-        keys = {kind: (s, kind) for kind in by_kind}
-        one: dict[str, tuple[dict[str, float], int]] = {}
-        for name, (mode, sign) in GAINS.items():
-            area, chance = method.area(mode), reference.area(mode)
-            one[name] = _common_mean(
-                {k: sign * (area[key] - chance[key]) for k, key in keys.items()}
-            )
-        one["similarity of the unit maps"] = _common_mean(
-            {kind: unit_similarity(unit_maps[key]) for kind, key in keys.items()}
-        )
-        one[COMPLETENESS] = (
-            {kind: float(np.nanmedian(gaps[key])) for kind, key in keys.items()},
-            int(min(np.isfinite(gaps[key]).sum() for key in keys.values())),
-        )
-        result[s] = one
-    return result
-
-
-def saliency_results(
-    models_by_seed: Mapping[int, Mapping[str, nn.Module]],
-    images: torch.Tensor,
-    seed: int = 0,
-    memory_budget_mb: int = DEFAULT_MEMORY_BUDGET_MB,
-) -> Results:
-    """:func:`seed_scores` of every seed's models, as mean ± SE over seeds; the faithfulness
-    gains and the unit-map similarity compared between models, paired by seed (one family)."""
-    results = Results("saliency")
-    per_seed = list(seed_scores(models_by_seed, images, seed, memory_budget_mb).values())
-    for name in per_seed[0]:
-        kinds = per_seed[0][name][0]
-        values = {kind: [scores[name][0][kind] for scores in per_seed] for kind in kinds}
-        common = [scores[name][1] for scores in per_seed]
-        for kind, by_seed in values.items():
-            results.add(name, by_seed, "seeds", model=kind, images=f"{min(common)}-{max(common)}")
-        if name != COMPLETENESS:
-            results.compare_models(name, values, "seeds")
-    return results
