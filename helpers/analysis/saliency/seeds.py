@@ -163,11 +163,11 @@ def saliency_study(
         methods=picture_methods,
         memory_budget_mb=memory_budget_mb,
     )
+    merged = {**pictures, **found}
     maps = MethodMaps(
-        {method: {**pictures, **found}[method] for method in (*METHODS, RANDOM)
-         if method in found or method in pictures},
+        {method: merged[method] for method in (*METHODS, RANDOM) if method in merged},
         found.completeness,
-    )  # fmt: skip
+    )
     scores = score_methods(
         models, images, maps, probabilities, masks, memory_budget_mb, curve_steps
     )
