@@ -101,8 +101,8 @@ def main() -> None:
     explorer = explore(Session(cfg))
     opened = time.perf_counter() - start
     print(f"opening the explorer (models, artifacts, first views): {opened:.2f} s")
-    if explorer.run.missing:
-        print("absent:", *explorer.run.missing, sep="\n  ")
+    if explorer.missing:
+        print("absent:", *explorer.missing, sep="\n  ")
     times: dict[str, list[float]] = {}
     for k in range(args.repeats):
         for name, action in interactions(explorer, k):

@@ -1,9 +1,12 @@
-"""One dataclass of experiment parameters, shared by every notebook and the pipeline.
+"""The run's parameters: one configuration, shared by every notebook and the pipeline.
 
-Each field says, in its metadata, which notebooks declare it in their ``parameters`` cell
-(``notebooks``) and which artifacts it changes (``affects``: the cached backbone ``features``,
-the ``classical`` and the ``hybrid`` checkpoints). :func:`fingerprint` derives every cache and
-checkpoint key from those fields, so there is one list of "what invalidates what".
+``Config``'s fields are the *shared* parameters, those every notebook reads: data, backbone,
+circuit, training, seeds, models, where things go. Each says in its metadata which artifacts it
+changes (``affects``: the cached backbone ``features``, the ``classical`` and the ``hybrid``
+checkpoints); :func:`fingerprint` derives every cache and checkpoint key from those fields, so
+there is one list of "what invalidates what". Each analysis declares its own parameters
+(:mod:`helpers.declare`); the configuration holds them too, by name (``cfg.saliency_images``),
+with their defaults, rules and smoke values read from those declarations.
 """
 
 from __future__ import annotations
@@ -13,12 +16,14 @@ import hashlib
 import json
 import os
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+
+from helpers.declare import MODEL_NAMES, NOT_SET, Rule, analyses, parameters
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -31,8 +36,9 @@ FAST_MAX_QUBITS = 10  # the fast statevector simulator's limit (helpers.quantum.
 DEFAULT_Q_DEPTH = 5  # Mari et al.'s depth for CIFAR-10 cats vs dogs, the default experiment
 RUN_CONFIG = "config.json"  # the run's configuration, beside its artifacts
 
-# What `--smoke` changes: synthetic data, random weights, small images, one short epoch.
-SMOKE_OVERRIDES: dict[str, Any] = {
+# What `--smoke` changes in the shared parameters (each analysis declares its own smoke values):
+# synthetic data, random weights, small images, one short epoch.
+SMOKE_SHARED: dict[str, Any] = {
     "smoke": True,
     "dataset": "synthetic",
     "classes": ["red", "blue"],
@@ -43,29 +49,16 @@ SMOKE_OVERRIDES: dict[str, Any] = {
     "seeds": [0, 1, 2],
     "batch_size": 8,
     "lr": 0.003,
-    "saliency_images": 16,
-    "embedding_images": 128,
-    "perplexity": 10.0,
-    "landscape_resolution": 11,
-    "landscape_samples": 256,
-    "dream_steps": 10,
-    "dream_octaves": 2,
-    "shots": [64, 1024],
-    "shot_repeats": 2,
-    "noise_images": 64,
 }
 
-MODELS = ("hybrid", "classical", "product")  # the dressed circuit, its twin, its depth-0 control
+MODELS = MODEL_NAMES  # the models a run trains, declared once in helpers.declare
 FEATURES = ("features", *MODELS)  # what a field that changes the features affects
-EVERY_NOTEBOOK = ("01", "02", "03", "04", "05", "06", "07", "08", "09")
 
 
-@dataclasses.dataclass(frozen=True)
-class Rule:
-    """What a parameter's value must be, as a test and the words that say it."""
-
-    holds: Callable[[Any], bool]
-    text: str
+def smoke_overrides() -> dict[str, Any]:
+    """Every parameter ``--smoke`` changes: the shared ones and each analysis's smoke values."""
+    declared = {p.name: p.smoke for p in parameters().values() if p.smoke is not NOT_SET}
+    return {**SMOKE_SHARED, **declared}
 
 
 def at_least(low: float) -> Rule:
@@ -94,12 +87,6 @@ DEVICE = Rule(
     f"one of {', '.join(DEVICES)} (or cuda:N for the N-th GPU)",
 )
 POSITIVE_LIST = Rule(lambda values: bool(values) and min(values) >= 1, "positive")
-# UMAP distances (umap-learn's named metrics that need no extra arguments)
-UMAP_METRICS = (
-    "euclidean", "manhattan", "chebyshev", "minkowski", "canberra", "braycurtis", "cosine",
-    "correlation", "hamming", "jaccard", "dice", "russellrao", "kulsinski", "rogerstanimoto",
-    "sokalmichener", "sokalsneath", "yule", "hellinger",
-)  # fmt: skip
 TYPE_WORDS = {
     "int": "an integer",
     "float": "a number",
@@ -118,80 +105,96 @@ class ConfigError(ValueError):
         self.problems = problems
 
 
-def parameter(
-    default: Any,
-    *,
-    notebooks: tuple[str, ...] = (),
-    affects: tuple[str, ...] = (),
-    rule: Rule | None = None,
-) -> Any:
-    """A Config field: its default, the notebooks that declare it, the artifacts it changes and
-    the rule its value must follow (beyond its type)."""
-    metadata = {"notebooks": notebooks, "affects": affects, "rule": rule}
+def parameter(default: Any, *, affects: tuple[str, ...] = (), rule: Rule | None = None) -> Any:
+    """A shared Config field: its default, the artifacts it changes and the rule its value must
+    follow (beyond its type)."""
+    metadata = {"affects": affects, "rule": rule}
     if isinstance(default, list):
         return dataclasses.field(default_factory=lambda: list(default), metadata=metadata)
     return dataclasses.field(default=default, metadata=metadata)
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(init=False, eq=False)
 class Config:
     """Experiment parameters; the names are those of the notebooks' ``parameters`` cells.
 
+    The fields are the shared parameters; every analysis's own parameters (declared with it,
+    :func:`helpers.declare.parameters`) are read as attributes too, ``cfg.saliency_images``.
     Defaults reproduce Mari et al.'s CIFAR-10 cats-vs-dogs setting (arXiv:1912.08278).
+
+    Example:
+        >>> Config(dataset="synthetic", saliency_images=8).saliency_images
+        8
     """
 
-    dataset: str = parameter("cifar10", notebooks=("01",), affects=FEATURES, rule=one_of(*DATASETS))
-    classes: list[str] = parameter(["cat", "dog"], notebooks=("01",), affects=FEATURES)
-    data_dir: str = parameter("data", notebooks=("01",), affects=("features",))
-    weights: str = parameter("imagenet", notebooks=("01",), affects=FEATURES)
-    image_size: int = parameter(224, notebooks=("01",), affects=FEATURES, rule=POSITIVE)
-    resize_size: int = parameter(0, notebooks=("01",), affects=FEATURES, rule=at_least(0))
-    n_qubits: int = parameter(4, notebooks=("01",), affects=MODELS, rule=POSITIVE)
-    q_depth: int = parameter(
-        DEFAULT_Q_DEPTH, notebooks=("02",), affects=("hybrid",), rule=at_least(0)
-    )
-    q_delta: float = parameter(0.01, notebooks=("02",), rule=at_least(0))
-    epochs: int = parameter(3, notebooks=("01",), rule=POSITIVE)
-    batch_size: int = parameter(8, notebooks=("01",), rule=POSITIVE)
-    lr: float = parameter(0.001, notebooks=("01",), rule=POSITIVE_NUMBER)
-    lr_step: int = parameter(10, notebooks=("01",), rule=POSITIVE)
-    lr_gamma: float = parameter(1.0, notebooks=("01",), rule=DECAY)
+    dataset: str = parameter("cifar10", affects=FEATURES, rule=one_of(*DATASETS))
+    classes: list[str] = parameter(["cat", "dog"], affects=FEATURES)
+    data_dir: str = parameter("data", affects=("features",))
+    weights: str = parameter("imagenet", affects=FEATURES)
+    image_size: int = parameter(224, affects=FEATURES, rule=POSITIVE)
+    resize_size: int = parameter(0, affects=FEATURES, rule=at_least(0))
+    n_qubits: int = parameter(4, affects=MODELS, rule=POSITIVE)
+    q_depth: int = parameter(DEFAULT_Q_DEPTH, affects=("hybrid",), rule=at_least(0))
+    q_delta: float = parameter(0.01, rule=at_least(0))
+    epochs: int = parameter(3, rule=POSITIVE)
+    batch_size: int = parameter(8, rule=POSITIVE)
+    lr: float = parameter(0.001, rule=POSITIVE_NUMBER)
+    lr_step: int = parameter(10, rule=POSITIVE)
+    lr_gamma: float = parameter(1.0, rule=DECAY)
     classical_head: str = parameter(
-        "512_nq_n", notebooks=("01",), affects=("classical",), rule=one_of(*CLASSICAL_HEADS)
+        "512_nq_n", affects=("classical",), rule=one_of(*CLASSICAL_HEADS)
     )
-    backend: str = parameter("fast", notebooks=("02",), rule=one_of(*QUANTUM_BACKENDS))
-    seed: int = parameter(0, notebooks=("01",), affects=FEATURES, rule=SEED)
+    backend: str = parameter("fast", rule=one_of(*QUANTUM_BACKENDS))
+    seed: int = parameter(0, affects=FEATURES, rule=SEED)
     # Where the networks run (the quantum layer's simulator always runs on the CPU), and the
     # memory that one batch of images may take there: every batch is sized from it.
-    device: str = parameter("auto", notebooks=("01",), rule=DEVICE)
-    memory_budget_mb: int = parameter(1024, notebooks=("01",), rule=at_least(64))
-    val_fraction: float = parameter(0.1, notebooks=("01",), affects=MODELS, rule=FRACTION)
-    seeds: list[int] = parameter([0, 1, 2, 3, 4], notebooks=("01",), rule=SEED_LIST)
-    models: list[str] = parameter(list(MODELS), notebooks=("01",), rule=MODEL_LIST)
-    saliency_images: int = parameter(40, notebooks=("03",), rule=POSITIVE)
-    user_image: str = parameter("", notebooks=("03",))
-    embedding_images: int = parameter(500, notebooks=("04", "05"), rule=POSITIVE)
-    perplexity: float = parameter(30.0, notebooks=("04",), rule=POSITIVE_NUMBER)
-    umap_metric: str = parameter("euclidean", notebooks=("05",), rule=one_of(*UMAP_METRICS))
-    landscape_resolution: int = parameter(51, notebooks=("06",), rule=at_least(2))
-    landscape_samples: int = parameter(1000, notebooks=("06",), rule=POSITIVE)
-    dream_steps: int = parameter(20, notebooks=("07",), rule=POSITIVE)
-    dream_octaves: int = parameter(3, notebooks=("07",), rule=POSITIVE)
-    shots: list[int] = parameter([64, 256, 1024, 8192], notebooks=("08",), rule=POSITIVE_LIST)
-    shot_repeats: int = parameter(5, notebooks=("08",), rule=POSITIVE)
-    noise_device: str = parameter("FakeManilaV2", notebooks=("08",))
-    noise_images: int = parameter(500, notebooks=("08",), rule=POSITIVE)
-    artifacts_dir: str = parameter("artifacts", notebooks=EVERY_NOTEBOOK)
-    cache_dir: str = parameter("data/features", notebooks=("01",))
-    smoke: bool = parameter(False, notebooks=("01",))
+    device: str = parameter("auto", rule=DEVICE)
+    memory_budget_mb: int = parameter(1024, rule=at_least(64))
+    val_fraction: float = parameter(0.1, affects=MODELS, rule=FRACTION)
+    seeds: list[int] = parameter([0, 1, 2, 3, 4], rule=SEED_LIST)
+    models: list[str] = parameter(list(MODELS), rule=MODEL_LIST)
+    artifacts_dir: str = parameter("artifacts")
+    cache_dir: str = parameter("data/features")
+    smoke: bool = parameter(False)
 
-    def __post_init__(self) -> None:
+    def __init__(self, **values: Any) -> None:
+        declared = parameters()
+        unknown = sorted(set(values) - set(self.field_names()))
+        if unknown:
+            raise ConfigError([f"unknown parameter {name!r}." for name in unknown])
+        for field in dataclasses.fields(self):
+            if field.name in values:
+                value = values[field.name]
+            elif field.default_factory is not dataclasses.MISSING:
+                value = field.default_factory()
+            else:
+                value = field.default
+            setattr(self, field.name, value)
+        self._analysis = {
+            name: values[name] if name in values else _copied(p.default)
+            for name, p in declared.items()
+        }
         if isinstance(self.classes, str):  # "cat, dog"
             self.classes = [name.strip() for name in self.classes.split(",") if name.strip()]
-        for name in ("classes", "shots", "seeds", "models"):
-            if isinstance(getattr(self, name), tuple):
-                setattr(self, name, list(getattr(self, name)))
+        for name, value in self.to_dict().items():
+            if isinstance(value, tuple):
+                self._set(name, list(value))
         self.validate()
+
+    def __getattr__(self, name: str) -> Any:
+        analysis = self.__dict__.get("_analysis", {})
+        if name in analysis:
+            return analysis[name]
+        raise AttributeError(f"{type(self).__name__} has no parameter {name!r}")
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Config) and self.to_dict() == other.to_dict()
+
+    def _set(self, name: str, value: Any) -> None:
+        if name in self._analysis:
+            self._analysis[name] = value
+        else:
+            setattr(self, name, value)
 
     def validate(self) -> None:
         """Raise :class:`ConfigError` with one line per problem (see :meth:`problems`)."""
@@ -202,12 +205,16 @@ class Config:
     def problems(self) -> list[str]:
         """Every invalid parameter, one line each, naming it, its value and what it must be."""
         found = []
-        for field in dataclasses.fields(self):
-            value, rule = getattr(self, field.name), field.metadata["rule"]
-            if not _has_type(value, field.type):
-                found.append(f"{field.name}={value!r}: must be {TYPE_WORDS[field.type]}.")
+        kinds = {
+            field.name: (field.type, field.metadata["rule"]) for field in dataclasses.fields(self)
+        }
+        kinds.update({name: (p.kind, p.rule) for name, p in parameters().items()})
+        for name, (kind, rule) in kinds.items():
+            value = getattr(self, name)
+            if not _has_type(value, kind):
+                found.append(f"{name}={value!r}: must be {TYPE_WORDS[kind]}.")
             elif rule is not None and not rule.holds(value):
-                found.append(f"{field.name}={value!r}: must be {rule.text}.")
+                found.append(f"{name}={value!r}: must be {rule.text}.")
         if found:
             return found
         if len(self.classes) < 2 or len(set(self.classes)) != len(self.classes):
@@ -226,17 +233,14 @@ class Config:
 
     # ----------------------------------------------------------------- construction
     @classmethod
-    def field_names(cls) -> tuple[str, ...]:
+    def shared_names(cls) -> tuple[str, ...]:
+        """The shared parameters (the fields), in order."""
         return tuple(field.name for field in dataclasses.fields(cls))
 
     @classmethod
-    def notebook_parameters(cls, notebook: str) -> tuple[str, ...]:
-        """The fields notebook ``NN`` (e.g. ``"03"``) declares in its parameters cell."""
-        return tuple(
-            field.name
-            for field in dataclasses.fields(cls)
-            if notebook in field.metadata["notebooks"]
-        )
+    def field_names(cls) -> tuple[str, ...]:
+        """Every parameter: the shared ones, then every analysis's own."""
+        return (*cls.shared_names(), *parameters())
 
     @classmethod
     def fields_affecting(cls, artifact: str) -> tuple[str, ...]:
@@ -269,12 +273,17 @@ class Config:
             base = json.loads(saved.read_text()) if saved.is_file() else None
         except ValueError as exc:
             raise ConfigError(
-                [f"{saved} is not readable JSON ({exc}): rerun notebook 01 to rewrite it."]
+                [
+                    f"{saved} is not readable JSON ({exc}): rerun {analyses()[0].notebook} to "
+                    "rewrite it."
+                ]
             ) from exc
         return cls.from_namespace(namespace, base)
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """Every parameter by name: the shared ones, then the analyses' (copies)."""
+        shared = {name: _copied(getattr(self, name)) for name in self.shared_names()}
+        return {**shared, **{name: _copied(value) for name, value in self._analysis.items()}}
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True)
@@ -319,6 +328,11 @@ class Config:
     def user_image_path(self) -> Path | None:
         """The photo to explain in notebook 03 as an absolute path, or None."""
         return self.path(self.user_image) if self.user_image else None
+
+
+def _copied(value: Any) -> Any:
+    """A list default or value copied, so no two configurations share it."""
+    return list(value) if isinstance(value, list) else value
 
 
 def _has_type(value: Any, kind: str) -> bool:

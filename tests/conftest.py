@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import helpers  # noqa: F401  (makes torchvision importable before any test imports it)
-from helpers.config import PROJECT_ROOT, SMOKE_OVERRIDES, Config
+from helpers.config import PROJECT_ROOT, Config, smoke_overrides
 
 SHARED = Path(os.environ.get("SHARED_DIR", PROJECT_ROOT.parent / "shared"))
 
@@ -24,7 +24,7 @@ def smoke_cfg(tmp_path: Path) -> Config:
     """The smoke configuration, writing only below ``tmp_path``."""
     return Config(
         **{
-            **SMOKE_OVERRIDES,
+            **smoke_overrides(),
             "artifacts_dir": str(tmp_path / "artifacts"),
             "cache_dir": str(tmp_path / "cache"),
         }
@@ -47,7 +47,7 @@ def trained_smoke_cfg(tmp_path_factory: pytest.TempPathFactory) -> Config:
     root = tmp_path_factory.mktemp("trained_smoke")
     cfg = Config(
         **{
-            **SMOKE_OVERRIDES,
+            **smoke_overrides(),
             "artifacts_dir": str(root / "artifacts"),
             "cache_dir": str(root / "cache"),
         }

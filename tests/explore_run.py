@@ -17,7 +17,7 @@ from helpers.analysis.explore import (
     save_landscape_directions,
     save_layouts,
 )
-from helpers.config import SMOKE_OVERRIDES, Config
+from helpers.config import Config, smoke_overrides
 from helpers.model.checkpoints import save_run_config
 from helpers.model.train import train
 from helpers.run.session import Session
@@ -29,7 +29,7 @@ RESOLUTION = 5
 def build_explored_run(root: Path) -> Config:
     """Train the smoke models (one seed) under ``root`` and write the explorer's artifacts;
     a run already finished there is reused."""
-    settings = {**SMOKE_OVERRIDES, "seeds": [0], "embedding_images": 48, "perplexity": 5.0}
+    settings = {**smoke_overrides(), "seeds": [0], "embedding_images": 48, "perplexity": 5.0}
     cfg = Config(**settings, artifacts_dir=str(root / "artifacts"), cache_dir=str(root / "cache"))
     if (explore_path(cfg) / DREAMS_FILE).is_file():
         return cfg
@@ -54,7 +54,7 @@ def build_explored_run(root: Path) -> Config:
         surface = landscape.landscape(
             head, centres[kind], directions[kind], inputs, labels, alphas, alphas, kind=kind
         )
-        surface.save(cfg.artifacts_path / "landscape" / f"{kind}_2d.npz")
+        surface.save(landscape.surface_path(cfg, f"{kind}_2d"))
     save_landscape_directions(cfg, centres, directions, quantum)
     models = session.models
     start, _, _ = session.test_images(1)

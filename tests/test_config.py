@@ -2,15 +2,16 @@ import re
 
 import pytest
 
+from helpers.analysis.embedding import UMAP_METRICS
 from helpers.config import (
     PROJECT_ROOT,
-    SMOKE_OVERRIDES,
-    UMAP_METRICS,
     Config,
     ConfigError,
     fingerprint,
     resolved,
+    smoke_overrides,
 )
+from helpers.declare import analysis
 
 
 def test_defaults_are_mari_cats_vs_dogs():
@@ -98,14 +99,21 @@ def test_relative_paths_resolve_against_project_root(tmp_path):
 
 
 def test_smoke_overrides_form_a_valid_config():
-    assert Config(**SMOKE_OVERRIDES).dataset == "synthetic"
+    assert Config(**smoke_overrides()).dataset == "synthetic"
 
 
-def test_every_field_names_its_notebooks_and_artifacts():
-    for name in Config.field_names():
-        assert Config.__dataclass_fields__[name].metadata["notebooks"], name
-    assert Config.notebook_parameters("03") == ("saliency_images", "user_image", "artifacts_dir")
-    assert "artifacts_dir" in Config.notebook_parameters("08")
+def test_analysis_parameters_come_from_their_declarations():
+    assert analysis("saliency").declared == ("saliency_images", "user_image", "artifacts_dir")
+    assert Config().saliency_images == 40 and Config(saliency_images=3).saliency_images == 3
+    assert Config(**smoke_overrides()).saliency_images == 16
+    with pytest.raises(ConfigError, match="saliency_images=0: must be a positive integer"):
+        Config(saliency_images=0)
+    with pytest.raises(ConfigError, match="unknown parameter 'saliency_image'"):
+        Config(saliency_image=3)
+    assert Config(shots=[64]) != Config() and Config(shots=[64]) == Config(shots=[64])
+
+
+def test_every_field_names_the_artifacts_it_changes():
     assert set(Config.fields_affecting("features")) == {
         "dataset",
         "classes",
@@ -156,5 +164,7 @@ def test_a_notebook_continues_the_saved_run_unless_it_overrides(tmp_path):
 
 def test_a_damaged_run_configuration_is_named(tmp_path):
     (tmp_path / "config.json").write_text('{"classes": ["cat", ')
-    with pytest.raises(ConfigError, match=r"config\.json is not readable JSON .*rerun notebook 01"):
+    with pytest.raises(
+        ConfigError, match=r"config\.json is not readable JSON .*rerun 01_classical"
+    ):
         Config.for_notebook({"artifacts_dir": str(tmp_path)})

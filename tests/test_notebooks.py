@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from helpers.config import Config
+from helpers.declare import analyses, of_notebook
 from helpers.run.pipeline import NOTEBOOK_DIR, notebooks
 
 NOTEBOOKS = notebooks()
@@ -21,7 +22,13 @@ def _parameters_cell(path):
 
 
 def test_the_series_starts_with_the_training_notebooks():
-    assert [nb.name for nb in NOTEBOOKS[:2]] == ["01_classical.ipynb", "02_hybrid_train.ipynb"]
+    trained = [set(of_notebook(nb.name).trains) for nb in NOTEBOOKS[:2]]
+    assert set().union(*trained) == set(Config().models)
+
+
+def test_every_notebook_is_declared_once_and_every_declaration_has_its_notebook():
+    files = sorted(path.stem for path in NOTEBOOK_DIR.glob("*.ipynb"))
+    assert files == [analysis.notebook for analysis in analyses()]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
@@ -40,13 +47,13 @@ def test_parameters_cell_declares_the_notebooks_own_parameters_with_their_defaul
     namespace: dict = {}
     exec(compile(ast.parse(_parameters_cell(path)), path.name, "exec"), namespace)
     declared = {k: v for k, v in namespace.items() if not k.startswith("__")}
-    assert list(declared) == list(Config.notebook_parameters(path.name[:2])), path.name
+    assert list(declared) == list(of_notebook(path.name).declared), path.name
     defaults = Config().to_dict()
     assert declared == {name: defaults[name] for name in declared}, path.name
 
 
 def test_every_parameter_is_declared_by_some_notebook():
-    declared = {name for path in NOTEBOOKS for name in Config.notebook_parameters(path.name[:2])}
+    declared = {name for analysis in analyses() for name in analysis.declared}
     assert declared == set(Config.field_names())
 
 

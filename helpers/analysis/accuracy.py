@@ -8,7 +8,31 @@ from __future__ import annotations
 
 from helpers.analysis.results import Results
 from helpers.config import Config
+from helpers.declare import Analysis
 from helpers.model.checkpoints import read_metrics
+
+SHARED = (
+    "dataset", "classes", "data_dir", "weights", "image_size", "resize_size", "n_qubits",
+    "epochs", "batch_size", "lr", "lr_step", "lr_gamma", "classical_head", "seed", "device",
+    "memory_budget_mb", "val_fraction", "seeds", "models",
+)  # fmt: skip
+ANALYSES = (
+    Analysis(
+        name="classical_training",
+        notebook="01_classical",
+        title="The classical twin, trained once per seed",
+        shared=(*SHARED, "cache_dir", "smoke"),
+        trains=("classical",),
+        results=False,
+    ),
+    Analysis(
+        name="accuracy",
+        notebook="02_hybrid_train",
+        title="Test accuracy: the hybrid, its classical twin and its depth-0 control",
+        shared=("q_depth", "q_delta", "backend"),
+        trains=("hybrid", "product"),
+    ),
+)
 
 
 def per_seed(metrics: dict, name: str, seeds: list[int]) -> list[float]:
@@ -20,7 +44,7 @@ def per_seed(metrics: dict, name: str, seeds: list[int]) -> list[float]:
 def accuracy_results(cfg: Config) -> Results:
     """Validation and test accuracy of every trained model of ``cfg.models`` (mean ± SE over
     seeds) and the paired test-accuracy comparisons between the models (one Holm family)."""
-    results = Results("accuracy")
+    results = Results(ANALYSES[1].name)
     trained = {kind: m for kind in cfg.models if (m := read_metrics(cfg, kind)) is not None}
     test = {}
     for kind, metrics in trained.items():

@@ -19,7 +19,22 @@ from torch import nn
 from torch.nn import functional
 
 from helpers.analysis.activations import record_outputs
+from helpers.config import POSITIVE
+from helpers.declare import Analysis, Parameter, Tab
 from helpers.model.data import normalize
+
+ANALYSIS = Analysis(
+    name="dream",
+    notebook="07_deep_dream",
+    title="DeepDream: what image does each qubit and unit want to see?",
+    parameters=(
+        Parameter("dream_steps", 20, POSITIVE, smoke=10, help="steps per octave"),
+        Parameter("dream_octaves", 3, POSITIVE, smoke=2, help="octaves (scales)"),
+    ),
+    writes=("explore/dreams.pt",),
+    tab=Tab("DeepDream", "helpers.present.explore_tabs:DreamTab"),
+    results=False,
+)
 
 Objective = Callable[[torch.Tensor], torch.Tensor]  # images (B, 3, H, W) -> values (B,)
 

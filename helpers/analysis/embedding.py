@@ -29,7 +29,33 @@ from helpers.analysis.activations import (
 )
 from helpers.analysis.results import Results
 from helpers.analysis.stats import as_matrix
+from helpers.config import POSITIVE, POSITIVE_NUMBER
+from helpers.declare import Analysis, Parameter, Tab
 
+# UMAP distances (umap-learn's named metrics that need no extra arguments)
+UMAP_METRICS = (
+    "euclidean", "manhattan", "chebyshev", "minkowski", "canberra", "braycurtis", "cosine",
+    "correlation", "hamming", "jaccard", "dice", "russellrao", "kulsinski", "rogerstanimoto",
+    "sokalmichener", "sokalsneath", "yule", "hellinger",
+)  # fmt: skip
+ANALYSIS = Analysis(
+    name="separability",
+    notebook="04_tsne",
+    title="Layer by layer: how well does each layer separate the classes?",
+    parameters=(
+        Parameter(
+            "embedding_images",
+            500,
+            POSITIVE,
+            smoke=128,
+            help="test images embedded (04, 05) and shown by the explorer",
+        ),
+        Parameter("perplexity", 30.0, POSITIVE_NUMBER, smoke=10.0, help="t-SNE perplexity"),
+    ),
+    key_figure="04_separability",
+    writes=("explore/layouts_tsne.npz",),
+    tab=Tab("Layout", "helpers.present.explore_tabs:LayoutTab"),
+)
 PCA_COMPONENTS = 50  # t-SNE and UMAP run on the first 50 principal components (standard practice)
 NEIGHBOURS = 5  # k of the k-NN classifier and of trustworthiness
 
@@ -198,7 +224,7 @@ def separability_results(
     standardised units): every layer's scores as mean ± SE over seeds, and the models compared
     at the layer their last Linear reads (q_out, h_out) for both scores, paired by seed, as one
     family."""
-    results = Results("separability")
+    results = Results(ANALYSIS.name)
     first = next(iter(per_seed.values()))
     for kind, layers in first.items():
         for layer in layers:

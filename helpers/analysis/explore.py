@@ -1,11 +1,12 @@
 """What the interactive explorer reads from a finished run, and what it computes on demand.
 
-Notebooks 04-07 persist, beside their figures, what the explorer needs and cannot recompute
-cheaply: the 2-D layouts of every layer (t-SNE from 04, UMAP from 05), the directions of the
-loss landscapes (06; the grids themselves are ``landscape/<kind>_2d.npz``) and the DeepDream of
-every qubit and unit (07), all under ``<artifacts_dir>/explore/``. :func:`load_run` reads them
-back (what is absent is named, with the notebook that writes it); :class:`ImageProbe` computes
-one image's predictions, saliency maps and per-unit maps on demand and keeps them in memory.
+The analysis notebooks persist, beside their figures, what the explorer needs and cannot
+recompute cheaply: the 2-D layouts of every layer (t-SNE, UMAP), the directions of the loss
+landscapes (the grids themselves are ``landscape/<kind>_2d.npz``) and the DeepDream of every
+qubit and unit, under ``<artifacts_dir>/explore/``. ``load_*`` read them back (what is absent is
+named, with the notebook whose declaration writes it, :func:`helpers.declare.writer`);
+:class:`ImageProbe` computes one image's predictions, saliency maps and per-unit maps on demand
+and keeps them in memory.
 """
 
 from __future__ import annotations
@@ -23,12 +24,19 @@ from torch import nn
 
 from helpers.analysis.activations import Activations, unit_layer
 from helpers.analysis.dream import DreamTable
-from helpers.analysis.landscape import Landscape, Parameters
+from helpers.analysis.landscape import Landscape, Parameters, surface_path
 from helpers.analysis.saliency import explain, predict, unit_saliency
 from helpers.config import Config
+from helpers.declare import Analysis, writer
 from helpers.io import atomic_write, save_torch
 
-LAYOUT_METHODS = {"tsne": ("t-SNE", "04_tsne"), "umap": ("UMAP", "05_manifold_whitening")}
+ANALYSIS = Analysis(
+    name="explorer",
+    notebook="09_explore",
+    title="Explore a finished run",
+    results=False,
+)
+LAYOUT_METHODS = {"tsne": "t-SNE", "umap": "UMAP"}
 DIRECTIONS_FILE = "landscape_directions.pt"
 DREAMS_FILE = "dreams.pt"
 # DeepDream rows of :func:`helpers.analysis.dream.unit_dreams`, keyed by model
@@ -142,33 +150,24 @@ class LandscapePoint:
     trained_circuit: np.ndarray | None  # the same at the trained model (α = β = 0)
 
 
-@dataclasses.dataclass
-class RunArtifacts:
-    """What the explorer reads from a finished run (each part None or empty when absent)."""
-
-    layouts: dict[str, Layouts]
-    landscapes: dict[str, Landscape]
-    directions: dict[str, dict[str, Any]]
-    dreams: Dreams | None
-    missing: list[str]  # one line per absent part: the file and the notebook that writes it
-
-    def landscape_point(self, kind: str, alpha: float, beta: float) -> LandscapePoint:
-        """Loss, accuracy and circuit weights of ``kind`` at the grid point nearest (α, β)."""
-        surface = self.landscapes[kind]
-        i = int(np.abs(surface.alphas - alpha).argmin())
-        j = int(np.abs(surface.betas - beta).argmin())
-        a, b = float(surface.alphas[i]), float(surface.betas[j])
-        circuit = trained = None
-        stored = self.directions.get(kind)
-        for name, width in (stored or {}).get("quantum", {}).items():
-            centre = stored["centre"][name]
-            first, second = (d[name] for d in stored["directions"])
-            moved = centre + a * first + b * second
-            trained = centre.double().reshape(-1, width).numpy()
-            circuit = moved.double().reshape(-1, width).numpy()
-        return LandscapePoint(
-            a, b, float(surface.loss[i, j]), float(surface.accuracy[i, j]), circuit, trained
-        )
+def landscape_point(
+    surface: Landscape, stored: Mapping[str, Any] | None, alpha: float, beta: float
+) -> LandscapePoint:
+    """Loss, accuracy and circuit weights at the grid point of ``surface`` nearest (α, β);
+    ``stored``: the model's saved directions (:func:`save_landscape_directions`), if any."""
+    i = int(np.abs(surface.alphas - alpha).argmin())
+    j = int(np.abs(surface.betas - beta).argmin())
+    a, b = float(surface.alphas[i]), float(surface.betas[j])
+    circuit = trained = None
+    for name, width in (stored or {}).get("quantum", {}).items():
+        centre = stored["centre"][name]
+        first, second = (d[name] for d in stored["directions"])
+        moved = centre + a * first + b * second
+        trained = centre.double().reshape(-1, width).numpy()
+        circuit = moved.double().reshape(-1, width).numpy()
+    return LandscapePoint(
+        a, b, float(surface.loss[i, j]), float(surface.accuracy[i, j]), circuit, trained
+    )
 
 
 def _read_layouts(path: Path, method: str) -> Layouts:
@@ -182,41 +181,52 @@ def _read_layouts(path: Path, method: str) -> Layouts:
         return Layouts(method, points, indices, stored["labels"])
 
 
-def _missing(path: Path, notebook: str) -> str:
-    return f"{path} is absent: run notebook {notebook} on this run to write it."
+def missing(cfg: Config, path: Path) -> str:
+    """Why ``path`` (an artifact of the run) is absent, naming the notebook that writes it."""
+    analysis = writer(path.relative_to(cfg.artifacts_path).as_posix())
+    where = f"run {analysis.notebook} on this run" if analysis else "no declared notebook does"
+    return f"{path} is absent: {where} to write it."
 
 
-def load_run(cfg: Config, kinds: Sequence[str]) -> RunArtifacts:
-    """Read the explorer's artifacts of the run in ``cfg.artifacts_dir`` for models ``kinds``."""
-    folder = explore_path(cfg)
-    missing: list[str] = []
-    layouts = {}
-    for method, (_, notebook) in LAYOUT_METHODS.items():
-        path = folder / f"layouts_{method}.npz"
+def load_layouts(cfg: Config) -> tuple[dict[str, Layouts], list[str]]:
+    """Every method's layouts of the run, and a line for each absent one."""
+    layouts, absent = {}, []
+    for method in LAYOUT_METHODS:
+        path = explore_path(cfg) / f"layouts_{method}.npz"
         if path.is_file():
             layouts[method] = _read_layouts(path, method)
         else:
-            missing.append(_missing(path, notebook))
-    landscapes = {}
+            absent.append(missing(cfg, path))
+    return layouts, absent
+
+
+def load_landscapes(
+    cfg: Config, kinds: Sequence[str]
+) -> tuple[dict[str, Landscape], dict[str, dict[str, Any]], list[str]]:
+    """The 2-D landscapes of models ``kinds`` and their directions, and a line for each absent
+    file."""
+    landscapes, absent = {}, []
     for kind in kinds:
-        path = cfg.artifacts_path / "landscape" / f"{kind}_2d.npz"
+        path = surface_path(cfg, f"{kind}_2d")
         if path.is_file():
             landscapes[kind] = Landscape.load(path)
         else:
-            missing.append(_missing(path, "06_loss_landscape"))
+            absent.append(missing(cfg, path))
     directions: dict[str, dict[str, Any]] = {}
-    path = folder / DIRECTIONS_FILE
+    path = explore_path(cfg) / DIRECTIONS_FILE
     if path.is_file():
         directions = torch.load(path, map_location="cpu", weights_only=True)
     else:
-        missing.append(_missing(path, "06_loss_landscape"))
-    dreams = None
-    path = folder / DREAMS_FILE
+        absent.append(missing(cfg, path))
+    return landscapes, directions, absent
+
+
+def load_dreams(cfg: Config) -> tuple[Dreams | None, list[str]]:
+    """The run's unit dreams (None if absent, with the line saying so)."""
+    path = explore_path(cfg) / DREAMS_FILE
     if path.is_file():
-        dreams = Dreams(**torch.load(path, map_location="cpu", weights_only=True))
-    else:
-        missing.append(_missing(path, "07_deep_dream"))
-    return RunArtifacts(layouts, landscapes, directions, dreams, missing)
+        return Dreams(**torch.load(path, map_location="cpu", weights_only=True)), []
+    return None, [missing(cfg, path)]
 
 
 @dataclasses.dataclass

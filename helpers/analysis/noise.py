@@ -27,12 +27,44 @@ from qiskit.providers import BackendV2
 
 from helpers.analysis.results import Results
 from helpers.analysis.stats import paired_comparison
+from helpers.config import POSITIVE, POSITIVE_LIST, Config
+from helpers.declare import Analysis, Parameter
 from helpers.model.heads import DressedQuantumHead
 from helpers.quantum import QuantumLayer
 from helpers.quantum.sampled import ZNE_FACTORS, SampledEstimator
 
 EXACT = "exact"
 FAMILY_QUESTION = "hybrid vs depth-0 control, accuracy lost to noise"
+
+
+def check_device(cfg: Config) -> None:
+    """Raise if ``cfg.noise_device`` is no fake device with enough qubits (preflight)."""
+    fake_device(cfg.noise_device, cfg.n_qubits)
+
+
+ANALYSIS = Analysis(
+    name="noise",
+    notebook="08_noise_and_shots",
+    title="Shots and device noise: what does hardware change?",
+    parameters=(
+        Parameter(
+            "shots", [64, 256, 1024, 8192], POSITIVE_LIST, smoke=[64, 1024], help="shots per image"
+        ),
+        Parameter(
+            "shot_repeats",
+            5,
+            POSITIVE,
+            smoke=2,
+            help="repeats of each (sampling seeds seed, seed + 1, ...)",
+        ),
+        Parameter(
+            "noise_device", "FakeManilaV2", help="the fake IBM device whose noise is simulated"
+        ),
+        Parameter("noise_images", 500, POSITIVE, smoke=64, help="test images evaluated"),
+    ),
+    key_figure="08_accuracy_vs_shots",
+    check=check_device,
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -278,7 +310,7 @@ def shot_results(studies: Mapping[str, Mapping[int, list[dict[str, object]]]]) -
     against the exact evaluation, hybrid vs control, paired by seed (does the circuit beyond
     depth 0 lose more to noise?). Exploratory: the same at the smaller shot counts, each
     setting against exact, and what each mitigation changes in the ⟨Z_j⟩ error, per model."""
-    results = Results("noise")
+    results = Results(ANALYSIS.name)
     lost: dict[str, dict[tuple[str, object], list[float]]] = {}
     for model, by_seed in studies.items():
         table: dict[tuple[str, object], dict[str, list[float]]] = {}

@@ -16,13 +16,13 @@ import numpy as np
 
 from helpers.analysis.stats import Compared, Family, mean_and_error, paired_comparison
 from helpers.config import Config
+from helpers.declare import MODEL_PAIRS
 from helpers.io import save_json
 
-# (a, b): each comparison reports b − a: the hybrid against its classical twin and against its
-# depth-0 control, and the control against the twin (what a bounded, sine-shaped nonlinearity
-# alone changes). Together they say whether a difference needs the circuit beyond depth 0 (its
-# CNOT ladders and trained weights, which depth 0 removes together).
-MODEL_PAIRS = (("classical", "hybrid"), ("product", "hybrid"), ("classical", "product"))
+RESULTS_FILE = "results.json"
+# 2: every comparison carries its ``comparative`` (the words for "b higher"), so a script can
+# rebuild every sentence the notebook printed from the file alone.
+SCHEMA_VERSION = 2
 
 
 class Results:
@@ -86,20 +86,28 @@ class Results:
 
     def to_dict(self) -> dict[str, Any]:
         adjusted = self.family.adjusted()
+        words = self.comparatives
         return {
+            "schema": SCHEMA_VERSION,
             "analysis": self.analysis,
             "numbers": self.numbers,
             "family_size": self.family.size,
             "comparisons": [
-                {"name": name, **c.to_dict(), "holm_p": adjusted[name], "exploratory": False}
+                {"name": name, **c.to_dict(), "holm_p": adjusted[name], "exploratory": False,
+                 "comparative": words[name]}
                 for name, c in self.family.comparisons.items()
             ],
             "exploratory": [
-                {"name": name, **c.to_dict(), "exploratory": True}
+                {"name": name, **c.to_dict(), "exploratory": True, "comparative": words[name]}
                 for name, c in self.exploratory.items()
             ],
-        }
+        }  # fmt: skip
 
     def save(self, cfg: Config) -> Path:
         """Write ``<artifacts_dir>/<analysis>/results.json`` (NaN where a value is undefined)."""
-        return save_json(self.to_dict(), cfg.artifacts_path / self.analysis / "results.json")
+        return save_json(self.to_dict(), results_path(cfg, self.analysis))
+
+
+def results_path(cfg: Config, analysis: str) -> Path:
+    """``<artifacts_dir>/<analysis>/results.json``."""
+    return cfg.artifacts_path / analysis / RESULTS_FILE

@@ -12,6 +12,8 @@ import scipy.stats
 import torch
 from numpy.typing import ArrayLike
 
+from helpers.estimates import mean_and_error  # re-exported: helpers.analysis.stats.mean_and_error
+
 
 def as_matrix(values: torch.Tensor | np.ndarray) -> np.ndarray:
     """Activations of any shape ``(N, ...)`` as a float64 ``(N, D)`` array."""
@@ -19,16 +21,6 @@ def as_matrix(values: torch.Tensor | np.ndarray) -> np.ndarray:
         values = values.detach().double().numpy()
     array = np.asarray(values, dtype=np.float64)
     return array.reshape(len(array), -1)
-
-
-def mean_and_error(values: np.ndarray) -> tuple[float, float]:
-    """Mean and its standard error, ignoring NaN (undefined) entries."""
-    values = np.asarray(values, dtype=float)
-    values = values[~np.isnan(values)]
-    if len(values) == 0:
-        return float("nan"), float("nan")
-    error = values.std(ddof=1) / np.sqrt(len(values)) if len(values) > 1 else float("nan")
-    return float(values.mean()), float(error)
 
 
 class _Record:
@@ -228,7 +220,3 @@ class Family:
         """The Holm-adjusted p-value of each comparison, by name."""
         p = holm([c.p_value for c in self.comparisons.values()])
         return {name: float(value) for name, value in zip(self.comparisons, p, strict=True)}
-
-    def decisions(self, alpha: float = 0.05) -> dict[str, bool]:
-        """Whether each comparison's difference is detected (Holm-adjusted p < ``alpha``)."""
-        return {name: bool(p < alpha) for name, p in self.adjusted().items()}

@@ -32,10 +32,25 @@ from helpers.analysis.activations import (
     Activations,
     layer_order,
 )
-from helpers.analysis.embedding import umap_layout
+from helpers.analysis.embedding import UMAP_METRICS, umap_layout
 from helpers.analysis.results import Results
 from helpers.analysis.stats import as_matrix
+from helpers.config import one_of
+from helpers.declare import Analysis, Parameter
 
+ANALYSIS = Analysis(
+    name="whitening",
+    notebook="05_manifold_whitening",
+    title="Manifolds and whitening: how many directions does each layer use?",
+    parameters=(
+        Parameter(
+            "umap_metric", "euclidean", one_of(*UMAP_METRICS), help="UMAP distance (e.g. cosine)"
+        ),
+    ),
+    shared=("embedding_images",),
+    key_figure="05_spectra",
+    writes=("explore/layouts_umap.npz",),
+)
 EPSILON = 1e-5  # relative regulariser of the ZCA matrix (times the mean eigenvalue)
 DEAD_FRACTION = 0.99  # a unit at one value on at least this share of the images is dead
 
@@ -250,7 +265,7 @@ def unit_results(per_seed: Mapping[int, Activations]) -> Results:
     and coupling, and dead-unit counts, as mean ± SE over seeds
     (``per_seed[seed]`` holds that seed's models), the statistics compared between models
     paired by seed, as one family."""
-    results = Results("whitening")
+    results = Results(ANALYSIS.name)
     first = next(iter(per_seed.values()))
     kinds = [kind for kind in first.layers if kind != "backbone"]
     for kind in kinds:

@@ -22,16 +22,17 @@ import torch
 from torch import nn
 
 from helpers.config import RUN_CONFIG, Config, describe
+from helpers.declare import trainer
 from helpers.io import error_summary, save_json, save_torch
 from helpers.model.backbone import load_backbone
 from helpers.model.heads import KINDS, TransferModel, build_head
 
-_PACKAGES = ("torch", "torchvision", "qiskit", "qiskit-machine-learning", "qiskit-aer", "numpy")
-TRAINING_NOTEBOOK = {
-    "classical": "01_classical",
-    "hybrid": "02_hybrid_train",
-    "product": "02_hybrid_train",
-}
+# The libraries whose versions a checkpoint and the report record (one list for both).
+LIBRARIES = (
+    "torch", "torchvision", "numpy", "qiskit", "qiskit-machine-learning", "qiskit-aer",
+    "qiskit-ibm-runtime", "captum", "scikit-learn", "umap-learn", "papermill", "nbconvert",
+    "sphinx-revealjs",
+)  # fmt: skip
 
 
 class CheckpointMismatchError(ValueError):
@@ -42,7 +43,7 @@ class CorruptArtifactError(ValueError):
     """A training artifact exists but cannot be read (e.g. cut short by a full disk or a copy)."""
 
 
-def library_versions(packages: tuple[str, ...] = _PACKAGES) -> dict[str, str]:
+def library_versions(packages: tuple[str, ...] = LIBRARIES) -> dict[str, str]:
     """Python's and the given packages' versions ("not installed" when absent)."""
     versions = {"python": platform.python_version()}
     for package in packages:
@@ -84,7 +85,7 @@ def save_checkpoint(
 
 def _missing(kind: str, path: Path) -> FileNotFoundError:
     return FileNotFoundError(
-        f"no {kind} {path.name} at {path.parent}: run notebook {TRAINING_NOTEBOOK[kind]} first "
+        f"no {kind} {path.name} at {path.parent}: run {trainer(kind).notebook} first "
         "with the same parameters (or `python -m helpers.pipeline`)."
     )
 
@@ -100,7 +101,7 @@ def _read(kind: str, path: Path, load: Callable[[Path], Any]) -> dict[str, Any]:
     except Exception as exc:
         raise CorruptArtifactError(
             f"{path} cannot be read ({error_summary(exc)}); it may be damaged or cut short. "
-            f"Rerun notebook {TRAINING_NOTEBOOK[kind]} with the same parameters (or "
+            f"Rerun {trainer(kind).notebook} with the same parameters (or "
             "`python -m helpers.pipeline`) to write it again."
         ) from None  # the message says it all; the raw error stays in __context__
     return content
@@ -145,7 +146,7 @@ def load_trajectory(cfg: Config, kind: str, seed: int) -> dict[str, Any]:
     stored = _read(kind, path, lambda p: torch.load(p, map_location="cpu", weights_only=True))
     if seed not in stored.get("seeds", {}):
         raise CheckpointMismatchError(
-            f"{path} holds no trajectory of seed {seed}: rerun notebook {TRAINING_NOTEBOOK[kind]}."
+            f"{path} holds no trajectory of seed {seed}: rerun {trainer(kind).notebook}."
         )
     return {**stored["seeds"][seed], "names": stored["names"], "shapes": stored["shapes"]}
 

@@ -18,8 +18,8 @@ import torch
 from torch import nn
 from torch.nn.utils import parameters_to_vector
 
-from helpers.analysis.stats import mean_and_error
 from helpers.config import Config, set_seed
+from helpers.estimates import mean_and_error
 from helpers.io import save_json, save_torch
 from helpers.model.backbone import Features, cached_features
 from helpers.model.checkpoints import library_versions, run_dir, save_checkpoint, save_run_config

@@ -29,27 +29,18 @@ from helpers.present.style import PALETTE, THEME, themed
 from helpers.present.tables import describe_comparison
 
 ALPHA = 0.05
-# The figure each analysis is best shown by, when its notebook drew it (else: the figure nearest
-# before the verdicts in the notebook). None: the accuracy table shows it.
-KEY_FIGURES: dict[str, str | None] = {
-    "accuracy": None,
-    "saliency": "03_deletion_insertion",
-    "separability": "04_separability",
-    "whitening": "05_spectra",
-    "landscape": "06_sharpness",
-    "noise": "08_accuracy_vs_shots",
-}
 
 
 @dataclass(frozen=True)
 class Verdict:
     """One comparison of ``results.json``: in the Holm family (``holm_p`` and ``family_size``
-    given) or exploratory (both None)."""
+    given) or exploratory (both None); ``comparative`` says what "b higher" means."""
 
     name: str
     comparison: Compared
     holm_p: float | None = None
     family_size: int | None = None
+    comparative: str = "higher"
 
     @property
     def exploratory(self) -> bool:
@@ -64,15 +55,11 @@ class Verdict:
     def detected(self) -> bool:
         return self.p < ALPHA  # NaN (no variance, one seed) is never detected
 
-    def sentence(self, comparative: str = "higher") -> str:
-        """The notebooks' sentence (:func:`describe_comparison`)."""
+    def sentence(self) -> str:
+        """The notebook's sentence (:func:`describe_comparison`), rebuilt from the file."""
         return describe_comparison(
-            self.name, self.comparison, self.holm_p, self.family_size, comparative, ALPHA
+            self.name, self.comparison, self.holm_p, self.family_size, self.comparative, ALPHA
         )
-
-    def premise(self) -> str:
-        """The sentence up to its conclusion: ``"name: effect (sample; test)"``."""
-        return self.sentence().rsplit("): ", 1)[0] + ")"
 
 
 def _compared(row: Mapping[str, Any]) -> Compared:
@@ -86,10 +73,17 @@ def verdicts(results: Mapping[str, Any]) -> list[Verdict]:
     from a ``results.json`` dictionary."""
     size = int(results.get("family_size", 0))
     found = [
-        Verdict(row["name"], _compared(row), float(row["holm_p"]), size)
+        Verdict(row["name"], _compared(row), float(row["holm_p"]), size, _comparative(row))
         for row in results.get("comparisons", [])
     ]
-    return found + [Verdict(row["name"], _compared(row)) for row in results.get("exploratory", [])]
+    return found + [
+        Verdict(row["name"], _compared(row), comparative=_comparative(row))
+        for row in results.get("exploratory", [])
+    ]
+
+
+def _comparative(row: Mapping[str, Any]) -> str:
+    return row.get("comparative", "higher")  # schema 1 files did not keep it
 
 
 @dataclass(frozen=True)
@@ -124,12 +118,10 @@ def _strongest(found: list[Verdict]) -> Verdict:
     return min(found, key=lambda v: (math.isnan(v.p), v.p if not math.isnan(v.p) else 0.0))
 
 
-def headline(found: list[Verdict], stated: Mapping[str, str] | None = None) -> Headline:
+def headline(found: list[Verdict]) -> Headline:
     """The outcome of the Holm family and its strongest comparison's sentence; exploratory
     comparisons only when there is no family (labelled as such); "not testable" when no p-value
-    of the family is defined (one seed), which is no null result. ``stated``: the sentences as
-    the notebook printed them, by :meth:`Verdict.premise` (their comparatives, e.g. ``"more
-    accurate"``, are not in ``results.json``); without one, the higher value reads "higher"."""
+    of the family is defined (one seed), which is no null result."""
     family, null = [v for v in found if not v.exploratory], False
     if not found:
         return Headline("No comparison: fewer than two models or seeds.", None, "")
@@ -148,8 +140,7 @@ def headline(found: list[Verdict], stated: Mapping[str, str] | None = None) -> H
         else:
             outcome = f"Null result: none of {size} detected (Holm-corrected). Smallest p:"
             null = True
-    sentence = (stated or {}).get(chosen.premise(), chosen.sentence())
-    return Headline(outcome, chosen, sentence, null)
+    return Headline(outcome, chosen, chosen.sentence(), null)
 
 
 DETECTED, EXPLORED, NOT_DETECTED = PALETTE[3], PALETTE[1], "0.45"

@@ -4,12 +4,14 @@ tables for paired comparisons corrected as a family (:mod:`helpers.analysis.stat
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from helpers.analysis.results import Results
 from helpers.analysis.stats import Compared, Comparison, Family
+from helpers.config import Config
 
 
 def format_value(mean: float, error: float) -> str:
@@ -125,6 +127,31 @@ def describe_results(results: Results, alpha: float = 0.05) -> str:
         for name, c in results.exploratory.items()
     ]
     return "\n".join(lines) or "- No comparison: fewer than two models or seeds."
+
+
+def publish_results(results: Results, cfg: Config) -> Path:
+    """Save an analysis's ``results.json`` and, in a notebook, show its verdicts
+    (:func:`describe_results`) tagged ``{"analysis": name}``: the report and the deck find the
+    analysis's section by that tag, as they find figures by theirs.
+
+    Args:
+        results: the analysis's numbers and comparisons.
+        cfg: the run's configuration (where ``results.json`` goes).
+
+    Returns:
+        The path of the saved ``results.json``.
+
+    Example:
+        >>> publish_results(saliency_study.results(), cfg)  # doctest: +SKIP
+    """
+    import IPython
+    from IPython.display import Markdown, display
+
+    path = results.save(cfg)
+    shell = IPython.get_ipython()
+    if shell is not None and getattr(shell, "kernel", None) is not None:
+        display(Markdown(describe_results(results)), metadata={"analysis": results.analysis})
+    return path
 
 
 def numbers_frame(results: Results, index: list[str]) -> pd.DataFrame:

@@ -12,11 +12,17 @@ import torch
 from matplotlib.figure import Figure
 from qiskit.circuit import QuantumCircuit
 from sklearn.metrics import confusion_matrix
+from torch import nn
 
+from helpers.config import Config
+from helpers.model.backbone import Features
+from helpers.model.data import Splits, dataset_images
+from helpers.model.train import evaluate
 from helpers.present.style import (
     MODEL_COLOURS,
     image_array,
     image_grid,
+    publish,
     themed,
 )
 from helpers.present.tables import format_value
@@ -107,6 +113,62 @@ def plot_predictions(
         )
     fig.suptitle(title)
     return fig
+
+
+def publish_test_figures(
+    cfg: Config,
+    splits: Splits,
+    features: Features,
+    head: nn.Module,
+    model_title: str,
+    prefix: str,
+    shown: int = 12,
+) -> torch.Tensor:
+    """Publish a trained head's test confusion matrix and its predictions on the first test images.
+
+    Evaluates ``head`` on the cached test features, then publishes (:func:`publish`) its
+    :func:`plot_confusion` as ``<prefix>_confusion`` and its :func:`plot_predictions` on the first
+    ``shown`` test images as ``<prefix>_predictions``, both titled with ``model_title`` and the
+    first seed of ``cfg.seeds``.
+
+    Args:
+        cfg: The run's configuration (where figures are saved; ``seeds[0]`` goes in the titles).
+        splits: The data splits; ``splits.test`` gives the images, ``splits.classes`` the names.
+        features: Cached backbone features; the head is evaluated on ``features.test``.
+        head: The trained head (of the first seed).
+        model_title: How the titles name the model, e.g. ``"Classical head"``.
+        prefix: The figure names' prefix, the notebook's number, e.g. ``"01"``.
+        shown: How many test images the predictions grid shows.
+
+    Returns:
+        The head's logits on every test feature, ``(N, classes)``.
+
+    Example::
+
+        run = train(cfg, "hybrid", features)
+        publish_test_figures(cfg, splits, features, run.head, "Hybrid head", "02")
+        # published: 02_confusion, 02_predictions
+    """
+    seed = cfg.seeds[0]
+    _, _, test_logits = evaluate(head, features.test, features.test_labels)
+    fig = plot_confusion(
+        features.test_labels,
+        test_logits.argmax(1),
+        splits.classes,
+        f"{model_title} (seed {seed}): test confusion matrix",
+    )
+    publish(fig, cfg, f"{prefix}_confusion")
+    indices = range(shown)
+    images, labels = dataset_images(splits.test, indices)
+    fig = plot_predictions(
+        images,
+        labels,
+        test_logits[list(indices)].softmax(1),
+        splits.classes,
+        f"{model_title} (seed {seed}): test predictions and confidence",
+    )
+    publish(fig, cfg, f"{prefix}_predictions")
+    return test_logits
 
 
 @themed

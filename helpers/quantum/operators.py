@@ -19,7 +19,6 @@ from qiskit.quantum_info import Operator, SparsePauliOp
 ATOL = 1e-12
 
 
-_I2 = np.eye(2, dtype=complex)
 _X = np.array([[0, 1], [1, 0]], dtype=complex)
 _Y = np.array([[0, -1j], [1j, 0]], dtype=complex)
 _Z = np.diag([1.0, -1.0]).astype(complex)

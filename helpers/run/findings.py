@@ -2,11 +2,11 @@
 test accuracy of every model and seed (``metrics.json``), and where the executed notebooks state
 each analysis's verdicts and show its key figure.
 
-Nothing here knows the notebooks: an analysis's section is the notebook whose printed verdicts
-(:func:`helpers.present.tables.describe_results`) carry the numbers of its ``results.json``,
-and its key figure is :data:`helpers.present.findings.KEY_FIGURES`'s choice when that section
-drew it, else the figure nearest before the verdicts. The report's summary and the slide deck
-both read the run through :func:`run_findings`.
+Nothing here knows the notebooks: an analysis's section is the notebook whose output is tagged
+with its name (:func:`helpers.present.tables.publish_results`), and its key figure is the one
+its declaration names (:attr:`helpers.declare.Analysis.key_figure`) when that section drew it,
+else the figure nearest before the verdicts. The report's summary and the slide deck both read
+the run through :func:`run_findings`.
 """
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ from pathlib import Path
 
 from nbformat import NotebookNode
 
+from helpers.analysis.results import RESULTS_FILE
 from helpers.config import Config
+from helpers.declare import analyses
 from helpers.model.checkpoints import read_metrics
-from helpers.present.findings import KEY_FIGURES, Headline, Verdict, headline, verdicts
-
-RESULTS = "results.json"
+from helpers.present.findings import Headline, Verdict, headline, verdicts
 
 
 @dataclass(frozen=True)
@@ -66,17 +66,12 @@ def _outputs(notebook: NotebookNode) -> Iterator[tuple[int, dict]]:
             yield index, output
 
 
-def stated_sentences(notebook: NotebookNode) -> dict[str, tuple[int, str]]:
-    """Every verdict sentence a notebook printed as markdown (``- name: effect (...): ...``), by
-    its premise (the sentence up to its conclusion), with the index of the cell printing it."""
-    stated = {}
+def stated_in(notebook: NotebookNode, analysis: str) -> int | None:
+    """The index of the cell that published ``analysis``'s verdicts, None if none did."""
     for index, output in _outputs(notebook):
-        text = "".join(output.get("data", {}).get("text/markdown", ""))
-        for line in text.splitlines():
-            sentence = line.removeprefix("- ").strip()
-            if line.startswith("- ") and "): " in sentence:
-                stated.setdefault(sentence.rsplit("): ", 1)[0] + ")", (index, sentence))
-    return stated
+        if output.get("metadata", {}).get("analysis") == analysis:
+            return index
+    return None
 
 
 def figures(notebook: NotebookNode) -> list[tuple[int, str]]:
@@ -90,12 +85,14 @@ def figures(notebook: NotebookNode) -> list[tuple[int, str]]:
 
 
 def key_figure(analysis: str, notebook: NotebookNode, cell: int) -> str | None:
-    """The analysis's key figure in its section: the preferred one if drawn, else the last
-    figure shown up to ``cell`` (where the verdicts are), else the first after it."""
+    """The analysis's key figure in its section: the declared one if drawn (none if it declares
+    none), else the last figure shown up to ``cell`` (where the verdicts are), else the first
+    after it."""
     shown = figures(notebook)
     names = [name for _, name in shown]
-    if analysis in KEY_FIGURES and (KEY_FIGURES[analysis] in names or not KEY_FIGURES[analysis]):
-        return KEY_FIGURES[analysis]
+    declared = {a.name: a for a in analyses()}.get(analysis)
+    if declared is not None and (declared.key_figure is None or declared.key_figure in names):
+        return declared.key_figure  # None: the analysis declares no figure (a table shows it)
     before = [name for index, name in shown if index <= cell]
     return (before or names or [None])[-1 if before else 0]
 
@@ -110,14 +107,12 @@ def finding(path: Path, sections: Mapping[str, NotebookNode]) -> Finding:
             f"{path} is not a readable results file ({type(exc).__name__}: {exc}): rerun the "
             f"notebook that writes the {path.parent.name} results"
         ) from exc
-    analysis, premises = path.parent.name, {verdict.premise() for verdict in found}
+    analysis = path.parent.name
     for name, notebook in sections.items():
-        stated = stated_sentences(notebook)
-        cells = [stated[premise][0] for premise in premises if premise in stated]
-        if cells:
-            wording = {premise: sentence for premise, (_, sentence) in stated.items()}
-            figure = key_figure(analysis, notebook, min(cells))
-            return Finding(analysis, found, headline(found, wording), name, figure)
+        cell = stated_in(notebook, analysis)
+        if cell is not None:
+            figure = key_figure(analysis, notebook, cell)
+            return Finding(analysis, found, headline(found), name, figure)
     return Finding(analysis, found, headline(found), None, None)
 
 
@@ -138,7 +133,9 @@ def run_findings(artifacts_dir: str | Path, sections: Mapping[str, NotebookNode]
     """The findings of the run whose artifacts are in ``artifacts_dir``, located in ``sections``
     (executed notebooks by name, in order), in the order of the sections stating them."""
     cfg = Config.for_notebook({"artifacts_dir": str(artifacts_dir)})
-    found = [finding(path, sections) for path in sorted(cfg.artifacts_path.glob(f"*/{RESULTS}"))]
+    found = [
+        finding(path, sections) for path in sorted(cfg.artifacts_path.glob(f"*/{RESULTS_FILE}"))
+    ]
     order = {name: index for index, name in enumerate(sections)}
     found.sort(key=lambda f: (order.get(f.section, len(order)), f.analysis))
     return RunFindings(cfg, accuracy_table(cfg), found)

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from helpers.config import PROJECT_ROOT, Config, ConfigError
+from helpers.declare import analyses
 from helpers.run.deck import DECK_NAME, build_deck
 from helpers.run.executor import Interrupted, NotebookFailedError, execute, interruptible
 from helpers.run.preflight import resource_problems, run_parameters
@@ -31,9 +32,14 @@ from helpers.run.report import REPORT_NAME, ReportProblemsError, build_report
 NOTEBOOK_DIR = PROJECT_ROOT / "notebooks"
 
 
-def notebooks(only: Sequence[str] = (), folder: Path = NOTEBOOK_DIR) -> list[Path]:
-    """The numbered notebooks in order, optionally only those whose names start with ``only``."""
-    found = sorted(folder.glob("[0-9][0-9]_*.ipynb"))
+def notebooks(only: Sequence[str] = (), folder: Path | None = None) -> list[Path]:
+    """The declared notebooks of the series (:func:`helpers.declare.analyses`) in order, or,
+    given another ``folder``, its numbered notebooks; only those whose names start with one of
+    ``only``, if given."""
+    if folder is None or folder.resolve() == NOTEBOOK_DIR.resolve():
+        found = [NOTEBOOK_DIR / f"{analysis.notebook}.ipynb" for analysis in analyses()]
+    else:
+        found = sorted(folder.glob("[0-9][0-9]_*.ipynb"))
     return [nb for nb in found if not only or any(nb.name.startswith(p) for p in only)]
 
 
@@ -90,7 +96,7 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--notebook-dir",
         type=Path,
-        default=NOTEBOOK_DIR,
+        default=None,
         help="run the numbered notebooks of another folder (default: the project's notebooks/)",
     )
     parser.add_argument(
@@ -113,7 +119,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _arguments(argv)
     chosen = notebooks(args.only, args.notebook_dir)
     if not chosen:
-        return _cannot_start([f"no notebooks match {args.only} in {args.notebook_dir}"])
+        folder = args.notebook_dir or NOTEBOOK_DIR
+        return _cannot_start([f"no notebooks match {args.only} in {folder}"])
     try:
         parameters = run_parameters(args.smoke, args.parameter, args.output_dir)
     except ConfigError as exc:

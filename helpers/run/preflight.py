@@ -14,7 +14,8 @@ from difflib import get_close_matches
 from pathlib import Path
 from typing import Any
 
-from helpers.config import SMOKE_OVERRIDES, WEIGHT_PRESETS, Config, ConfigError
+from helpers.config import WEIGHT_PRESETS, Config, ConfigError, smoke_overrides
+from helpers.declare import of_notebook
 
 PATH_PARAMETERS = ("data_dir", "weights", "user_image", "artifacts_dir", "cache_dir")
 
@@ -42,7 +43,7 @@ def run_parameters(
     every notebook (whose kernels run in ``notebooks/``) read the same files. Raises
     :class:`ConfigError` listing every unknown or invalid parameter.
     """
-    parameters: dict[str, Any] = dict(SMOKE_OVERRIDES) if smoke else {}
+    parameters: dict[str, Any] = smoke_overrides() if smoke else {}
     parameters["artifacts_dir"] = str((output_dir / "artifacts").resolve())
     problems = [_unknown(name) for name, _ in overrides if name not in Config.field_names()]
     parameters.update(
@@ -73,22 +74,7 @@ def _writable(folder: Path) -> None:
         ) from exc
 
 
-def _user_image(path: Path) -> None:
-    from PIL import Image, UnidentifiedImageError
-
-    if not path.is_file():
-        raise FileNotFoundError(f"user_image={str(path)!r}: no such file.")
-    try:
-        with Image.open(path) as image:
-            image.verify()
-    except (UnidentifiedImageError, OSError) as exc:
-        raise ValueError(
-            f"user_image={str(path)!r} is not an image Pillow can read: {exc}"
-        ) from exc
-
-
 def _checks(cfg: Config, output_dir: Path, notebooks: Sequence[str]) -> list[Callable[[], Any]]:
-    from helpers.analysis.noise import fake_device
     from helpers.model.backbone import load_backbone
     from helpers.model.data import load_splits
 
@@ -98,17 +84,18 @@ def _checks(cfg: Config, output_dir: Path, notebooks: Sequence[str]) -> list[Cal
         lambda: load_backbone(cfg.weights_source, cfg.seed),
         *(lambda folder=folder: _writable(folder) for folder in folders),
     ]
-    if cfg.user_image_path is not None and any(name.startswith("03") for name in notebooks):
-        checks.append(lambda: _user_image(cfg.user_image_path))
-    if any(name.startswith("08") for name in notebooks):
-        checks.append(lambda: fake_device(cfg.noise_device, cfg.n_qubits))
+    for name in notebooks:
+        analysis = of_notebook(name)
+        if analysis is not None and analysis.check is not None:
+            checks.append(lambda check=analysis.check: check(cfg))
     return checks
 
 
 def resource_problems(cfg: Config, output_dir: Path, notebooks: Sequence[str]) -> list[str]:
     """What the chosen notebooks need and cannot have: data (every class folder with images),
     backbone weights (a loadable ResNet18 state dict), writable output, artifact and cache
-    folders, the user image (03) and the fake device (08); one line per problem."""
+    folders, and each chosen analysis's own check (:attr:`helpers.declare.Analysis.check`, e.g.
+    the user image, the fake device); one line per problem."""
     problems = []
     for check in _checks(cfg, output_dir, notebooks):
         try:

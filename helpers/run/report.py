@@ -39,10 +39,6 @@ APPENDIX_ID = "appendix"
 DIFFERS_NOTE = "Rows marked ⚠ differ between notebooks: each value with those that ran with it."
 NOT_IN_SOURCE = {"injected-parameters", "papermill-error-cell-tag"}  # cells papermill adds
 CLEAN_EXITS = {("SystemExit", ""), ("SystemExit", "0")}  # error outputs papermill lets pass
-VERSIONED = (
-    "torch", "torchvision", "qiskit", "qiskit-machine-learning", "qiskit-aer", "qiskit-ibm-runtime",
-    "captum", "scikit-learn", "umap-learn", "papermill", "nbconvert", "sphinx-revealjs",
-)  # fmt: skip
 STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; color: #222;
        line-height: 1.45; padding: 0 1em; }
@@ -332,7 +328,7 @@ def build_report(
         f'<li><a href="#{html.escape(name)}">{html.escape(name)}</a>{" ⚠" * bool(found)}</li>'
         for name, found in [(SUMMARY_ID, []), *warnings.items(), (APPENDIX_ID, [])]
     )
-    versions = {name: html.escape(value) for name, value in library_versions(VERSIONED).items()}
+    versions = {name: html.escape(value) for name, value in library_versions().items()}
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <title>Inside a hybrid quantum-classical network: report</title>

@@ -9,12 +9,15 @@ from helpers.analysis.activations import Activations
 from helpers.analysis.dream import Dream, DreamTable
 from helpers.analysis.explore import (
     ImageProbe,
-    load_run,
+    landscape_point,
+    load_dreams,
+    load_landscapes,
+    load_layouts,
     save_dreams,
     save_landscape_directions,
     save_layouts,
 )
-from helpers.analysis.landscape import Landscape
+from helpers.analysis.landscape import Landscape, surface_path
 from helpers.model.backbone import load_backbone
 from helpers.model.heads import TransferModel, build_head
 
@@ -30,21 +33,23 @@ def test_layouts_are_read_back_with_their_images_and_absent_parts_name_their_not
     activations = _activations()
     points = np.random.default_rng(0).normal(size=(6, 2))
     save_layouts(smoke_cfg, "tsne", {"hybrid": {"q_out": points}}, activations)
-    run = load_run(smoke_cfg, ["hybrid"])
-    layouts = run.layouts["tsne"]
+    found, absent_layouts = load_layouts(smoke_cfg)
+    layouts = found["tsne"]
     np.testing.assert_allclose(layouts.points["hybrid"]["q_out"], points, rtol=1e-6)
     assert layouts.indices == activations.indices
     assert layouts.labels.tolist() == activations.labels.tolist()
     assert layouts.position(13) == 1 and layouts.position(11) is None
-    assert "umap" not in run.layouts and run.dreams is None and not run.landscapes
-    missing = "\n".join(run.missing)
+    landscapes, _, absent_landscapes = load_landscapes(smoke_cfg, ["hybrid"])
+    dreams, absent_dreams = load_dreams(smoke_cfg)
+    assert "umap" not in found and dreams is None and not landscapes
+    missing = "\n".join(absent_layouts + absent_landscapes + absent_dreams)
     for file, notebook in [
         ("layouts_umap.npz", "05_manifold_whitening"),
         ("hybrid_2d.npz", "06_loss_landscape"),
         ("landscape_directions.pt", "06_loss_landscape"),
         ("dreams.pt", "07_deep_dream"),
     ]:
-        assert f"{file} is absent: run notebook {notebook}" in missing
+        assert f"{file} is absent: run {notebook} on this run" in missing
 
 
 def test_unknown_layout_method_is_named(smoke_cfg):
@@ -54,9 +59,7 @@ def test_unknown_layout_method_is_named(smoke_cfg):
 
 def _save_landscape(cfg) -> tuple[dict, list[dict]]:
     loss = np.arange(9, dtype=float).reshape(3, 3)
-    Landscape("hybrid", GRID, GRID, loss, loss / 10, 4.0).save(
-        cfg.artifacts_path / "landscape" / "hybrid_2d.npz"
-    )
+    Landscape("hybrid", GRID, GRID, loss, loss / 10, 4.0).save(surface_path(cfg, "hybrid_2d"))
     centre = {WEIGHT: torch.arange(8.0), "post_net.weight": torch.ones(2, 4)}
     directions = [
         {WEIGHT: torch.full((8,), 0.5), "post_net.weight": torch.zeros(2, 4)},
@@ -70,13 +73,14 @@ def _save_landscape(cfg) -> tuple[dict, list[dict]]:
 
 def test_landscape_point_is_the_nearest_grid_point_with_its_circuit_weights(smoke_cfg):
     centre, (first, second) = _save_landscape(smoke_cfg)
-    point = load_run(smoke_cfg, ["hybrid"]).landscape_point("hybrid", 0.9, -0.2)
+    landscapes, directions, _ = load_landscapes(smoke_cfg, ["hybrid"])
+    point = landscape_point(landscapes["hybrid"], directions["hybrid"], 0.9, -0.2)
     assert (point.alpha, point.beta) == (1.0, 0.0)
     assert point.loss == 7.0 and point.accuracy == pytest.approx(0.7)  # loss[alpha 2, beta 1]
     expected = (centre[WEIGHT] + 1.0 * first[WEIGHT] + 0.0 * second[WEIGHT]).reshape(2, 4)
     np.testing.assert_allclose(point.circuit, expected.numpy())
     np.testing.assert_allclose(point.trained_circuit, centre[WEIGHT].reshape(2, 4).numpy())
-    corner = load_run(smoke_cfg, ["hybrid"]).landscape_point("hybrid", -1, 1)
+    corner = landscape_point(landscapes["hybrid"], directions["hybrid"], -1, 1)
     expected = (centre[WEIGHT] - first[WEIGHT] + second[WEIGHT]).reshape(2, 4)
     np.testing.assert_allclose(corner.circuit, expected.numpy())
     assert corner.loss == 2.0  # loss[alpha 0, beta 2]
@@ -93,7 +97,7 @@ def test_dreams_are_picked_by_model_unit_and_sign(smoke_cfg):
     table.add("classical units", "+h_1", _dream(3.0), "c")
     start = torch.zeros(1, 3, 4, 4)
     save_dreams(smoke_cfg, table, start)
-    dreams = load_run(smoke_cfg, ["hybrid", "classical"]).dreams
+    dreams, _ = load_dreams(smoke_cfg)
     image, before, after = dreams.pick("hybrid", 1, -1)
     assert torch.equal(image, torch.full((1, 3, 4, 4), -1.0)) and (before, after) == (-1.0, -2.0)
     assert dreams.pick("classical", 1)[1:] == (3.0, 6.0)

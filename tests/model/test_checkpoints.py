@@ -7,6 +7,7 @@ from functools import partial
 import pytest
 
 from helpers.config import Config, describe
+from helpers.declare import trainer
 from helpers.io import save_torch
 from helpers.model import checkpoints, train
 
@@ -20,7 +21,7 @@ def test_checkpoint_from_other_configuration_names_the_fields(smoke_cfg):
         r".*q_depth: checkpoint 5, requested 2",
     ):
         checkpoints.load_trained_head(other, "hybrid")
-    with pytest.raises(FileNotFoundError, match="run notebook 01_classical first"):
+    with pytest.raises(FileNotFoundError, match="run 01_classical first"):
         checkpoints.load_trained_head(smoke_cfg, "classical")
 
 
@@ -52,7 +53,7 @@ def test_a_different_weights_file_is_a_different_model(smoke_cfg, tmp_path):
 
 def test_missing_metrics_and_trajectory(smoke_cfg):
     assert checkpoints.read_metrics(smoke_cfg, "hybrid") is None
-    with pytest.raises(FileNotFoundError, match="run notebook 02_hybrid_train first"):
+    with pytest.raises(FileNotFoundError, match="run 02_hybrid_train first"):
         checkpoints.load_trajectory(smoke_cfg, "hybrid", 0)
 
 
@@ -77,7 +78,7 @@ def test_truncated_artifact_names_the_file_and_the_notebook_to_rerun(
     with pytest.raises(checkpoints.CorruptArtifactError) as info:
         read(cfg, kind)
     message = str(info.value)
-    notebook = checkpoints.TRAINING_NOTEBOOK[kind]
+    notebook = trainer(kind).notebook
     assert message.startswith(f"{path} cannot be read (")
-    assert f"Rerun notebook {notebook} " in message and "helpers.pipeline" in message
+    assert f"Rerun {notebook} " in message and "helpers.pipeline" in message
     assert "\n" not in message

@@ -9,11 +9,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from helpers.analysis.explore import load_run
 from helpers.analysis.saliency import predict
 from helpers.config import Config
 from helpers.model.data import dataset_images
-from helpers.present.explore import UPLOAD, VIEWS, explore
+from helpers.present.explore import UPLOAD, explore
 from helpers.run.session import Session
 from tests.explore_run import build_explored_run
 from tests.present.figure_checks import assert_not_blank, has_data, panels, titles
@@ -64,9 +63,9 @@ def test_image_and_method_change_the_pictures_and_units_show_their_values(explor
 
 
 def test_layout_highlights_the_chosen_image_and_colours_by_unit(explorer):
-    run = load_run(explorer.cfg, list(explorer.models))
+    layouts = explorer.tabs["layout"].layouts
     choice = explorer.controls["image"]
-    assert [o[1] for o in choice.options] == run.layouts["tsne"].indices
+    assert [o[1] for o in choice.options] == layouts["tsne"].indices
     explorer.controls["layout_model"].value = "hybrid"
     assert list(explorer.controls["layer"].options) == ["avgpool", "q_out"]
     explorer.controls["layer"].value = "q_out"
@@ -84,14 +83,14 @@ def test_layout_highlights_the_chosen_image_and_colours_by_unit(explorer):
 
 
 def test_landscape_sliders_show_the_grid_values_and_circuit_weights(explorer):
-    run = explorer.run
+    tab = explorer.tabs["landscape"]
     explorer.controls["alpha"].value = 1.0
     explorer.controls["beta"].value = -0.5
     text = explorer.texts["landscape"].value
-    for kind, surface in run.landscapes.items():
+    for kind, surface in tab.landscapes.items():
         i, j = list(surface.alphas).index(1.0), list(surface.betas).index(-0.5)
         assert f"<td>{kind}</td><td>{surface.loss[i, j]:.4f}</td>" in text
-    point = run.landscape_point("hybrid", 1.0, -0.5)
+    point = tab.point("hybrid", 1.0, -0.5)
     assert point.circuit.shape == (explorer.cfg.q_depth, explorer.cfg.n_qubits)
     change = point.circuit[0, 0] - point.trained_circuit[0, 0]
     assert f"{point.circuit[0, 0]:+.3f} ({change:+.3f})" in text
@@ -102,7 +101,7 @@ def test_dream_controls_pick_the_runs_dream(explorer):
     explorer.controls["dream_model"].value = "hybrid"
     explorer.controls["dream_unit"].value = 1
     explorer.controls["sign"].value = -1
-    _, start, final = explorer.run.dreams.pick("hybrid", 1, -1)
+    _, start, final = explorer.tabs["dream"].dreams.pick("hybrid", 1, -1)
     assert f"{start:+.3f} at the start image, {final:+.3f} at the dream" in (
         explorer.texts["dream"].value
     )
@@ -138,13 +137,13 @@ def test_missing_artifacts_are_named_in_their_tabs(tmp_path_factory):
     for kind in bare.models:
         (bare.artifacts_path / kind).symlink_to(cfg.artifacts_path / kind)
     empty = explore(Session(bare))
-    assert "run notebook 06_loss_landscape" in empty.texts["landscape"].value
-    assert "run notebook 07_deep_dream" in empty.texts["dream"].value
-    assert "run notebook 04_tsne" in empty.texts["layout"].value
+    assert "run 06_loss_landscape on this run" in empty.texts["landscape"].value
+    assert "run 07_deep_dream on this run" in empty.texts["dream"].value
+    assert "run 04_tsne on this run" in empty.texts["layout"].value
     assert "<td>hybrid</td>" in empty.texts["image"].value  # images need no artifacts
 
 
-@pytest.mark.parametrize("view", VIEWS)
+@pytest.mark.parametrize("view", ["image", "layout", "landscape", "dream"])
 def test_static_copies_are_titled_drawn_figures(explorer, view):
     figures = explorer.figures(view)
     assert figures

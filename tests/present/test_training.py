@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
+import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from matplotlib.colors import to_rgba
+from PIL import Image
 from qiskit.circuit import QuantumCircuit
+from torch import nn
 
+from helpers.config import Config
+from helpers.model.backbone import Features
+from helpers.present import training
 from helpers.present.style import MODEL_COLOURS, image_array
 from helpers.present.training import (
     draw_circuit,
@@ -14,6 +22,7 @@ from helpers.present.training import (
     plot_predictions,
     plot_samples,
     plot_training_curves,
+    publish_test_figures,
 )
 from tests.present import figure_checks as checks
 
@@ -125,3 +134,46 @@ def test_draw_circuit_draws_the_gates_under_the_title():
     texts = {t.get_text() for t in ax.texts}
     assert "H" in texts
     assert any("R" in t and "Y" in t for t in texts)
+
+
+def test_publish_test_figures_saves_the_confusion_matrix_and_the_predictions_grid(
+    tmp_path, monkeypatch
+):
+    cfg = Config(artifacts_dir=str(tmp_path), seeds=[3, 4])
+    generator = torch.Generator().manual_seed(0)
+    test_features = torch.randn(14, 4, generator=generator)
+    test_labels = torch.tensor([0, 1] * 7)
+    empty = torch.empty(0, 4)
+    features = Features(empty, empty, empty, empty, test_features, test_labels, CLASSES)
+    batch = checks.images(14)
+    splits = SimpleNamespace(
+        test=list(zip(batch, test_labels.tolist(), strict=True)), classes=CLASSES
+    )
+    head = nn.Linear(4, 2)
+    published = {}
+    publish = training.publish
+
+    def record(fig, cfg, name):
+        published[name] = (fig.get_suptitle(), [t for ax in fig.axes if (t := ax.get_title())])
+        publish(fig, cfg, name)
+
+    monkeypatch.setattr(training, "publish", record)
+    logits = publish_test_figures(cfg, splits, features, head, "Hybrid head", "02")
+
+    with torch.no_grad():
+        torch.testing.assert_close(logits, head(test_features))
+    assert list(published) == ["02_confusion", "02_predictions"]
+    for name in published:
+        with Image.open(tmp_path / "figures" / f"{name}.png") as image:
+            assert image.format == "PNG"
+    assert not plt.get_fignums()  # both published figures are closed
+    confusion_title = published["02_confusion"][1][0]
+    assert confusion_title == "Hybrid head (seed 3): test confusion matrix"
+    suptitle, panel_titles = published["02_predictions"]
+    assert suptitle == "Hybrid head (seed 3): test predictions and confidence"
+    assert len(panel_titles) == 12  # the first 12 test images
+    for title, label, probs in zip(panel_titles, test_labels, logits.softmax(1), strict=False):
+        predicted = int(probs.argmax())
+        assert title == (
+            f"true {CLASSES[int(label)]}\npred {CLASSES[predicted]} ({probs[predicted]:.0%})"
+        )

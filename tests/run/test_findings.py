@@ -2,7 +2,7 @@
 
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
-from helpers.present.findings import KEY_FIGURES
+from helpers.declare import analysis
 from helpers.run.findings import figures, key_figure
 
 
@@ -20,7 +20,7 @@ def _notebook(*cells):
 
 
 def test_key_figure_is_the_preferred_one_else_the_nearest_before_the_verdicts():
-    preferred = KEY_FIGURES["separability"]
+    preferred = analysis("separability").key_figure
     notebook = _notebook(["04_a"], ["04_b", "04_c"], [], [preferred, "04_d"])
     assert figures(notebook) == [(0, "04_a"), (1, "04_b"), (1, "04_c"), (3, preferred), (3, "04_d")]
     assert key_figure("separability", notebook, cell=2) == preferred  # drawn after: still it

@@ -12,8 +12,12 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
+from helpers.analysis.results import RESULTS_FILE, SCHEMA_VERSION
 from helpers.config import PROJECT_ROOT
+from helpers.declare import analyses
+from helpers.declare import analysis as declared
 from helpers.model import backbone, data
+from helpers.present.explore import tab_class
 from helpers.run import pipeline, report
 from tests.run.test_report import assert_summary_matches_results, external_references
 from tests.test_integration_shared import ANALYSES
@@ -21,8 +25,10 @@ from tests.test_integration_shared import ANALYSES
 REQUIRED_METRICS = ("val_accuracy", "val_loss", "history", "config", "train_seconds")
 
 
-@pytest.mark.slow
-def test_smoke_pipeline_runs_offline_and_writes_the_contracted_artifacts(tmp_path):
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory):
+    """The smoke series, run once for this module: its output folder and the pipeline's result."""
+    tmp_path = tmp_path_factory.mktemp("smoke_run")
     out = tmp_path / "out"
     start = time.perf_counter()
     result = subprocess.run(
@@ -42,9 +48,14 @@ def test_smoke_pipeline_runs_offline_and_writes_the_contracted_artifacts(tmp_pat
         cwd=PROJECT_ROOT,
         timeout=600,
     )
-    seconds = time.perf_counter() - start
+    print(f"smoke pipeline: {time.perf_counter() - start:.1f} s")
+    return out, result
+
+
+@pytest.mark.slow
+def test_smoke_pipeline_runs_offline_and_writes_the_contracted_artifacts(smoke_run):
+    out, result = smoke_run
     assert result.returncode == 0, result.stdout + result.stderr
-    print(f"smoke pipeline: {seconds:.1f} s")
     for notebook in pipeline.notebooks():
         executed = nbformat.read(out / notebook.name, as_version=4)
         errors = [
@@ -114,6 +125,37 @@ def test_smoke_pipeline_runs_offline_and_writes_the_contracted_artifacts(tmp_pat
         "integrated_gradients",
         "random",
     }
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("analysis", analyses(), ids=lambda a: a.name)
+def test_every_declared_analysis_conforms_on_the_smoke_run(smoke_run, analysis):
+    """One suite for every declaration: its notebook ran; its results.json (schema-checked), its
+    tagged verdicts, its key figure and its report line exist; its tab is in the explorer."""
+    out, result = smoke_run
+    assert result.returncode == 0, result.stdout + result.stderr
+    executed = nbformat.read(out / f"{analysis.notebook}.ipynb", as_version=4)
+    tags = [o.get("metadata", {}) for c in executed.cells for o in c.get("outputs", [])]
+    page = (out / "report.html").read_text()
+    if analysis.results:
+        written = json.loads((out / "artifacts" / analysis.name / RESULTS_FILE).read_text())
+        assert written["schema"] == SCHEMA_VERSION and written["analysis"] == analysis.name
+        for row in written["numbers"]:
+            assert {"name", "mean", "se", "n", "unit"} <= set(row), row
+        rows = written["comparisons"] + written["exploratory"]
+        assert rows and all(row["comparative"] and "p_value" in row for row in rows)
+        assert written["family_size"] == len(written["comparisons"])
+        assert {"analysis": analysis.name} in tags  # the verdicts, tagged for the report
+        assert f'data-analysis="{analysis.name}"' in page
+    if analysis.key_figure:
+        assert (out / "artifacts" / "figures" / f"{analysis.key_figure}.png").is_file()
+        assert {"figure": analysis.key_figure} in tags
+        assert f'id="figure-{analysis.key_figure}"' in page
+    if analysis.tab is not None:
+        explorer = nbformat.read(out / f"{declared('explorer').notebook}.ipynb", as_version=4)
+        shown = {tag.get("figure", "") for c in explorer.cells for o in c.get("outputs", [])
+                 for tag in [o.get("metadata", {})]}  # fmt: skip
+        assert any(name.endswith(f"_{tab_class(analysis.tab.view).key}_1") for name in shown)
 
 
 def _notebooks(folder, **sources):

@@ -22,6 +22,8 @@ the loss (:mod:`.spectrum`). The training trajectory gives the PCA plane of the 
 as in Li et al., and how far training moved each parameter tensor (:mod:`.trajectory`).
 """
 
+from pathlib import Path
+
 from helpers.analysis.landscape.directions import (
     QUANTUM_SCALES,
     Parameters,
@@ -43,6 +45,7 @@ from helpers.analysis.landscape.grid import (
     training_sample,
 )
 from helpers.analysis.landscape.sharpness import (
+    ANALYSIS,
     Sharpness,
     hessian_vector_product,
     loss_function,
@@ -69,8 +72,16 @@ from helpers.analysis.landscape.views import (
     trajectory_landscape,
     whole_network,
 )
+from helpers.config import Config
+
+
+def surface_path(cfg: Config, name: str) -> Path:
+    """Where the run's landscape grid ``name`` (e.g. ``"hybrid_2d"``) is saved."""
+    return cfg.artifacts_path / ANALYSIS.name / f"{name}.npz"
+
 
 __all__ = [
+    "ANALYSIS",
     "QUANTUM_SCALES",
     "Landscape",
     "Parameters",
@@ -101,6 +112,7 @@ __all__ = [
     "stackable",
     "stacked_logits",
     "stacked_outputs",
+    "surface_path",
     "top_hessian_eigenvalue",
     "trained_parameters",
     "training_sample",

@@ -19,8 +19,31 @@ from helpers.analysis.landscape.directions import (
     trained_parameters,
 )
 from helpers.analysis.landscape.grid import evaluate_points, loss_at_centre
-from helpers.analysis.results import MODEL_PAIRS, Results
+from helpers.analysis.results import Results
 from helpers.analysis.stats import mean_and_error, ratio_comparison
+from helpers.config import POSITIVE, at_least
+from helpers.declare import MODEL_PAIRS, Analysis, Parameter, Tab
+
+ANALYSIS = Analysis(
+    name="landscape",
+    notebook="06_loss_landscape",
+    title="Loss landscapes: is the hybrid's minimum sharper or flatter?",
+    parameters=(
+        Parameter(
+            "landscape_resolution", 51, at_least(2), smoke=11, help="grid points per direction"
+        ),
+        Parameter(
+            "landscape_samples",
+            1000,
+            POSITIVE,
+            smoke=256,
+            help="cached training features the loss averages over",
+        ),
+    ),
+    key_figure="06_sharpness",
+    writes=("landscape/", "explore/landscape_directions.pt"),
+    tab=Tab("Landscape", "helpers.present.explore_tabs:LandscapeTab"),
+)
 
 
 def loss_function(
@@ -166,7 +189,7 @@ def sharpness_results(
     non-positive value (power iteration finds the largest-magnitude eigenvalue; the selected
     epoch need not be a minimum) leaves that seed out. ``circuit_displacement[seed][model]``
     (‖w − w₀‖ of the circuit weights) is stated too."""
-    results = Results("landscape")
+    results = Results(ANALYSIS.name)
     kinds = list(next(iter(per_seed.values())))
     eigenvalues = {k: [s[k].eigenvalue for s in per_seed.values()] for k in kinds}
     increases = {k: [s[k].increase[0] for s in per_seed.values()] for k in kinds}

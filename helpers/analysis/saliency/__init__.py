@@ -45,9 +45,10 @@ from helpers.analysis.saliency.scores import (
     score_saliency,
     summary_rows,
 )
-from helpers.analysis.saliency.seeds import SaliencyStudy, SeedSaliency, saliency_study
+from helpers.analysis.saliency.seeds import ANALYSIS, SaliencyStudy, SeedSaliency, saliency_study
 
 __all__ = [
+    "ANALYSIS",
     "COMPLETENESS_MIN_CHANGE",
     "CURVE_STEPS",
     "IG_STEPS",

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 from scipy.stats import rankdata
 from torch import nn
 
@@ -333,6 +333,22 @@ def explain_user_image(
     maps, probabilities = explain(models, image, method, seed=cfg.seed)
     name = str(source) if isinstance(source, str | Path) else "your image"
     return Explanation(name, method, image, maps, probabilities)
+
+
+def check_user_image(cfg: Config) -> None:
+    """Raise if ``cfg.user_image`` is set but is no image Pillow can read (preflight)."""
+    path = cfg.user_image_path
+    if path is None:
+        return
+    if not path.is_file():
+        raise FileNotFoundError(f"user_image={str(path)!r}: no such file.")
+    try:
+        with Image.open(path) as image:
+            image.verify()
+    except (UnidentifiedImageError, OSError) as exc:
+        raise ValueError(
+            f"user_image={str(path)!r} is not an image Pillow can read: {exc}"
+        ) from exc
 
 
 def load_user_image(source: Image.Image | str | Path, cfg: Config) -> torch.Tensor:

@@ -34,12 +34,34 @@ from helpers.analysis.saliency.maps import (
     METHODS,
     RANDOM,
     MethodMaps,
+    check_user_image,
     explain_methods,
     head_unit_saliency,
     unit_similarity,
 )
 from helpers.analysis.saliency.scores import CURVE_STEPS, SaliencyScores, score_methods
+from helpers.config import POSITIVE
+from helpers.declare import Analysis, Parameter, Tab
 from helpers.model.device import DEFAULT_MEMORY_BUDGET_MB
+
+ANALYSIS = Analysis(
+    name="saliency",
+    notebook="03_saliency",
+    title="Saliency: where do the classical and the hybrid network look?",
+    parameters=(
+        Parameter(
+            "saliency_images",
+            40,
+            POSITIVE,
+            smoke=16,
+            help="images scored (balanced classes, seeded)",
+        ),
+        Parameter("user_image", "", help="a photo to explain, besides the test images"),
+    ),
+    key_figure="03_deletion_insertion",
+    check=check_user_image,
+    tab=Tab("Image", "helpers.present.explore_tabs:ImageTab"),
+)
 
 METHOD = "integrated_gradients"  # the method whose faithfulness is compared across seeds
 GAINS = {  # name: (curve, sign of method area - random area that means "more faithful")
@@ -119,7 +141,7 @@ class SaliencyStudy:
     def results(self) -> Results:
         """:meth:`seed_scores` as mean ± SE over seeds; the faithfulness gains and the unit-map
         similarity compared between models, paired by seed (one family)."""
-        results = Results("saliency")
+        results = Results(ANALYSIS.name)
         per_seed = list(self.seed_scores().values())
         for name in per_seed[0]:
             kinds = per_seed[0][name][0]
