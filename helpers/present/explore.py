@@ -127,7 +127,7 @@ class Explorer:
     def __init__(self, session: Session) -> None:
         self.session, self.cfg = session, session.cfg
         models = session.models
-        order = [k for k in reversed(MODEL_NAMES) if k in models]  # the hybrid last
+        order = [k for k in (*MODEL_NAMES[1:], MODEL_NAMES[0]) if k in models]  # the hybrid last
         self.models = {kind: models[kind] for kind in order}
         self.classes = list(self.cfg.classes)
         self.probe = ImageProbe(self.models, seed=self.cfg.seed)

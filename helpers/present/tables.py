@@ -4,7 +4,6 @@ tables for paired comparisons corrected as a family (:mod:`helpers.analysis.stat
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -129,7 +128,7 @@ def describe_results(results: Results, alpha: float = 0.05) -> str:
     return "\n".join(lines) or "- No comparison: fewer than two models or seeds."
 
 
-def publish_results(results: Results, cfg: Config) -> Path:
+def publish_results(results: Results, cfg: Config) -> None:
     """Save an analysis's ``results.json`` and, in a notebook, show its verdicts
     (:func:`describe_results`) tagged ``{"analysis": name}``: the report and the deck find the
     analysis's section by that tag, as they find figures by theirs.
@@ -138,20 +137,16 @@ def publish_results(results: Results, cfg: Config) -> Path:
         results: the analysis's numbers and comparisons.
         cfg: the run's configuration (where ``results.json`` goes).
 
-    Returns:
-        The path of the saved ``results.json``.
-
     Example:
         >>> publish_results(saliency_study.results(), cfg)  # doctest: +SKIP
     """
     import IPython
     from IPython.display import Markdown, display
 
-    path = results.save(cfg)
+    results.save(cfg)
     shell = IPython.get_ipython()
     if shell is not None and getattr(shell, "kernel", None) is not None:
         display(Markdown(describe_results(results)), metadata={"analysis": results.analysis})
-    return path
 
 
 def numbers_frame(results: Results, index: list[str]) -> pd.DataFrame:
