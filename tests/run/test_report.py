@@ -239,11 +239,15 @@ def _figure_output(name):
 
 
 def _stating(results, before=(), after=()):
-    """Cells as an analysis notebook ends: figures, the verdicts (describe_results), figures."""
+    """Cells as an analysis notebook ends: figures, the verdicts (publish_results), figures."""
     cells = [new_code_cell("draw()", execution_count=2) for _ in range(3)]
     cells[0].outputs = [_figure_output(name) for name in before]
-    cells[1].outputs = [
-        new_output("display_data", data={"text/markdown": describe_results(results)})
+    cells[1].outputs = [  # as publish_results shows them: tagged with the analysis
+        new_output(
+            "display_data",
+            data={"text/markdown": describe_results(results)},
+            metadata={"analysis": results.analysis},
+        )
     ]
     cells[2].outputs = [_figure_output(name) for name in after]
     return cells
