@@ -2,6 +2,7 @@
 numbers, and the static copies are proper figures."""
 
 import io
+import threading
 from datetime import UTC, datetime
 
 import matplotlib.pyplot as plt
@@ -21,7 +22,11 @@ from tests.present.figure_checks import assert_not_blank, has_data, panels, titl
 @pytest.fixture(scope="module")
 def explorer(tmp_path_factory):
     cfg = build_explored_run(tmp_path_factory.getbasetemp() / "explored_run")
-    return explore(Session(Config.for_notebook({"artifacts_dir": cfg.artifacts_dir})))
+    yield explore(Session(Config.for_notebook({"artifacts_dir": cfg.artifacts_dir})))
+    for thread in threading.enumerate():  # background prefetches must not outlive the module
+        if isinstance(thread, threading.Timer):
+            thread.cancel()
+            thread.join()
 
 
 def _pictures(explorer, view: str) -> list[bytes]:
