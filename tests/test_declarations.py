@@ -168,7 +168,12 @@ def _toy_notebook() -> nbformat.NotebookNode:
                 cell.metadata["tags"] = ["parameters"]
             cells.append(cell)
     notebook = new_notebook(cells=cells)
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
+    notebook.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    notebook.metadata["language_info"] = {"name": "python"}
     return notebook
 
 
