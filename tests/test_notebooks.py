@@ -26,6 +26,13 @@ def test_the_series_starts_with_the_training_notebooks():
     assert set().union(*trained) == set(Config().models)
 
 
+def test_every_analysis_with_results_publishes_them_tagged():
+    for analysis in analyses():
+        code = "\n".join(_code_cells(NOTEBOOK_DIR / f"{analysis.notebook}.ipynb"))
+        assert ("publish_results(" in code) == analysis.results, analysis.notebook
+        assert ".save(cfg)" not in code, f"{analysis.notebook}: publish_results saves results"
+
+
 def test_every_notebook_is_declared_once_and_every_declaration_has_its_notebook():
     files = sorted(path.stem for path in NOTEBOOK_DIR.glob("*.ipynb"))
     assert files == [analysis.notebook for analysis in analyses()]
