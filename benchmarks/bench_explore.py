@@ -26,7 +26,7 @@ from PIL import Image
 
 from helpers.config import Config
 from helpers.present.explore import Explorer, explore
-from helpers.run.session import Session
+from helpers.run.session import NotebookSession
 
 LIMIT = 1.0  # seconds: the responsiveness target of every interaction after the first
 THINK = 2.0  # seconds a user looks at a new image before switching the saliency method
@@ -98,7 +98,7 @@ def main() -> None:
     matplotlib.use("agg")  # as in a notebook, whose inline backend draws with Agg
     cfg = Config.for_notebook({"artifacts_dir": args.artifacts_dir})
     start = time.perf_counter()
-    explorer = explore(Session(cfg))
+    explorer = explore(NotebookSession(cfg))
     opened = time.perf_counter() - start
     print(f"opening the explorer (models, artifacts, first views): {opened:.2f} s")
     if explorer.missing:

@@ -20,7 +20,7 @@ from helpers.analysis.explore import (
 from helpers.config import Config, smoke_overrides
 from helpers.model.checkpoints import save_run_config
 from helpers.model.train import train
-from helpers.run.session import Session
+from helpers.run.session import NotebookSession
 
 LAYERS = {"hybrid": ["avgpool", "q_out"], "classical": ["avgpool", "h_out"]}
 RESOLUTION = 5
@@ -37,7 +37,7 @@ def build_explored_run(root: Path) -> Config:
     for kind in cfg.models:
         train(cfg, kind)
     save_run_config(cfg)
-    session = Session(cfg)
+    session = NotebookSession(cfg)
     activations = session.activations
     layouts = embedding.embed_layers(activations, "tsne", LAYERS, perplexity=5.0, seed=0)
     save_layouts(cfg, "tsne", layouts, activations)  # no UMAP: its compilation takes a minute

@@ -13,12 +13,13 @@ import sys
 import pytest
 
 from helpers.config import PROJECT_ROOT, Config
+from helpers.declare import analyses
 from helpers.model.train import train
 from helpers.run import pipeline, report
 from tests.conftest import shared_path
 
-# every notebook's results.json: numbers over seeds and its verdicts (02, 03, 04, 05, 06, 08)
-ANALYSES = ("accuracy", "saliency", "separability", "whitening", "landscape", "noise")
+# every results.json: numbers over seeds and its verdicts
+ANALYSES = tuple(analysis.name for analysis in analyses() if analysis.results)
 
 
 @pytest.mark.slow

@@ -41,6 +41,16 @@ def per_seed(metrics: dict, name: str, seeds: list[int]) -> list[float]:
     return [rows[seed][name] for seed in seeds]
 
 
+def test_accuracy_by_seed(cfg: Config) -> dict[str, dict[int, float]]:
+    """Every trained model's test accuracy, by seed (from its ``metrics.json``)."""
+    found = {}
+    for kind in cfg.models:
+        metrics = read_metrics(cfg, kind)
+        if metrics is not None:
+            found[kind] = {int(row["seed"]): row["test_accuracy"] for row in metrics["per_seed"]}
+    return found
+
+
 def accuracy_results(cfg: Config) -> Results:
     """Validation and test accuracy of every trained model of ``cfg.models`` (mean ± SE over
     seeds) and the paired test-accuracy comparisons between the models (one Holm family)."""

@@ -168,7 +168,7 @@ def _evaluate(
     }, q_out
 
 
-def shot_study(
+def shot_sweep(
     head: DressedQuantumHead,
     features: torch.Tensor,
     labels: torch.Tensor,
@@ -194,12 +194,12 @@ def shot_study(
         if setting.noisy not in copies:  # shots=1: a SampledEstimator, reset for every row
             device = target if setting.noisy else None
             copies[setting.noisy] = with_quantum_backend(head, 1, seed, device)
-        study = copies[setting.noisy]
-        estimator = _sampled_estimator(study)
+        noisy_head = copies[setting.noisy]
+        estimator = _sampled_estimator(noisy_head)
         runs = [(int(count), r) for count in shots for r in range(repeats)]
         for count, repeat in runs if setting.sampled else [(None, 0)]:
             estimator.reset(shots=count, seed=seed + repeat, mitigation=setting.mitigation)
-            scores, _ = _evaluate(study, features, labels, exact)
+            scores, _ = _evaluate(noisy_head, features, labels, exact)
             rows.append({"setting": name, "shots": count, "repeat": repeat, **scores})
     return rows
 
@@ -217,14 +217,14 @@ def _sampled_estimator(head: DressedQuantumHead) -> SampledEstimator:
     return estimator
 
 
-def summarise(rows: Sequence[Mapping[str, object]]) -> list[dict[str, object]]:
+def mean_over_repeats(rows: Sequence[Mapping[str, object]]) -> list[dict[str, object]]:
     """Per setting and shot count: accuracy and ⟨Z_j⟩ error, their mean over repeats, the
     standard deviation over repeats (sampling seeds) and the SE over images (mean over
     repeats)."""
     groups: dict[tuple[str, object], list[Mapping[str, object]]] = {}
     for row in rows:
         groups.setdefault((str(row["setting"]), row["shots"]), []).append(row)
-    summary = []
+    averaged = []
     for (setting, count), group in groups.items():
         line: dict[str, object] = {"setting": setting, "shots": count, "repeats": len(group)}
         for metric in ("accuracy", "z_error"):
@@ -232,22 +232,24 @@ def summarise(rows: Sequence[Mapping[str, object]]) -> list[dict[str, object]]:
             line[metric] = float(np.mean(values))
             line[f"{metric}_std"] = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
             line[f"{metric}_se"] = float(np.mean([float(row[f"{metric}_se"]) for row in group]))
-        summary.append(line)
-    return summary
+        averaged.append(line)
+    return averaged
 
 
-def shot_budget(summaries: Sequence[Sequence[Mapping[str, object]]]) -> dict[str, int | None]:
+def shot_budget(
+    averaged_by_seed: Sequence[Sequence[Mapping[str, object]]],
+) -> dict[str, int | None]:
     """Per sampled setting, the fewest shots from which the accuracy (mean over seeds and
     repeats) stays within one SE over test images of the exact accuracy (both averaged over the
-    seeds' :func:`summarise` tables) at every larger shot count tried; None when even the
+    seeds' :func:`mean_over_repeats` tables) at every larger shot count tried; None when even the
     largest count tried falls outside."""
-    exact = [row for summary in summaries for row in summary if row["setting"] == EXACT]
+    exact = [row for averaged in averaged_by_seed for row in averaged if row["setting"] == EXACT]
     target, tolerance = (
         float(np.mean([row[key] for row in exact])) for key in ("accuracy", "accuracy_se")
     )
     accuracy: dict[tuple[str, int], list[float]] = {}
-    for summary in summaries:
-        for row in summary:
+    for averaged in averaged_by_seed:
+        for row in averaged:
             if row["shots"] is not None:
                 accuracy.setdefault((str(row["setting"]), int(row["shots"])), []).append(
                     float(row["accuracy"])
@@ -302,8 +304,8 @@ def hardware_plan(
     return plan
 
 
-def shot_results(studies: Mapping[str, Mapping[int, list[dict[str, object]]]]) -> Results:
-    """:func:`shot_study` of every seed's head of each circuit model (``studies[model][seed]``:
+def noise_results(sweeps: Mapping[str, Mapping[int, list[dict[str, object]]]]) -> Results:
+    """:func:`shot_sweep` of every seed's head of each circuit model (``sweeps[model][seed]``:
     the hybrid and its depth-0 control): each setting's accuracy and ⟨Z_j⟩ error (averaged over
     its repeats within a seed) as mean ± SE over seeds. The family, one comparison per setting
     at the largest shot count tried (and device noise evaluated exactly): the accuracy it loses
@@ -312,10 +314,10 @@ def shot_results(studies: Mapping[str, Mapping[int, list[dict[str, object]]]]) -
     setting against exact, and what each mitigation changes in the ⟨Z_j⟩ error, per model."""
     results = Results(ANALYSIS.name)
     lost: dict[str, dict[tuple[str, object], list[float]]] = {}
-    for model, by_seed in studies.items():
+    for model, by_seed in sweeps.items():
         table: dict[tuple[str, object], dict[str, list[float]]] = {}
         for rows in by_seed.values():
-            for row in summarise(rows):
+            for row in mean_over_repeats(rows):
                 cell = table.setdefault((str(row["setting"]), row["shots"]), {})
                 for metric in ("accuracy", "z_error"):
                     cell.setdefault(metric, []).append(float(row[metric]))

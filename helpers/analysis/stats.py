@@ -14,6 +14,8 @@ from numpy.typing import ArrayLike
 
 from helpers.estimates import mean_and_error  # re-exported: helpers.analysis.stats.mean_and_error
 
+ALPHA = 0.05  # the one significance level of every verdict, corrected or exploratory
+
 
 def as_matrix(values: torch.Tensor | np.ndarray) -> np.ndarray:
     """Activations of any shape ``(N, ...)`` as a float64 ``(N, D)`` array."""

@@ -13,7 +13,7 @@ along one direction.
 Dead units: a ReLU unit that is 0 on (almost) every image carries no signal, and its correlation
 with the other units is undefined (0/0) or rests on a handful of images. A unit is dead when it
 takes one single value on at least :data:`DEAD_FRACTION` of the images (:func:`dead_units`);
-:func:`unit_results` measures unit coupling and effective dimensions over the live units only,
+:func:`whitening_results` measures unit coupling and effective dimensions over the live units only,
 per seed, and reports how many units it left out.
 """
 
@@ -259,7 +259,7 @@ STATISTICS = {
 }
 
 
-def unit_results(per_seed: Mapping[int, Activations]) -> Results:
+def whitening_results(per_seed: Mapping[int, Activations]) -> Results:
     """The units layer of every model (q_out, h_out: what the last Linear reads) across seeds:
     live-unit effective dimensions (of the correlation matrix, so units' scales do not matter)
     and coupling, and dead-unit counts, as mean ± SE over seeds

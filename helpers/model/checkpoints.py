@@ -21,11 +21,11 @@ from typing import Any
 import torch
 from torch import nn
 
-from helpers.config import RUN_CONFIG, Config, describe
+from helpers.config import MODELS, RUN_CONFIG, Config, describe
 from helpers.declare import trainer
 from helpers.io import error_summary, save_json, save_torch
 from helpers.model.backbone import load_backbone
-from helpers.model.heads import KINDS, TransferModel, build_head
+from helpers.model.heads import TransferModel, build_head
 
 # The libraries whose versions a checkpoint and the report record (one list for both).
 LIBRARIES = (
@@ -55,8 +55,8 @@ def library_versions(packages: tuple[str, ...] = LIBRARIES) -> dict[str, str]:
 
 
 def run_dir(cfg: Config, kind: str) -> Path:
-    if kind not in KINDS:
-        raise ValueError(f"kind={kind!r} is unknown; use one of {KINDS}.")
+    if kind not in MODELS:
+        raise ValueError(f"kind={kind!r} is unknown; use one of {MODELS}.")
     return cfg.artifacts_path / kind
 
 

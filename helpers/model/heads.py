@@ -17,8 +17,6 @@ from helpers.config import DEFAULT_Q_DEPTH, MODELS, Config
 from helpers.model.backbone import FEATURE_DIM
 from helpers.quantum import QuantumLayer
 
-KINDS = MODELS  # hybrid, classical, and product: the dressed head at depth 0 (a control)
-
 
 class AngleEncoding(nn.Module):
     """``tanh(x) * pi/2``: Mari's map from pre_net outputs to rotation angles in (-pi/2, pi/2)."""
@@ -81,7 +79,7 @@ def build_head(kind: str, cfg: Config) -> nn.Module:
         return DressedQuantumHead(
             cfg.n_qubits, depth, cfg.n_classes, q_delta=cfg.q_delta, backend=cfg.backend
         )
-    raise ValueError(f"kind={kind!r} is unknown; use one of {KINDS}.")
+    raise ValueError(f"kind={kind!r} is unknown; use one of {MODELS}.")
 
 
 class TransferModel(nn.Module):

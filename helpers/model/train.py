@@ -44,7 +44,7 @@ def evaluate(
 
 
 @dataclasses.dataclass
-class TrainingRun:
+class TrainingResult:
     """One model trained for every seed: the heads (best validation state loaded) by seed, and
     what was written about them (``metrics``: per seed and mean ± SE over seeds)."""
 
@@ -161,7 +161,7 @@ def _over_seeds(per_seed: list[dict[str, Any]]) -> dict[str, float]:
     return summary
 
 
-def train(cfg: Config, kind: str, features: Features | None = None) -> TrainingRun:
+def train(cfg: Config, kind: str, features: Features | None = None) -> TrainingResult:
     """Train a ``kind`` head once per seed in ``cfg.seeds`` on cached features and write its
     artifacts; never reads old ones."""
     directory = run_dir(cfg, kind)
@@ -202,4 +202,4 @@ def train(cfg: Config, kind: str, features: Features | None = None) -> TrainingR
     )
     save_json(metrics, directory / "metrics.json")
     save_run_config(cfg)
-    return TrainingRun(kind, heads, metrics, features, directory)
+    return TrainingResult(kind, heads, metrics, features, directory)

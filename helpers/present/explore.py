@@ -34,8 +34,9 @@ Grid = list[list[tuple[str, bytes]]]  # rows of (caption, PNG) panels
 View = tuple[str, list[Figure], Grid]  # a tab's text (HTML), figures and image panels
 
 
-class Session(Protocol):
-    """What the explorer needs of a notebook's session (:class:`helpers.run.session.Session`)."""
+class ExplorerSession(Protocol):
+    """What the explorer needs of a notebook's session
+    (:class:`helpers.run.session.NotebookSession`)."""
 
     cfg: Config
     models: dict[str, nn.Module]
@@ -122,9 +123,10 @@ def tab_class(path: str) -> type[ExplorerTab]:
 
 
 class Explorer:
-    """The explorer's widgets and views over one :class:`~helpers.run.session.Session`'s run."""
+    """The explorer's widgets and views over one notebook session's run
+    (:class:`~helpers.run.session.NotebookSession`)."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: ExplorerSession) -> None:
         self.session, self.cfg = session, session.cfg
         models = session.models
         order = [k for k in (*MODEL_NAMES[1:], MODEL_NAMES[0]) if k in models]  # the hybrid last
@@ -194,7 +196,7 @@ class Explorer:
         return self.tabs[view].figures()
 
 
-def explore(session: Session) -> Explorer:
+def explore(session: ExplorerSession) -> Explorer:
     """The explorer of ``session``'s run; show it by making it a cell's last expression.
 
     Args:

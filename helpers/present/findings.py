@@ -24,11 +24,9 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from scipy import stats
 
-from helpers.analysis.stats import Compared, Comparison, RatioComparison
+from helpers.analysis.stats import ALPHA, Compared, Comparison, RatioComparison
 from helpers.present.style import PALETTE, THEME, themed
 from helpers.present.tables import describe_comparison
-
-ALPHA = 0.05
 
 
 @dataclass(frozen=True)
@@ -195,7 +193,7 @@ def plot_finding(found: list[Verdict], title: str, most: int = 6) -> Figure:
     ``most`` with the smallest p-values when it is larger): a panel per measured quantity, a row
     per model pair, the effect (b − a, or b / a for a ratio) with its unadjusted 95% confidence
     interval (the error bar) against no difference; filled where the verdict detects a
-    difference (another colour for an exploratory comparison's uncorrected p < 0.05)."""
+    difference (another colour for an exploratory comparison's uncorrected p below α)."""
     shown, note = _shown(found, most)
     groups = _panels(shown)
     columns = min(len(groups), 3)
@@ -234,7 +232,7 @@ def plot_finding(found: list[Verdict], title: str, most: int = 6) -> Figure:
     fig.suptitle(title + note, fontsize=FONT["title"])
     kinds = {"difference detected (Holm)": DETECTED, "none detectable": NOT_DETECTED}
     if any(verdict.exploratory for verdict in shown):
-        kinds["uncorrected p < 0.05 (exploratory)"] = EXPLORED
+        kinds[f"uncorrected p < {ALPHA:g} (exploratory)"] = EXPLORED
     marks = [
         Line2D([], [], marker="o", markersize=11, color=colour, linestyle="",
                markerfacecolor="white" if colour == NOT_DETECTED else colour, markeredgewidth=2.5)

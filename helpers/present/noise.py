@@ -19,7 +19,7 @@ METRICS = {
 
 
 @themed
-def plot_against_shots(summary: Sequence[Mapping[str, Any]], metric: str, title: str) -> Figure:
+def plot_against_shots(averaged: Sequence[Mapping[str, Any]], metric: str, title: str) -> Figure:
     """``metric`` (``accuracy`` or ``z_error``) against shots (log scale) per setting: the mean
     over repeats with error bars of ± one standard deviation over sampling seeds. Settings
     without shots (exact, device noise evaluated exactly) are horizontal lines, the exact one
@@ -28,9 +28,9 @@ def plot_against_shots(summary: Sequence[Mapping[str, Any]], metric: str, title:
         raise ValueError(f"metric={metric!r} is unknown; use one of {list(METRICS)}.")
     fig, ax = plt.subplots(figsize=(9.5, 4.5))
     colours = iter(PALETTE)
-    for setting in dict.fromkeys(row["setting"] for row in summary):
+    for setting in dict.fromkeys(row["setting"] for row in averaged):
         chosen = sorted(
-            (row for row in summary if row["setting"] == setting), key=lambda r: r["shots"] or 0
+            (row for row in averaged if row["setting"] == setting), key=lambda r: r["shots"] or 0
         )
         exact = setting == "exact"
         colour = "black" if exact else next(colours)
@@ -60,9 +60,9 @@ def plot_against_shots(summary: Sequence[Mapping[str, Any]], metric: str, title:
     return fig
 
 
-def shots_table(summary: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
-    """Accuracy and ⟨Z_j⟩ error per setting and shot count (``noise.summarise`` rows)."""
-    return pd.DataFrame(summary).set_index(["setting", "shots"]).round(4)
+def shots_table(averaged: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """Accuracy and ⟨Z_j⟩ error per setting and shot count (``noise.mean_over_repeats`` rows)."""
+    return pd.DataFrame(averaged).set_index(["setting", "shots"]).round(4)
 
 
 def describe_device(device: BackendV2, n_images: int) -> str:

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from helpers.analysis.results import Results
-from helpers.analysis.stats import Compared, Comparison, Family
+from helpers.analysis.stats import ALPHA, Compared, Comparison, Family
 from helpers.config import Config
 
 
@@ -20,7 +20,7 @@ def format_value(mean: float, error: float) -> str:
     return f"{mean:.3f} ± {error:.3f}"
 
 
-def summary_frame(rows: list[dict[str, object]], index: list[str]) -> pd.DataFrame:
+def rows_frame(rows: list[dict[str, object]], index: list[str]) -> pd.DataFrame:
     """Rows of scores as a readable table: ``x`` and ``x_se`` become one ``mean ± SE`` column."""
     table = []
     for row in rows:
@@ -74,7 +74,7 @@ def describe_comparison(
     adjusted_p: float | None = None,
     family_size: int | None = None,
     comparative: str = "higher",
-    alpha: float = 0.05,
+    alpha: float = ALPHA,
 ) -> str:
     """One sentence for a comparison in a Holm-corrected family of ``family_size`` (give its
     ``adjusted_p``), or, with neither given, an exploratory one on the uncorrected p-value:
@@ -104,7 +104,7 @@ def describe_comparison(
 
 
 def describe_family(
-    family: Family, comparatives: Mapping[str, str] | None = None, alpha: float = 0.05
+    family: Family, comparatives: Mapping[str, str] | None = None, alpha: float = ALPHA
 ) -> list[str]:
     """:func:`describe_comparison` for every comparison of ``family``, in the order added
     (``comparatives`` by name, ``"higher"`` by default)."""
@@ -117,7 +117,7 @@ def describe_family(
     ]
 
 
-def describe_results(results: Results, alpha: float = 0.05) -> str:
+def describe_results(results: Results, alpha: float = ALPHA) -> str:
     """The verdicts of an analysis as markdown: the family (Holm-corrected, its size stated),
     then any exploratory comparisons, labelled as such."""
     lines = [f"- {line}" for line in describe_family(results.family, results.comparatives, alpha)]

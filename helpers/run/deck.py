@@ -27,9 +27,9 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_outp
 
 from helpers.config import Config
 from helpers.present.findings import figure_base64, plot_finding
-from helpers.run.findings import Finding, RunFindings, figures, run_findings
+from helpers.run.findings import Finding, Findings, figures, read_findings
+from helpers.run.headlines import accuracy_html, title
 from helpers.run.report import Problem, ReportProblemsError, latest_sections
-from helpers.run.summary import accuracy_html, title
 
 DECK_NAME = "deck.html"
 REVEAL_ASSETS = ("dist/reveal.css", "dist/theme/white.css")
@@ -124,7 +124,7 @@ def _title_slide(cfg: Config) -> NotebookNode:
     )
 
 
-def _model_slides(run: RunFindings, pngs: Mapping[str, str]) -> list[NotebookNode]:
+def _model_slides(run: Findings, pngs: Mapping[str, str]) -> list[NotebookNode]:
     cfg = run.cfg
     circuit = next((name for name in pngs if name.endswith("_circuit")), None)
     text = (
@@ -165,7 +165,7 @@ def _finding_slides(finding: Finding, pngs: Mapping[str, str]) -> list[NotebookN
     return [*slides, _slide(new_markdown_cell(every), "subslide")]
 
 
-def deck_notebook(run: RunFindings, sections: Mapping[str, NotebookNode]) -> NotebookNode:
+def deck_notebook(run: Findings, sections: Mapping[str, NotebookNode]) -> NotebookNode:
     """The deck as a notebook of slides (reveal.js metadata), every figure embedded."""
     pngs = figure_pngs(sections)
     cells = [_title_slide(run.cfg), *_model_slides(run, pngs)]
@@ -205,7 +205,7 @@ def build_deck(
         nb.metadata.get("papermill", {}).get("parameters", {}) for nb in readable.values()
     ]
     artifacts = next((p["artifacts_dir"] for p in parameters if "artifacts_dir" in p), None)
-    run = run_findings(artifacts or Config().artifacts_dir, readable)
+    run = read_findings(artifacts or Config().artifacts_dir, readable)
     output = output or directory / DECK_NAME
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(deck_html(deck_notebook(run, readable)), encoding="utf-8")

@@ -6,7 +6,7 @@ Nothing here knows the notebooks: an analysis's section is the notebook whose ou
 with its name (:func:`helpers.present.tables.publish_results`), and its key figure is the one
 its declaration names (:attr:`helpers.declare.Analysis.key_figure`) when that section drew it,
 else the figure nearest before the verdicts. The report's summary and the slide deck both read
-the run through :func:`run_findings`.
+the run through :func:`read_findings`.
 """
 
 from __future__ import annotations
@@ -18,10 +18,11 @@ from pathlib import Path
 
 from nbformat import NotebookNode
 
+from helpers.analysis.accuracy import test_accuracy_by_seed
 from helpers.analysis.results import RESULTS_FILE
 from helpers.config import Config
 from helpers.declare import analyses
-from helpers.model.checkpoints import read_metrics
+from helpers.estimates import mean_and_error
 from helpers.present.findings import Headline, Verdict, headline, verdicts
 
 
@@ -48,7 +49,7 @@ class ModelAccuracy:
 
 
 @dataclass(frozen=True)
-class RunFindings:
+class Findings:
     """What a run found: the accuracy table, then one :class:`Finding` per analysis."""
 
     cfg: Config
@@ -119,17 +120,13 @@ def finding(path: Path, sections: Mapping[str, NotebookNode]) -> Finding:
 def accuracy_table(cfg: Config) -> list[ModelAccuracy]:
     """Test accuracy per seed and mean ± SE over seeds of every trained model of the run."""
     rows = []
-    for kind in cfg.models:
-        metrics = read_metrics(cfg, kind)
-        if metrics is not None:
-            per_seed = {int(row["seed"]): row["test_accuracy"] for row in metrics["per_seed"]}
-            rows.append(
-                ModelAccuracy(kind, per_seed, metrics["test_accuracy"], metrics["test_accuracy_se"])
-            )
+    for kind, per_seed in test_accuracy_by_seed(cfg).items():
+        mean, error = mean_and_error(list(per_seed.values()))
+        rows.append(ModelAccuracy(kind, per_seed, mean, error))
     return rows
 
 
-def run_findings(artifacts_dir: str | Path, sections: Mapping[str, NotebookNode]) -> RunFindings:
+def read_findings(artifacts_dir: str | Path, sections: Mapping[str, NotebookNode]) -> Findings:
     """The findings of the run whose artifacts are in ``artifacts_dir``, located in ``sections``
     (executed notebooks by name, in order), in the order of the sections stating them."""
     cfg = Config.for_notebook({"artifacts_dir": str(artifacts_dir)})
@@ -138,4 +135,4 @@ def run_findings(artifacts_dir: str | Path, sections: Mapping[str, NotebookNode]
     ]
     order = {name: index for index, name in enumerate(sections)}
     found.sort(key=lambda f: (order.get(f.section, len(order)), f.analysis))
-    return RunFindings(cfg, accuracy_table(cfg), found)
+    return Findings(cfg, accuracy_table(cfg), found)

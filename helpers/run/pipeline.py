@@ -43,7 +43,7 @@ def notebooks(only: Sequence[str] = (), folder: Path | None = None) -> list[Path
     return [nb for nb in found if not only or any(nb.name.startswith(p) for p in only)]
 
 
-def run(
+def execute_series(
     parameters: dict[str, Any], output_dir: Path, chosen: Sequence[Path]
 ) -> list[tuple[str, float]]:
     """Execute the notebooks in order; return (name, seconds) of each. Raises
@@ -133,7 +133,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         (args.output_dir / page).unlink(missing_ok=True)
     with interruptible():
         try:
-            timings = run(parameters, args.output_dir, chosen)
+            timings = execute_series(parameters, args.output_dir, chosen)
         except NotebookFailedError as exc:
             kept = f"; its partial run is in {exc.kept}" if exc.kept else ""
             print(

@@ -2,7 +2,7 @@
 
 It reads the executed notebooks in ``DIR`` (as ``python -m helpers.pipeline --output-dir DIR``
 writes them) and lays out their markdown, tables, printed results and figures, code hidden, for a
-presentation. It opens with the run's findings (:mod:`helpers.run.summary`), each linking to the
+presentation. It opens with the run's findings (:mod:`helpers.run.headlines`), each linking to the
 section that states it and to its key figure; the run's parameters and library versions close it,
 in an appendix (a configuration printed as JSON in a notebook points there). Figures are
 embedded as data URIs, so the page is one file with no external resources.
@@ -30,8 +30,8 @@ from nbconvert.filters import markdown2html
 from helpers.config import Config
 from helpers.model.checkpoints import library_versions
 from helpers.run.executor import FAILED, RUNNING
-from helpers.run.findings import run_findings
-from helpers.run.summary import SUMMARY_ID, figure_id, summary_html
+from helpers.run.findings import read_findings
+from helpers.run.headlines import FINDINGS_ID, figure_id, findings_html
 
 REPORT_NAME = "report.html"
 APPENDIX_ID = "appendix"
@@ -316,7 +316,7 @@ def build_report(
     problems += [_killed(path) for path in sorted(directory.glob(f".[0-9][0-9]_*{RUNNING}"))]
     readable = {s.name: s.notebook for s in sections if s.notebook is not None}
     try:
-        summary = summary_html(run_findings(next(iter(values["artifacts_dir"])), readable))
+        summary = findings_html(read_findings(next(iter(values["artifacts_dir"])), readable))
     except (ValueError, KeyError, OSError) as exc:  # a damaged, incomplete or unreadable artifact
         cause = f"the findings summary could not be built ({type(exc).__name__}: {exc})"
         why = str(exc) if isinstance(exc, ValueError) else f"{cause}; rerun its notebook."
@@ -326,7 +326,7 @@ def build_report(
     warnings = {s.name: [p for p in problems if s.name in p.notebooks] for s in sections}
     contents = "".join(
         f'<li><a href="#{html.escape(name)}">{html.escape(name)}</a>{" ⚠" * bool(found)}</li>'
-        for name, found in [(SUMMARY_ID, []), *warnings.items(), (APPENDIX_ID, [])]
+        for name, found in [(FINDINGS_ID, []), *warnings.items(), (APPENDIX_ID, [])]
     )
     versions = {name: html.escape(value) for name, value in library_versions().items()}
     page = f"""<!DOCTYPE html>

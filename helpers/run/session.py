@@ -25,7 +25,7 @@ from helpers.model.device import run_device
 from helpers.model.heads import TransferModel
 
 
-class Session:
+class NotebookSession:
     """A notebook's configuration and, loaded on first use, its data and trained models."""
 
     def __init__(self, cfg: Config) -> None:
@@ -109,6 +109,6 @@ class Session:
         return head_activations(self.activations, self.heads_by_seed[seed])
 
 
-def setup(namespace: Mapping[str, Any]) -> Session:
+def setup(namespace: Mapping[str, Any]) -> NotebookSession:
     """The session of a notebook from its globals (see the module docstring)."""
-    return Session(Config.for_notebook(namespace))
+    return NotebookSession(Config.for_notebook(namespace))

@@ -274,7 +274,7 @@ def test_radius_sharpness_and_its_results_over_seeds(smoke_heads):
         "classical": landscape.Sharpness(2.0, 10, 0.1, increases["classical"] + 3),
         "hybrid": landscape.Sharpness(-1.0, 10, 0.1, increases["hybrid"] + 3),
     }
-    results = landscape.sharpness_results(per_seed, {s: {"hybrid": 0.1 * s} for s in range(4)})
+    results = landscape.landscape_results(per_seed, {s: {"hybrid": 0.1 * s} for s in range(4)})
     ratio = results.exploratory["top Hessian eigenvalue, hybrid vs classical"]
     assert ratio.ratio == pytest.approx(2.0) and ratio.unit == "seeds"
     assert (ratio.n, ratio.n_dropped) == (3, 1)

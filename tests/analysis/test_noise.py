@@ -70,7 +70,7 @@ def test_shot_study_separates_shots_noise_and_mitigation(trained_smoke_cfg, monk
     monkeypatch.setattr(
         noise, "with_quantum_backend", lambda *a, **k: built.append(a) or build(*a, **k)
     )
-    rows = noise.shot_study(head, inputs, labels, [16, 4096], 2, device, seed=0)
+    rows = noise.shot_sweep(head, inputs, labels, [16, 4096], 2, device, seed=0)
     # one noiseless and one noisy copy, every row a new run (reset) on its estimator
     assert len(built) == 2
     with pytest.raises(TypeError, match="not a SampledEstimator"):
@@ -80,7 +80,7 @@ def test_shot_study_separates_shots_noise_and_mitigation(trained_smoke_cfg, monk
     assert len(rows) == 1 + (len(settings) - sampled) + sampled * 2 * 2
     assert rows[0]["setting"] == "exact" and rows[0]["z_error"] == 0
     assert rows[0]["accuracy"] == pytest.approx(evaluate(head, inputs, labels)[1])
-    summary = {(row["setting"], row["shots"]): row for row in noise.summarise(rows)}
+    summary = {(row["setting"], row["shots"]): row for row in noise.mean_over_repeats(rows)}
     assert summary[("device noise", None)]["repeats"] == 1
     assert summary[("+ M3", 4096)]["repeats"] == 2
     accuracies = [r["accuracy"] for r in rows if r["setting"] == "shots only" and r["shots"] == 16]
@@ -107,7 +107,7 @@ def _rows(exact, noisy, error=0.1, counts=(64,)):
 
 
 def test_shot_results_compare_the_accuracy_each_model_loses_paired_by_seed():
-    studies = {
+    sweeps = {
         "hybrid": {0: _rows(0.9, [0.8, 0.7]), 1: _rows(0.8, [0.7, 0.7]), 2: _rows(0.7, [0.6, 0.5])},
         "product": {
             0: _rows(0.9, [0.9, 0.9]),
@@ -115,7 +115,7 @@ def test_shot_results_compare_the_accuracy_each_model_loses_paired_by_seed():
             2: _rows(0.6, [0.6, 0.6]),
         },
     }
-    results = noise.shot_results(studies)
+    results = noise.noise_results(sweeps)
     lost = results.family.comparisons[f"{noise.FAMILY_QUESTION} (fake, 64 shots)"]
     hybrid_lost, product_lost = [0.15, 0.1, 0.15], [0.0, 0.05, 0.0]
     assert lost.names == ("product", "hybrid") and lost.n == 3 and lost.unit == "seeds"
@@ -137,8 +137,8 @@ def test_the_family_is_one_comparison_per_setting_at_the_most_shots():
         return [*rows, {**rows[0], **device, "z_error": 0.1}]
 
     losses = {"hybrid": [0.1, 0.2, 0.4], "product": [0.1, 0.1, 0.1]}
-    studies = {m: {s: seed(0.9, lost) for s, lost in enumerate(losses[m])} for m in losses}
-    results = noise.shot_results(studies)
+    sweeps = {m: {s: seed(0.9, lost) for s, lost in enumerate(losses[m])} for m in losses}
+    results = noise.noise_results(sweeps)
     question = noise.FAMILY_QUESTION
     family = {f"{question} (fake, 1024 shots)", f"{question} (device noise, no shots)"}
     assert set(results.family.comparisons) == family and results.family.size == 2

@@ -13,7 +13,7 @@ from helpers.model.checkpoints import load_trained_models
 from helpers.model.data import load_splits, pil_image
 from helpers.model.heads import DressedQuantumHead, TransferModel
 from helpers.present.saliency import describe_scores, plot_explanation
-from helpers.present.tables import summary_frame
+from helpers.present.tables import rows_frame
 
 SIZE = 8
 REGION = (slice(2, 5), slice(3, 7))  # rows, columns the constructed model looks at
@@ -282,7 +282,7 @@ def test_explain_methods_reports_the_completeness_gap_in_the_ig_rows():
     maps, probabilities = saliency.explain_methods(models, images)
     assert isinstance(maps, saliency.MethodMaps) and set(maps) == {*saliency.METHODS, "random"}
     assert set(maps.completeness) == set(models)
-    rows = saliency.summary_rows(saliency.score_methods(models, images, maps, probabilities))
+    rows = saliency.score_rows(saliency.score_methods(models, images, maps, probabilities))
     by_key = {(row["method"], row["model"]): row for row in rows}
     classical, hybrid = (
         by_key["integrated_gradients", "classical"],
@@ -333,7 +333,7 @@ def test_trained_smoke_models_point_at_the_synthetic_objects(trained_smoke_cfg):
     )
     assert len(gains) == 2 and all(row["deletion_gain"] > 0 for row in gains)
     assert "pointing game" in describe_scores(rows, gains, chance)
-    assert summary_frame(rows, ["method", "model"]).shape[0] == 2
+    assert rows_frame(rows, ["method", "model"]).shape[0] == 2
 
 
 def test_user_images_from_a_path_or_pil(trained_smoke_cfg, tmp_path):

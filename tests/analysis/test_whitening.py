@@ -163,7 +163,7 @@ def _seed_activations(seed, classical_units):
 def test_unit_results_measure_live_units_per_seed_and_compare_them_paired():
     x = _with_dead_units()
     per_seed = {seed: _seed_activations(seed, x + 0.01 * seed * x) for seed in range(3)}
-    results = whitening.unit_results(per_seed)
+    results = whitening.whitening_results(per_seed)
     dead = results.number("dead units", model="classical")
     assert (dead["mean"], dead["n"], dead["unit"]) == (2.0, 3, "seeds")
     assert results.number("dead units", model="hybrid")["mean"] == 0.0

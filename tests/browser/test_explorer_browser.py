@@ -21,7 +21,7 @@ from helpers.analysis.saliency import predict
 from helpers.config import Config
 from helpers.model.data import dataset_images
 from helpers.run.pipeline import NOTEBOOK_DIR
-from helpers.run.session import Session
+from helpers.run.session import NotebookSession
 from tests.explore_run import build_explored_run
 
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
@@ -123,7 +123,7 @@ def _shown_predictions(page) -> dict[str, str]:
     return {row[0]: row[1] for row in cells if row}
 
 
-def _model_predictions(session: Session, index: int) -> dict[str, str]:
+def _model_predictions(session: NotebookSession, index: int) -> dict[str, str]:
     image, _ = dataset_images(session.splits.test, [index])
     return {
         kind: session.cfg.classes[int(predict(model, image).argmax())]
@@ -138,7 +138,7 @@ def test_explorer_runs_in_jupyterlab_and_a_widget_changes_the_view(jupyterlab, t
     cfg = build_explored_run(tmp_path_factory.getbasetemp() / "explored_run")
     url, folder = jupyterlab
     _notebook_for(cfg.artifacts_dir, folder)
-    session = Session(Config.for_notebook({"artifacts_dir": cfg.artifacts_dir}))
+    session = NotebookSession(Config.for_notebook({"artifacts_dir": cfg.artifacts_dir}))
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch_persistent_context(
             str(folder / "profile"), executable_path=str(CHROMIUM), headless=True,

@@ -14,7 +14,7 @@ from helpers.analysis.saliency import predict
 from helpers.config import Config
 from helpers.model.data import dataset_images
 from helpers.present.explore import UPLOAD, explore
-from helpers.run.session import Session
+from helpers.run.session import NotebookSession
 from tests.explore_run import build_explored_run
 from tests.present.figure_checks import assert_not_blank, has_data, panels, titles
 
@@ -22,7 +22,7 @@ from tests.present.figure_checks import assert_not_blank, has_data, panels, titl
 @pytest.fixture(scope="module")
 def explorer(tmp_path_factory):
     cfg = build_explored_run(tmp_path_factory.getbasetemp() / "explored_run")
-    yield explore(Session(Config.for_notebook({"artifacts_dir": cfg.artifacts_dir})))
+    yield explore(NotebookSession(Config.for_notebook({"artifacts_dir": cfg.artifacts_dir})))
     for thread in threading.enumerate():  # background prefetches must not outlive the module
         if isinstance(thread, threading.Timer):
             thread.cancel()
@@ -141,7 +141,7 @@ def test_missing_artifacts_are_named_in_their_tabs(tmp_path_factory):
     bare = Config(**{**cfg.to_dict(), "artifacts_dir": str(tmp_path_factory.mktemp("bare"))})
     for kind in bare.models:
         (bare.artifacts_path / kind).symlink_to(cfg.artifacts_path / kind)
-    empty = explore(Session(bare))
+    empty = explore(NotebookSession(bare))
     assert "run 06_loss_landscape on this run" in empty.texts["landscape"].value
     assert "run 07_deep_dream on this run" in empty.texts["dream"].value
     assert "run 04_tsne on this run" in empty.texts["layout"].value

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from helpers.analysis.noise import fake_device, hardware_plan, summarise
+from helpers.analysis.noise import fake_device, hardware_plan, mean_over_repeats
 from helpers.present.noise import (
     describe_budget,
     describe_device,
@@ -41,7 +41,7 @@ RUNS = [
 
 
 def test_plot_against_shots_draws_error_bars_per_setting_and_the_unsampled_lines():
-    fig = plot_against_shots(summarise(RUNS), "accuracy", "Shots")
+    fig = plot_against_shots(mean_over_repeats(RUNS), "accuracy", "Shots")
     ax = fig.axes[0]
     check_figure(fig, "Shots")
     assert_labels(ax, "shots per image (all ⟨Z_j⟩ from the same bit-strings)", "test accuracy")
@@ -69,18 +69,18 @@ def test_plot_against_shots_draws_error_bars_per_setting_and_the_unsampled_lines
 
 
 def test_plot_against_shots_draws_the_z_error_and_refuses_unknown_metrics():
-    fig = plot_against_shots(summarise(RUNS), "z_error", "Error")
+    fig = plot_against_shots(mean_over_repeats(RUNS), "z_error", "Error")
     ax = check_figure(fig, "Error").axes[0]
     assert ax.get_ylabel() == "mean |⟨Z_j⟩ − exact ⟨Z_j⟩|"
     bars = {container.get_label(): container for container in ax.containers}
     errors = np.asarray(bars["shots only"].lines[0].get_ydata(), dtype=float)
     np.testing.assert_allclose(errors, [0.25, 0.125, 0.0625])
     with pytest.raises(ValueError, match="z_error"):
-        plot_against_shots(summarise(RUNS), "loss", "Loss")
+        plot_against_shots(mean_over_repeats(RUNS), "loss", "Loss")
 
 
 def test_shots_table_indexes_by_setting_and_shots():
-    table = shots_table(summarise(RUNS))
+    table = shots_table(mean_over_repeats(RUNS))
     assert list(table.index.names) == ["setting", "shots"]
     assert table.loc[("shots only", 16), "accuracy"] == pytest.approx(0.65)
     assert table.loc[("shots only", 16), "accuracy_std"] == round(np.std([0.7, 0.6], ddof=1), 4)

@@ -248,7 +248,7 @@ def test_describe_scores_states_the_normalised_gains_completeness_gap_and_exclus
         "random": _ended_scores("random", 0.6),
     }
     gains = saliency.gains_over_random(scores)
-    lines = describe_scores(saliency.summary_rows(scores), gains).splitlines()
+    lines = describe_scores(saliency.score_rows(scores), gains).splitlines()
     assert (
         len(lines) == 4
         and lines[-1] == "- All ± are standard errors over images, for one seed's models."

@@ -12,7 +12,7 @@ from helpers.present.tables import (
     describe_family,
     format_p,
     format_value,
-    summary_frame,
+    rows_frame,
 )
 
 
@@ -62,7 +62,7 @@ def test_summary_frame_merges_values_and_errors_into_one_column():
             "orphan_se": 0.25,
         },
     ]
-    frame = summary_frame(rows, ["method", "model"])
+    frame = rows_frame(rows, ["method", "model"])
     assert list(frame.index.names) == ["method", "model"]
     assert list(frame.columns) == ["deletion auc", "rank corr images", "ratio", "orphan se"]
     assert frame.loc[("gradient", "classical"), "deletion auc"] == "0.123 ± 0.012"
@@ -73,7 +73,7 @@ def test_summary_frame_merges_values_and_errors_into_one_column():
 
 
 def test_summary_frame_keeps_index_names_as_given():
-    frame = summary_frame(
+    frame = rows_frame(
         [{"noise_model": "none", "mean_value": 0.5, "mean_value_se": 0.1}], ["noise_model"]
     )
     assert frame.index.name == "noise_model"

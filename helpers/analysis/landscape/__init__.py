@@ -48,10 +48,10 @@ from helpers.analysis.landscape.sharpness import (
     ANALYSIS,
     Sharpness,
     hessian_vector_product,
+    landscape_results,
     loss_function,
     radius_sharpness,
     sharpness,
-    sharpness_results,
     top_hessian_eigenvalue,
 )
 from helpers.analysis.landscape.spectrum import (
@@ -96,6 +96,7 @@ __all__ = [
     "grid_offsets",
     "hessian_vector_product",
     "landscape",
+    "landscape_results",
     "largest_beyond",
     "loss_at_centre",
     "loss_function",
@@ -107,7 +108,6 @@ __all__ = [
     "quantum_parameters",
     "radius_sharpness",
     "sharpness",
-    "sharpness_results",
     "spectrum_frequencies",
     "stackable",
     "stacked_logits",

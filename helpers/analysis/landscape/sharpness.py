@@ -177,7 +177,7 @@ def sharpness(
     return Sharpness(eigenvalue, iterations, radius, increases)
 
 
-def sharpness_results(
+def landscape_results(
     per_seed: Mapping[int, Mapping[str, Sharpness]],
     circuit_displacement: Mapping[int, Mapping[str, float]] | None = None,
 ) -> Results:

@@ -42,8 +42,8 @@ from helpers.analysis.saliency.scores import (
     pointing_game,
     saliency_order,
     score_methods,
+    score_rows,
     score_saliency,
-    summary_rows,
 )
 from helpers.analysis.saliency.seeds import ANALYSIS, SaliencyStudy, SeedSaliency, saliency_study
 
@@ -81,8 +81,8 @@ __all__ = [
     "saliency_order",
     "saliency_study",
     "score_methods",
+    "score_rows",
     "score_saliency",
-    "summary_rows",
     "unit_saliency",
     "unit_similarity",
 ]

@@ -20,7 +20,7 @@ from scipy.stats import rankdata
 from torch import nn
 
 from helpers.analysis.activations import record_outputs, unit_layer
-from helpers.analysis.saliency.bank import (
+from helpers.analysis.saliency.algorithms import (
     HeadBank,
     Key,
     gradient_maps,

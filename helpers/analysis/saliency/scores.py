@@ -11,7 +11,7 @@ import torch
 from torch import nn
 from torchvision.transforms.functional import gaussian_blur
 
-from helpers.analysis.saliency.bank import (
+from helpers.analysis.saliency.algorithms import (
     HeadBank,
     Key,
     curve_features,
@@ -319,7 +319,7 @@ def score_methods(
     }
 
 
-def summary_rows(scores: Mapping[str, SaliencyScores]) -> list[dict[str, object]]:
+def score_rows(scores: Mapping[str, SaliencyScores]) -> list[dict[str, object]]:
     """Every method's :meth:`SaliencyScores.summary` rows, one list."""
     return [row for score in scores.values() for row in score.summary()]
 

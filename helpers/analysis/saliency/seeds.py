@@ -28,7 +28,7 @@ import torch
 from torch import nn
 
 from helpers.analysis.results import Results
-from helpers.analysis.saliency.bank import Key
+from helpers.analysis.saliency.algorithms import Key
 from helpers.analysis.saliency.maps import (
     IG_STEPS,
     METHODS,

@@ -8,7 +8,7 @@ import torch
 from captum.attr import IntegratedGradients, Saliency
 
 from helpers.analysis import saliency
-from helpers.analysis.saliency.bank import HeadBank, noise_draw
+from helpers.analysis.saliency.algorithms import HeadBank, noise_draw
 from helpers.model.backbone import fast_copy, load_backbone
 from helpers.model.heads import DressedQuantumHead, TransferModel, classical_head
 

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import html
 
+from helpers.analysis.stats import ALPHA
 from helpers.present.tables import format_value
-from helpers.run.findings import Finding, RunFindings
+from helpers.run.findings import Finding, Findings
 
-SUMMARY_ID = "findings"
+FINDINGS_ID = "findings"
 
 
 def figure_id(name: str) -> str:
@@ -17,7 +18,7 @@ def figure_id(name: str) -> str:
     return f"figure-{name}"
 
 
-def accuracy_html(run: RunFindings) -> str:
+def accuracy_html(run: Findings) -> str:
     """Test accuracy: a row per model, a column per seed, then mean ± SE over seeds."""
     seeds = run.seeds
     head = "".join(f"<th>seed {seed}</th>" for seed in seeds)
@@ -58,14 +59,14 @@ def _line(finding: Finding) -> str:
     )
 
 
-def summary_html(run: RunFindings) -> str:
+def findings_html(run: Findings) -> str:
     """The report's first screen: the accuracy table, then a line per analysis."""
     lines = "".join(map(_line, run.findings)) or "<li>No analysis wrote a results.json.</li>"
     cfg = run.cfg
     return (
-        f'<section id="{SUMMARY_ID}"><h2>Findings</h2>'
+        f'<section id="{FINDINGS_ID}"><h2>Findings</h2>'
         f"<p>{html.escape(' vs '.join(cfg.classes))} ({html.escape(cfg.dataset)}); models trained "
         f"once per seed, compared seed by seed (paired t-tests), each notebook's comparisons "
-        f"Holm-corrected as one family; α = 0.05.</p>{accuracy_html(run)}"
+        f"Holm-corrected as one family; α = {ALPHA:g}.</p>{accuracy_html(run)}"
         f'<ul class="verdicts">{lines}</ul></section>'
     )
