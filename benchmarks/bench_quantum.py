@@ -29,7 +29,8 @@ from qiskit_machine_learning.neural_networks import EstimatorQNN  # noqa: E402
 
 from helpers.config import Config  # noqa: E402
 from helpers.model.train import fit  # noqa: E402
-from helpers.quantum import QuantumLayer, dressed_circuit, z_observables  # noqa: E402
+from helpers.quantum import QuantumLayer, dressed_circuit  # noqa: E402
+from helpers.quantum.layer import z_observables  # noqa: E402
 
 torch.set_num_threads(1)
 N_QUBITS, Q_DEPTH = 4, 6

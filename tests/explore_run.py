@@ -10,13 +10,8 @@ import torch
 
 from helpers.analysis import dream, embedding, landscape
 from helpers.analysis.activations import unit_layer
-from helpers.analysis.explore import (
-    DREAMS_FILE,
-    explore_path,
-    save_dreams,
-    save_landscape_directions,
-    save_layouts,
-)
+from helpers.analysis.dream import DREAMS_FILE
+from helpers.analysis.results import explore_path
 from helpers.config import Config, smoke_overrides
 from helpers.model.checkpoints import save_run_config
 from helpers.model.train import train
@@ -40,7 +35,9 @@ def build_explored_run(root: Path) -> Config:
     session = NotebookSession(cfg)
     activations = session.activations
     layouts = embedding.embed_layers(activations, "tsne", LAYERS, perplexity=5.0, seed=0)
-    save_layouts(cfg, "tsne", layouts, activations)  # no UMAP: its compilation takes a minute
+    embedding.save_layouts(
+        cfg, "tsne", layouts, activations
+    )  # no UMAP: its compilation takes a minute
     inputs, labels = session.features.train[:64], session.features.train_labels[:64]
     alphas = np.linspace(-1, 1, RESOLUTION)
     centres, directions, quantum = {}, {}, {}
@@ -55,10 +52,10 @@ def build_explored_run(root: Path) -> Config:
             head, centres[kind], directions[kind], inputs, labels, alphas, alphas, kind=kind
         )
         surface.save(landscape.surface_path(cfg, f"{kind}_2d"))
-    save_landscape_directions(cfg, centres, directions, quantum)
+    landscape.save_directions(cfg, centres, directions, quantum)
     models = session.models
     start, _, _ = session.test_images(1)
     layers = {kind: unit_layer(model, kind) for kind, model in models.items()}
     units = dream.unit_dreams(models, layers, start, steps=2, octaves=1, seed=0)
-    save_dreams(cfg, units, start)
+    dream.save_dreams(cfg, units, start)
     return cfg

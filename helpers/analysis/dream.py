@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -19,8 +20,10 @@ from torch import nn
 from torch.nn import functional
 
 from helpers.analysis.activations import record_outputs
-from helpers.config import POSITIVE
+from helpers.analysis.results import absent, explore_path
+from helpers.config import POSITIVE, Config
 from helpers.declare import Analysis, Parameter, Tab
+from helpers.io import save_torch
 from helpers.model.data import normalize
 
 ANALYSIS = Analysis(
@@ -198,3 +201,48 @@ def target_dreams(
         for name, objective in objectives.items():
             table.add(origin, name, dream(objective, image, **settings), f"{origin} {name}")
     return table
+
+
+DREAMS_FILE = "dreams.pt"
+# the rows of :func:`unit_dreams` that hold each model's unit dreams
+DREAM_ROWS = {"hybrid": "hybrid qubits", "classical": "classical units"}
+
+
+@dataclasses.dataclass
+class Dreams:
+    """The unit dreams of notebook 07: images ``[row][column]`` and objective values."""
+
+    images: dict[str, dict[str, torch.Tensor]]
+    values: dict[str, list[float]]
+    start: torch.Tensor
+
+    def pick(self, model: str, unit: int, sign: int = 1) -> tuple[torch.Tensor, float, float]:
+        """The dream of ``model``'s unit (qubit ⟨Z_unit⟩ or ReLU unit) pushed up (``sign`` 1) or
+        down (-1, qubits only), with the objective at the start image and at the dream."""
+        if model not in DREAM_ROWS:
+            raise ValueError(f"model={model!r} has no unit dreams; use one of {list(DREAM_ROWS)}.")
+        if model == "classical" and sign < 0:
+            raise ValueError("a ReLU unit has no negative side: use sign=+1 for classical units.")
+        symbol = "+" if sign > 0 else "−"
+        column = f"{symbol}⟨Z_{unit}⟩" if model == "hybrid" else f"+h_{unit}"
+        row = DREAM_ROWS[model]
+        if column not in self.images.get(row, {}):
+            raise ValueError(f"no dream {column!r} of the {model} model in this run.")
+        start, final = self.values[f"{row}\t{column}"]
+        return self.images[row][column], start, final
+
+
+def save_dreams(cfg: Config, table: DreamTable, start: torch.Tensor) -> Path:
+    """Write the unit dreams of :func:`~helpers.analysis.dream.unit_dreams`, their start and
+    final objective values, and the start image."""
+    values = {f"{row}\t{column}": list(value) for (row, column), value in table.values.items()}
+    stored = {"images": table.images, "values": values, "start": start}
+    return save_torch(stored, explore_path(cfg) / DREAMS_FILE)
+
+
+def load_dreams(cfg: Config) -> tuple[Dreams | None, list[str]]:
+    """The run's unit dreams (None if absent, with the line saying so)."""
+    path = explore_path(cfg) / DREAMS_FILE
+    if path.is_file():
+        return Dreams(**torch.load(path, map_location="cpu", weights_only=True)), []
+    return None, [absent(cfg, path)]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import warnings
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -27,10 +28,11 @@ from helpers.analysis.activations import (
     Activations,
     layer_order,
 )
-from helpers.analysis.results import Results
+from helpers.analysis.results import Results, absent, explore_path
 from helpers.analysis.stats import as_matrix
-from helpers.config import POSITIVE, POSITIVE_NUMBER
+from helpers.config import POSITIVE, POSITIVE_NUMBER, Config
 from helpers.declare import Analysis, Parameter, Tab
+from helpers.io import atomic_write
 
 # UMAP distances (umap-learn's named metrics that need no extra arguments)
 UMAP_METRICS = (
@@ -56,6 +58,7 @@ ANALYSIS = Analysis(
     writes=("explore/layouts_tsne.npz",),
     tab=Tab("Layout", "helpers.present.explore_tabs:LayoutTab"),
 )
+LAYOUT_METHODS = {"tsne": "t-SNE", "umap": "UMAP"}  # what save_layouts writes, by name
 PCA_COMPONENTS = 50  # t-SNE and UMAP run on the first 50 principal components (standard practice)
 NEIGHBOURS = 5  # k of the k-NN classifier and of trustworthiness
 
@@ -307,3 +310,61 @@ def activation_atlas(
         purity[cell] = votes.max() / counts[cell]
     extent = (float(low[0]), float(high[0]), float(low[1]), float(high[1]))
     return Atlas(grid, cell_of, counts, means.float(), dominant, purity, extent)
+
+
+@dataclasses.dataclass
+class Layouts:
+    """2-D layouts of one method: ``points[model][layer] (N, 2)`` for test images ``indices``."""
+
+    method: str
+    points: dict[str, dict[str, np.ndarray]]
+    indices: list[int]
+    labels: np.ndarray
+
+    def position(self, index: int) -> int | None:
+        """The row of test image ``index`` in the layouts, None if it was not laid out."""
+        return self.indices.index(index) if index in self.indices else None
+
+
+def save_layouts(
+    cfg: Config,
+    method: str,
+    layouts: Mapping[str, Mapping[str, np.ndarray]],
+    activations: Activations,
+) -> Path:
+    """Write the layouts ``[model][layer] (N, 2)`` of ``activations``' images (by ``method``,
+    ``tsne`` or ``umap``) with their test indices and labels, as ``layouts_<method>.npz``."""
+    if method not in LAYOUT_METHODS:
+        raise ValueError(f"method={method!r} is unknown; use one of {list(LAYOUT_METHODS)}.")
+    arrays = {
+        f"{kind}/{layer}": np.asarray(points, dtype=np.float32)
+        for kind, by_layer in layouts.items()
+        for layer, points in by_layer.items()
+    }
+    arrays["indices"] = np.asarray(activations.indices, dtype=np.int64)
+    arrays["labels"] = np.asarray(activations.labels, dtype=np.int64)
+    path = explore_path(cfg) / f"layouts_{method}.npz"
+    return atomic_write(path, lambda handle: np.savez(handle, **arrays))
+
+
+def _read_layouts(path: Path, method: str) -> Layouts:
+    with np.load(path) as stored:
+        points: dict[str, dict[str, np.ndarray]] = {}
+        for key in stored.files:
+            if "/" in key:
+                kind, layer = key.split("/", 1)
+                points.setdefault(kind, {})[layer] = stored[key]
+        indices = [int(i) for i in stored["indices"]]
+        return Layouts(method, points, indices, stored["labels"])
+
+
+def load_layouts(cfg: Config) -> tuple[dict[str, Layouts], list[str]]:
+    """Every method's layouts of the run, and a line for each absent one."""
+    layouts, gone = {}, []
+    for method in LAYOUT_METHODS:
+        path = explore_path(cfg) / f"layouts_{method}.npz"
+        if path.is_file():
+            layouts[method] = _read_layouts(path, method)
+        else:
+            gone.append(absent(cfg, path))
+    return layouts, gone

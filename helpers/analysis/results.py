@@ -16,7 +16,7 @@ import numpy as np
 
 from helpers.analysis.stats import Compared, Family, mean_and_error, paired_comparison
 from helpers.config import Config
-from helpers.declare import MODEL_PAIRS
+from helpers.declare import MODEL_PAIRS, writer
 from helpers.io import save_json
 
 RESULTS_FILE = "results.json"
@@ -106,6 +106,18 @@ class Results:
     def save(self, cfg: Config) -> Path:
         """Write ``<artifacts_dir>/<analysis>/results.json`` (NaN where a value is undefined)."""
         return save_json(self.to_dict(), results_path(cfg, self.analysis))
+
+
+def explore_path(cfg: Config) -> Path:
+    """``<artifacts_dir>/explore``: what the analyses persist for the explorer."""
+    return cfg.artifacts_path / "explore"
+
+
+def absent(cfg: Config, path: Path) -> str:
+    """Why ``path`` (an artifact of the run) is absent, naming the notebook that writes it."""
+    analysis = writer(path.relative_to(cfg.artifacts_path).as_posix())
+    where = f"run {analysis.notebook} on this run" if analysis else "no declared notebook does"
+    return f"{path} is absent: {where} to write it."
 
 
 def results_path(cfg: Config, analysis: str) -> Path:

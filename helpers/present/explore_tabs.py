@@ -22,15 +22,9 @@ import torch
 from matplotlib.figure import Figure
 from PIL import Image, UnidentifiedImageError
 
-from helpers.analysis.explore import (
-    DREAM_ROWS,
-    LAYOUT_METHODS,
-    LandscapePoint,
-    landscape_point,
-    load_dreams,
-    load_landscapes,
-    load_layouts,
-)
+from helpers.analysis.dream import DREAM_ROWS, load_dreams
+from helpers.analysis.embedding import LAYOUT_METHODS, load_layouts
+from helpers.analysis.landscape import LandscapePoint, landscape_point, load_landscapes
 from helpers.analysis.saliency import METHODS, load_user_image
 from helpers.declare import Analysis, model
 from helpers.present.dream import plot_image_table

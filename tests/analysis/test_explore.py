@@ -1,4 +1,4 @@
-"""The explorer's artifacts: written by notebooks 04-07, read back exactly; on-demand saliency."""
+"""The explorer's artifacts: written by their analyses, read back exactly; on-demand saliency."""
 
 import numpy as np
 import pytest
@@ -6,18 +6,16 @@ import torch
 
 from helpers.analysis import saliency
 from helpers.analysis.activations import Activations
-from helpers.analysis.dream import Dream, DreamTable
-from helpers.analysis.explore import (
-    ImageProbe,
+from helpers.analysis.dream import Dream, DreamTable, load_dreams, save_dreams
+from helpers.analysis.embedding import load_layouts, save_layouts
+from helpers.analysis.explore import ImageProbe
+from helpers.analysis.landscape import (
+    Landscape,
     landscape_point,
-    load_dreams,
     load_landscapes,
-    load_layouts,
-    save_dreams,
-    save_landscape_directions,
-    save_layouts,
+    save_directions,
+    surface_path,
 )
-from helpers.analysis.landscape import Landscape, surface_path
 from helpers.model.backbone import load_backbone
 from helpers.model.heads import TransferModel, build_head
 
@@ -65,9 +63,7 @@ def _save_landscape(cfg) -> tuple[dict, list[dict]]:
         {WEIGHT: torch.full((8,), 0.5), "post_net.weight": torch.zeros(2, 4)},
         {WEIGHT: torch.linspace(0, 1, 8), "post_net.weight": torch.zeros(2, 4)},
     ]
-    save_landscape_directions(
-        cfg, {"hybrid": centre}, {"hybrid": directions}, {"hybrid": {WEIGHT: 4}}
-    )
+    save_directions(cfg, {"hybrid": centre}, {"hybrid": directions}, {"hybrid": {WEIGHT: 4}})
     return centre, directions
 
 

@@ -12,10 +12,7 @@ from qiskit.quantum_info import SparsePauliOp
 from qiskit_machine_learning.gradients import ParamShiftEstimatorGradient
 from qiskit_machine_learning.neural_networks import EstimatorQNN
 
-from helpers.quantum import (
-    BatchedEstimatorQNN,
-    make_backend,
-)
+from helpers.quantum.layer import BatchedEstimatorQNN, make_backend
 
 FIXED_1Q = ("h", "x", "y", "z", "s", "sdg", "t", "sx")
 FIXED_2Q = ("cx", "cy", "cz", "swap")

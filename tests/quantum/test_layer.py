@@ -9,11 +9,8 @@ import pytest
 import torch
 
 from helpers.model.heads import DressedQuantumHead
-from helpers.quantum import (
-    QuantumLayer,
-    dressed_circuit,
-    make_backend,
-)
+from helpers.quantum import QuantumLayer, dressed_circuit
+from helpers.quantum.layer import make_backend
 
 DEPTH_ZERO_CASES = [
     pytest.param(backend, dtype, tol, id=f"{backend}-{str(dtype)[6:]}")

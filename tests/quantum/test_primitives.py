@@ -12,14 +12,11 @@ from qiskit.primitives import StatevectorEstimator
 from qiskit.quantum_info import SparsePauliOp
 from qiskit_machine_learning.gradients import ParamShiftEstimatorGradient
 
-from helpers.quantum import (
-    FastAdjointGradient,
-    FastStatevectorEstimator,
-    compile_circuit,
-    dressed_circuit,
-    z_observables,
-)
+from helpers.quantum import dressed_circuit
+from helpers.quantum.layer import z_observables
 from helpers.quantum.operators import compile_observables
+from helpers.quantum.primitives import FastAdjointGradient, FastStatevectorEstimator
+from helpers.quantum.simulator import compile_circuit
 from tests.quantum.circuits import (
     TOLERANCE,
     fast_qnn,

@@ -11,7 +11,8 @@ from qiskit.circuit import QuantumCircuit
 from qiskit.quantum_info import SparsePauliOp
 from qiskit_aer.noise import NoiseModel, ReadoutError, depolarizing_error
 
-from helpers.quantum import QuantumLayer, SampledEstimator
+from helpers.quantum import QuantumLayer
+from helpers.quantum.sampled import SampledEstimator
 
 WEIGHTS = 0.7 * torch.randn(12, generator=torch.Generator().manual_seed(0))
 ANGLES = torch.rand(6, 4, generator=torch.Generator().manual_seed(1)) * 2 - 1

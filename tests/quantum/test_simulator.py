@@ -6,12 +6,10 @@ import pytest
 from qiskit.circuit import ParameterVector, QuantumCircuit
 from qiskit.quantum_info import SparsePauliOp
 
-from helpers.quantum import (
-    FastStatevectorEstimator,
-    UnsupportedCircuitError,
-    compile_circuit,
-    dressed_circuit,
-)
+from helpers.quantum import dressed_circuit
+from helpers.quantum.operators import UnsupportedCircuitError
+from helpers.quantum.primitives import FastStatevectorEstimator
+from helpers.quantum.simulator import compile_circuit
 
 
 def test_unsupported_instructions_fail_clearly():

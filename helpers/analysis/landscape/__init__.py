@@ -22,8 +22,6 @@ the loss (:mod:`.spectrum`). The training trajectory gives the PCA plane of the 
 as in Li et al., and how far training moved each parameter tensor (:mod:`.trajectory`).
 """
 
-from pathlib import Path
-
 from helpers.analysis.landscape.directions import (
     QUANTUM_SCALES,
     Parameters,
@@ -43,6 +41,13 @@ from helpers.analysis.landscape.grid import (
     stacked_logits,
     stacked_outputs,
     training_sample,
+)
+from helpers.analysis.landscape.saved import (
+    LandscapePoint,
+    landscape_point,
+    load_landscapes,
+    save_directions,
+    surface_path,
 )
 from helpers.analysis.landscape.sharpness import (
     ANALYSIS,
@@ -72,18 +77,12 @@ from helpers.analysis.landscape.views import (
     trajectory_landscape,
     whole_network,
 )
-from helpers.config import Config
-
-
-def surface_path(cfg: Config, name: str) -> Path:
-    """Where the run's landscape grid ``name`` (e.g. ``"hybrid_2d"``) is saved."""
-    return cfg.artifacts_path / ANALYSIS.name / f"{name}.npz"
-
 
 __all__ = [
     "ANALYSIS",
     "QUANTUM_SCALES",
     "Landscape",
+    "LandscapePoint",
     "Parameters",
     "PeriodicLandscape",
     "Sharpness",
@@ -96,8 +95,10 @@ __all__ = [
     "grid_offsets",
     "hessian_vector_product",
     "landscape",
+    "landscape_point",
     "landscape_results",
     "largest_beyond",
+    "load_landscapes",
     "loss_at_centre",
     "loss_function",
     "normalisation_report",
@@ -107,6 +108,7 @@ __all__ = [
     "periodic_landscape",
     "quantum_parameters",
     "radius_sharpness",
+    "save_directions",
     "sharpness",
     "spectrum_frequencies",
     "stackable",
