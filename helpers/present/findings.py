@@ -1,31 +1,20 @@
 """What the report's summary and the slide deck say about an analysis: its verdicts, read back
-from ``results.json`` (:class:`helpers.analysis.results.Results`), one headline, and one figure.
+from ``results.json`` (:class:`helpers.analysis.results.Results`), and one headline.
 
 The headline states the family's Holm-corrected outcome (how many comparisons were detected,
 or that none was) and the sentence of its strongest comparison, worded as the notebooks word it
 (:func:`helpers.present.tables.describe_comparison`). A family with nothing detected reads as a
-null result, never as a trend. The figure (:func:`plot_finding`) shows every comparison's effect
-with its confidence interval, drawn to be read from the back of a room.
+null result, never as a trend. Its figure is :func:`helpers.present.effects.plot_effects`.
 """
 
 from __future__ import annotations
 
-import base64
-import io
 import math
-import textwrap
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import matplotlib as mpl
-import matplotlib.pyplot as plt
-from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
-from scipy import stats
-
 from helpers.analysis.stats import ALPHA, Compared, Comparison, RatioComparison
-from helpers.present.style import PALETTE, THEME, themed
 from helpers.present.tables import describe_comparison
 
 
@@ -139,120 +128,3 @@ def headline(found: list[Verdict]) -> Headline:
             outcome = f"Null result: none of {size} detected (Holm-corrected). Smallest p:"
             null = True
     return Headline(outcome, chosen, chosen.sentence(), null)
-
-
-DETECTED, EXPLORED, NOT_DETECTED = PALETTE[3], PALETTE[1], "0.45"
-FONT = {"title": 20, "panel": 16, "label": 15, "tick": 14}  # points, for a projector
-
-
-def interval(verdict: Verdict, confidence: float = 0.95) -> tuple[float, float, float]:
-    """The effect and its unadjusted two-sided ``confidence`` interval: the difference ± t·SE
-    (n − 1 degrees of freedom), or a ratio's own interval (NaN bounds with one unit)."""
-    c = verdict.comparison
-    if isinstance(c, RatioComparison):
-        return c.ratio, c.low, c.high
-    t = stats.t.ppf(0.5 + confidence / 2, c.n - 1) if c.n > 1 else math.nan
-    return c.difference, c.difference - t * c.difference_se, c.difference + t * c.difference_se
-
-
-def _metric(verdict: Verdict) -> str:
-    """What a comparison measures: its name without the trailing ``", b vs a"``."""
-    a, b = verdict.comparison.names
-    return verdict.name.removesuffix(f", {b} vs {a}")
-
-
-def _shown(found: list[Verdict], most: int) -> tuple[list[Verdict], str]:
-    """The Holm family (the exploratory comparisons when there is none), at most ``most`` of
-    them, the smallest p-values kept, in their order; and a note saying what was left out."""
-    family = [verdict for verdict in found if not verdict.exploratory] or found
-    if len(family) <= most:
-        return family, ""
-    kept = sorted(family, key=lambda v: (math.isnan(v.p), v.p if not math.isnan(v.p) else 0))
-    chosen = {id(verdict) for verdict in kept[:most]}
-    return [v for v in family if id(v) in chosen], f" ({most} smallest p of {len(family)})"
-
-
-def _panels(shown: list[Verdict]) -> dict[str, list[Verdict]]:
-    """The comparisons by what they measure; differences measured once share one panel ("")."""
-    groups: dict[str, list[Verdict]] = {}
-    for verdict in shown:
-        groups.setdefault(_metric(verdict), []).append(verdict)
-    single = {
-        name: group[0]
-        for name, group in groups.items()
-        if len(group) == 1 and isinstance(group[0].comparison, Comparison)
-    }
-    if len(single) < 2:
-        return groups
-    return {"": list(single.values()), **{k: v for k, v in groups.items() if k not in single}}
-
-
-@themed
-def plot_finding(found: list[Verdict], title: str, most: int = 6) -> Figure:
-    """An analysis's Holm family (its exploratory comparisons when it has no family; the
-    ``most`` with the smallest p-values when it is larger): a panel per measured quantity, a row
-    per model pair, the effect (b − a, or b / a for a ratio) with its unadjusted 95% confidence
-    interval (the error bar) against no difference; filled where the verdict detects a
-    difference (another colour for an exploratory comparison's uncorrected p below α)."""
-    shown, note = _shown(found, most)
-    groups = _panels(shown)
-    columns = min(len(groups), 3)
-    rows = math.ceil(len(groups) / columns)
-    height = 0.55 * max(len(group) for group in groups.values()) + 1.4
-    width = 11.0 if "" in groups and columns == 1 else 4.8 * columns
-    fig, axes = plt.subplots(rows, columns, figsize=(width, height * rows + 1.2))
-    axes = list(getattr(axes, "flat", [axes]))
-    for ax, (metric, group) in zip(axes, groups.items(), strict=False):
-        ratio = isinstance(group[0].comparison, RatioComparison)
-        for row, verdict in enumerate(group):
-            effect, low, high = interval(verdict)
-            colour = _colour(verdict)
-            ax.errorbar(
-                effect, row, xerr=[[effect - low], [high - effect]], fmt="o", markersize=11,
-                color=colour, markerfacecolor=colour if verdict.detected else "white",
-                elinewidth=3, capsize=6, markeredgewidth=2.5,
-            )  # fmt: skip
-        ax.axvline(1.0 if ratio else 0.0, color="0.25", linewidth=1.5, linestyle="--")
-        if ratio:
-            ax.set_xscale("log")
-        sign = "/" if ratio else "−"
-        pairs = [f"{v.comparison.names[1]} {sign} {v.comparison.names[0]}" for v in group]
-        if not metric:  # quantities compared once: each row says what it measures
-            pairs = [
-                textwrap.fill(f"{_metric(v)} ({p})", 44) for v, p in zip(group, pairs, strict=True)
-            ]
-        ax.set_yticks(range(len(group)), pairs, fontsize=FONT["label"])
-        ax.set_ylim(len(group) - 0.5, -0.5)
-        exploratory = " (exploratory)" * group[0].exploratory
-        ax.set_title(textwrap.fill(metric + exploratory, 30), fontsize=FONT["panel"])
-        ax.set_xlabel(f"{'ratio' if ratio else 'difference'} (95% CI)", fontsize=FONT["label"])
-        ax.tick_params(axis="x", labelsize=FONT["tick"])
-    for ax in axes[len(groups) :]:
-        ax.remove()
-    fig.suptitle(title + note, fontsize=FONT["title"])
-    kinds = {"difference detected (Holm)": DETECTED, "none detectable": NOT_DETECTED}
-    if any(verdict.exploratory for verdict in shown):
-        kinds[f"uncorrected p < {ALPHA:g} (exploratory)"] = EXPLORED
-    marks = [
-        Line2D([], [], marker="o", markersize=11, color=colour, linestyle="",
-               markerfacecolor="white" if colour == NOT_DETECTED else colour, markeredgewidth=2.5)
-        for colour in kinds.values()
-    ]  # fmt: skip
-    fig.legend(marks, kinds, loc="lower center", ncol=3, fontsize=FONT["label"], frameon=False)
-    fig.tight_layout(rect=(0, 0.5 / (height * rows + 1.2), 1, 1))
-    return fig
-
-
-def _colour(verdict: Verdict) -> str | tuple[float, float, float]:
-    if not verdict.detected:
-        return NOT_DETECTED
-    return EXPLORED if verdict.exploratory else DETECTED
-
-
-def figure_base64(fig: Figure, dpi: int = 100) -> str:
-    """A figure as a base64 PNG (for a page that embeds it), drawn in the theme; closes it."""
-    buffer = io.BytesIO()
-    with mpl.rc_context(THEME):
-        fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
-    plt.close(fig)
-    return base64.b64encode(buffer.getvalue()).decode()

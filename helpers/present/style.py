@@ -7,7 +7,9 @@ Figure functions are decorated with :func:`themed`: they draw in seaborn's ``whi
 
 from __future__ import annotations
 
+import base64
 import functools
+import io
 import math
 from collections.abc import Callable
 from pathlib import Path
@@ -104,3 +106,12 @@ def scatter_classes(
     for index, name in enumerate(classes):
         chosen = np.asarray(labels) == index
         ax.scatter(*points[chosen].T, s=size, color=colours[index], label=name, alpha=0.75)
+
+
+def figure_base64(fig: Figure, dpi: int = 100) -> str:
+    """A figure as a base64 PNG (for a page that embeds it), drawn in the theme; closes it."""
+    buffer = io.BytesIO()
+    with mpl.rc_context(THEME):
+        fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
+    plt.close(fig)
+    return base64.b64encode(buffer.getvalue()).decode()

@@ -12,7 +12,6 @@ file, it fetches nothing from the network. Navigate with the arrow keys; ``F`` f
 
 from __future__ import annotations
 
-import argparse
 import html
 import importlib.util
 import re
@@ -26,10 +25,17 @@ from nbformat import NotebookNode
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from helpers.config import Config
-from helpers.present.findings import figure_base64, plot_finding
+from helpers.present.effects import plot_effects
+from helpers.present.style import figure_base64
 from helpers.run.findings import Finding, Findings, figures, read_findings
 from helpers.run.headlines import accuracy_html, title
-from helpers.run.report import Problem, ReportProblemsError, latest_sections
+from helpers.run.sections import (
+    Problem,
+    ReportProblemsError,
+    latest_sections,
+    page_command,
+    page_parser,
+)
 
 DECK_NAME = "deck.html"
 REVEAL_ASSETS = ("dist/reveal.css", "dist/theme/white.css")
@@ -142,7 +148,7 @@ def _model_slides(run: Findings, pngs: Mapping[str, str]) -> list[NotebookNode]:
 
 
 def _finding_slides(finding: Finding, pngs: Mapping[str, str]) -> list[NotebookNode]:
-    """The headline above every comparison's effect (:func:`plot_finding`, drawn for a
+    """The headline above every comparison's effect (:func:`plot_effects`, drawn for a
     projector); below it (↓) the key figure of the notebook, then every comparison's sentence."""
     where = f" <small>({finding.section})</small>" if finding.section else ""
     headline = finding.headline
@@ -154,7 +160,7 @@ def _finding_slides(finding: Finding, pngs: Mapping[str, str]) -> list[NotebookN
     if not finding.verdicts:
         return [_slide(new_markdown_cell(text))]
     unit = finding.verdicts[0].comparison.unit
-    effects = plot_finding(finding.verdicts, f"Effect of each model pair, paired over {unit}")
+    effects = plot_effects(finding.verdicts, f"Effect of each model pair, paired over {unit}")
     slides = [_slide(new_markdown_cell(text)), *_figure(figure_base64(effects), "effects")]
     if finding.figure in pngs:
         caption = f"### In the notebook: {finding.figure}"
@@ -213,27 +219,16 @@ def build_deck(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m helpers.deck", description=__doc__.splitlines()[0]
-    )
+    parser = page_parser(
+        "python -m helpers.deck", __doc__.splitlines()[0], DECK_NAME,
+        "build despite notebooks that did not complete",
+    )  # fmt: skip
     parser.add_argument("directory", type=Path, help="the pipeline's --output-dir")
-    parser.add_argument("--output", type=Path, default=None, help="default: DIR/deck.html")
-    parser.add_argument(
-        "--allow-problems",
-        action="store_true",
-        help="build despite notebooks that did not complete",
-    )
     args = parser.parse_args(argv)
-    try:
-        path = build_deck(args.directory, args.output, allow_problems=args.allow_problems)
-    except (FileNotFoundError, ModuleNotFoundError, ValueError) as exc:
-        print(exc, file=sys.stderr)
-        return 2
-    except ReportProblemsError as exc:
-        print(f"{exc}\ndeck not built; add --allow-problems to build it anyway", file=sys.stderr)
-        return 1
-    print(f"deck: {path}")
-    return 0
+    return page_command(
+        lambda: build_deck(args.directory, args.output, allow_problems=args.allow_problems),
+        "deck",
+    )
 
 
 if __name__ == "__main__":

@@ -27,7 +27,8 @@ from helpers.declare import analyses
 from helpers.run.deck import DECK_NAME, build_deck
 from helpers.run.executor import Interrupted, NotebookFailedError, execute, interruptible
 from helpers.run.preflight import resource_problems, run_parameters
-from helpers.run.report import REPORT_NAME, ReportProblemsError, build_report
+from helpers.run.report import REPORT_NAME, build_report
+from helpers.run.sections import ReportProblemsError
 
 NOTEBOOK_DIR = PROJECT_ROOT / "notebooks"
 

@@ -7,38 +7,45 @@ section that states it and to its key figure; the run's parameters and library v
 in an appendix (a configuration printed as JSON in a notebook points there). Figures are
 embedded as data URIs, so the page is one file with no external resources.
 
-Every notebook is inspected first. A notebook whose latest run failed (``NN_name.failed.ipynb``),
-stopped part-way or cannot be read, and notebooks run with different parameters, are problems:
-the report is refused, one line per problem, unless ``--allow-problems``; then a banner at the top
-lists them and each affected notebook's section opens with a warning.
+Every notebook is inspected first (:mod:`helpers.run.sections`). A notebook whose latest run
+failed (``NN_name.failed.ipynb``), stopped part-way or cannot be read, and notebooks run with
+different parameters, are problems: the report is refused, one line per problem, unless
+``--allow-problems``; then a banner at the top lists them and each affected notebook's section
+opens with a warning.
 """
 
 from __future__ import annotations
 
-import argparse
 import html
 import json
 import sys
 from collections.abc import Collection
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import nbformat
 from nbconvert.filters import markdown2html
 
 from helpers.config import Config
 from helpers.model.checkpoints import library_versions
-from helpers.run.executor import FAILED, RUNNING
+from helpers.run.executor import RUNNING
 from helpers.run.findings import read_findings
 from helpers.run.headlines import FINDINGS_ID, figure_id, findings_html
+from helpers.run.sections import (
+    NOT_IN_SOURCE,
+    Problem,
+    ReportProblemsError,
+    Section,
+    killed,
+    latest_sections,
+    page_command,
+    page_parser,
+    tags,
+)
 
 REPORT_NAME = "report.html"
 APPENDIX_ID = "appendix"
 
 DIFFERS_NOTE = "Rows marked ⚠ differ between notebooks: each value with those that ran with it."
-NOT_IN_SOURCE = {"injected-parameters", "papermill-error-cell-tag"}  # cells papermill adds
-CLEAN_EXITS = {("SystemExit", ""), ("SystemExit", "0")}  # error outputs papermill lets pass
 STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; color: #222;
        line-height: 1.45; padding: 0 1em; }
@@ -56,123 +63,6 @@ td, th { border: 1px solid #ccc; padding: 0.2em 0.5em; text-align: right; }
 #findings { font-size: 0.92em; } #findings li { margin: 0.35em 0; }
 #findings li.null { color: #555; } #findings li.neutral { color: #555; font-style: italic; }
 """
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing that keeps the notebooks from being one complete run, and the notebooks it
-    concerns (their names, e.g. ``03_saliency``)."""
-
-    text: str
-    notebooks: tuple[str, ...]
-
-    def __str__(self) -> str:
-        return self.text
-
-
-class ReportProblemsError(RuntimeError):
-    """The notebooks have problems (``problems``, one line each) and none were allowed."""
-
-    def __init__(self, problems: list[Problem]) -> None:
-        super().__init__("\n".join(map(str, problems)))
-        self.problems = problems
-
-
-@dataclass(frozen=True)
-class Section:
-    """A notebook's copy from the latest run: ``notebook`` is None when the file is unreadable,
-    ``problem`` says why the copy is not a complete run (None when it is)."""
-
-    name: str
-    path: Path
-    notebook: nbformat.NotebookNode | None
-    problem: str | None
-
-
-def executed_notebooks(directory: Path) -> list[Path]:
-    """The completed notebooks (``NN_name.ipynb``) of a run, in order; never ``.failed`` copies."""
-    found = sorted(directory.glob("[0-9][0-9]_*.ipynb"))
-    if not found:
-        raise FileNotFoundError(
-            f"no executed notebooks (NN_*.ipynb) in {directory}: run "
-            f"`python -m helpers.pipeline --output-dir {directory}` first."
-        )
-    return [path for path in found if not path.name.endswith(FAILED)]
-
-
-def latest_sections(directory: Path) -> list[Section]:
-    """Every notebook's copy from its latest run, in order: the ``.failed`` one where it exists."""
-    latest = {path.name: path for path in executed_notebooks(directory)}
-    for path in directory.glob(f"[0-9][0-9]_*{FAILED}"):
-        latest[path.name.removesuffix(FAILED) + ".ipynb"] = path
-    return [_load(latest[name]) for name in sorted(latest)]
-
-
-def _killed(partial: Path) -> Problem:
-    """A partial copy the pipeline left behind: it was killed (e.g. SIGKILL) mid-notebook."""
-    name = partial.name.removeprefix(".").removesuffix(RUNNING)
-    return Problem(
-        f"{partial}: a run was killed while {name} executed; {name}.ipynb, if any, is from an "
-        "earlier run",
-        (name,),
-    )
-
-
-def _first_line(text: object) -> str:
-    return (str(text).strip().splitlines() or [""])[0]
-
-
-def _load(path: Path) -> Section:
-    """Read a notebook and say what, if anything, keeps it from being a complete run."""
-    name = path.name.removesuffix(FAILED).removesuffix(".ipynb")
-    notebook = None
-    try:
-        notebook = nbformat.read(path, as_version=4)
-    except Exception as exc:  # truncated JSON, not a notebook, undecodable: name the file
-        error = exc.__cause__ or exc
-        reason = f"not a readable notebook ({type(error).__name__}: {_first_line(error)})"
-    else:
-        reason = _unfinished(notebook)
-    if path.name.endswith(FAILED):
-        earlier = path.with_name(f"{name}.ipynb")
-        before = "is from an earlier run" if earlier.exists() else "does not exist"
-        reason = f"the latest run did not complete ({reason}); {earlier.name} {before}"
-    return Section(name, path, notebook, reason and f"{path}: {reason}")
-
-
-def _tags(cell: dict[str, Any]) -> list[str]:
-    return cell.get("metadata", {}).get("tags", [])
-
-
-def _unfinished(notebook: nbformat.NotebookNode) -> str | None:
-    """Why a notebook did not run to its end, or None: the pipeline's verdict, error outputs,
-    papermill's exception flag, then (unless the pipeline says complete) unexecuted cells."""
-    verdict = notebook.metadata.get("pipeline", {})
-    status = verdict.get("status")
-    if status not in (None, "complete"):
-        message = _first_line(verdict.get("message", ""))
-        return f"{status}: {message}" if message else str(status)
-    cells = [cell for cell in notebook.cells if not NOT_IN_SOURCE.intersection(_tags(cell))]
-    code = [
-        (f"cell {index} ({_first_line(cell.source)!r})", cell)
-        for index, cell in enumerate(cells)
-        if cell.cell_type == "code"
-    ]
-    for label, cell in code:
-        for output in cell.get("outputs", []):
-            error = (output.get("ename", ""), _first_line(output.get("evalue", "")))
-            if output.get("output_type") == "error" and error not in CLEAN_EXITS:
-                return f"failed in {label}: {': '.join(error)}"
-    if notebook.metadata.get("papermill", {}).get("exception"):
-        return "failed (papermill recorded an exception)"
-    if status == "complete":
-        return None
-    for label, cell in code:
-        ran = cell.get("metadata", {}).get("papermill", {}).get("status")
-        if ran not in (None, "completed") or (cell.source.strip() and cell.execution_count is None):
-            why = f"papermill status {ran!r}" if ran else "no execution count"
-            return f"partial: {label} was not executed ({why})"
-    return None
 
 
 def _text(value: Any) -> str:
@@ -279,7 +169,7 @@ def notebook_html(section: Section, warnings: Collection[Problem] = ()) -> str:
     parts = [f'<section class="notebook" id="{html.escape(section.name)}">']
     parts += [f'<p class="warning">⚠ {html.escape(str(problem))}</p>' for problem in warnings]
     for cell in section.notebook.cells if section.notebook is not None else []:
-        if NOT_IN_SOURCE.union(["parameters"]).intersection(_tags(cell)):
+        if NOT_IN_SOURCE.union(["parameters"]).intersection(tags(cell)):
             continue
         if cell.cell_type == "markdown":
             parts.append(markdown2html(cell.source))
@@ -313,7 +203,7 @@ def build_report(
     values, overridden = _parameters(sections)
     mixed = _parameter_problems(values)
     problems = [Problem(s.problem, (s.name,)) for s in sections if s.problem] + mixed
-    problems += [_killed(path) for path in sorted(directory.glob(f".[0-9][0-9]_*{RUNNING}"))]
+    problems += [killed(path) for path in sorted(directory.glob(f".[0-9][0-9]_*{RUNNING}"))]
     readable = {s.name: s.notebook for s in sections if s.notebook is not None}
     try:
         summary = findings_html(read_findings(next(iter(values["artifacts_dir"])), readable))
@@ -365,30 +255,18 @@ def embedded_figures(report: Path) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = page_parser(
+        "python -m helpers.report", __doc__.splitlines()[0], REPORT_NAME,
+        "build despite failed, partial, unreadable or mixed-parameter notebooks, marked",
+    )  # fmt: skip
     parser.add_argument("--output-dir", type=Path, default=Path("outputs"))
-    parser.add_argument("--output", type=Path, default=None, help="default: DIR/report.html")
-    parser.add_argument(
-        "--allow-problems",
-        action="store_true",
-        help="build despite failed, partial, unreadable or mixed-parameter notebooks, marked",
-    )
     args = parser.parse_args(argv)
-    try:
-        path = build_report(args.output_dir, args.output, allow_problems=args.allow_problems)
-    except FileNotFoundError as exc:
-        print(exc, file=sys.stderr)
-        return 2
-    except ReportProblemsError as exc:
-        print(exc, file=sys.stderr)
-        print(
-            "report not built; add --allow-problems to build it anyway, with these problems "
-            "marked at the top and in the notebooks' sections",
-            file=sys.stderr,
-        )
-        return 1
-    print(f"report: {path} ({len(embedded_figures(path))} figures)")
-    return 0
+    return page_command(
+        lambda: build_report(args.output_dir, args.output, allow_problems=args.allow_problems),
+        "report",
+        ", with these problems marked at the top and in the notebooks' sections",
+        lambda path: f"{path} ({len(embedded_figures(path))} figures)",
+    )
 
 
 if __name__ == "__main__":

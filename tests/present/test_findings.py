@@ -9,16 +9,9 @@ import pytest
 
 from helpers.analysis.results import Results
 from helpers.analysis.stats import Comparison, RatioComparison, paired_comparison
-from helpers.present.findings import (
-    DETECTED,
-    NOT_DETECTED,
-    Verdict,
-    figure_base64,
-    headline,
-    interval,
-    plot_finding,
-    verdicts,
-)
+from helpers.present.effects import DETECTED, NOT_DETECTED, interval, plot_effects
+from helpers.present.findings import Verdict, headline, verdicts
+from helpers.present.style import figure_base64
 from tests.present.figure_checks import check_figure
 
 A = [1.0, 2.0, 3.0]
@@ -101,7 +94,7 @@ def test_finding_figure_draws_the_family_with_its_intervals():
     results.compare_models("score", {"classical": A, "hybrid": CLEAR, "product": UNCLEAR}, "seeds")
     results.explore("ratio", RatioComparison.from_dict(_ratio()))  # not the family: not drawn
     found = _read_back(results)
-    fig = check_figure(plot_finding(found, "Demo: every comparison"), "Demo: every comparison")
+    fig = check_figure(plot_effects(found, "Demo: every comparison"), "Demo: every comparison")
     [score] = fig.axes
     assert score.get_title() == "score" and score.get_xlabel() == "difference (95% CI)"
     assert [t.get_text() for t in score.get_yticklabels()] == [
@@ -123,7 +116,7 @@ def test_finding_figure_of_exploratory_ratios_is_on_a_log_scale():
     results = Results("demo")
     results.explore("top eigenvalue", RatioComparison.from_dict(_ratio()))
     found = _read_back(results)
-    [ax] = plot_finding(found, "Ratios").axes
+    [ax] = plot_effects(found, "Ratios").axes
     assert ax.get_title() == "top eigenvalue (exploratory)" and ax.get_xscale() == "log"
     assert interval(found[0]) == (2.0, 0.5, 8.0)  # a ratio keeps its own interval
     assert mpl.colors.same_color(ax.lines[0].get_color(), NOT_DETECTED)  # p = 0.2
@@ -134,7 +127,7 @@ def test_a_large_family_keeps_its_smallest_p_values_in_one_panel():
     results = Results("demo")
     for k in range(8):  # eight quantities compared once each; "k = 3" the only clear one
         results.compare(f"k = {k}", paired_comparison(A, CLEAR if k == 3 else UNCLEAR, unit="s"))
-    fig = plot_finding(_read_back(results), "Many", most=6)
+    fig = plot_effects(_read_back(results), "Many", most=6)
     [ax] = fig.axes
     assert fig.get_suptitle() == "Many (6 smallest p of 8)"
     labels = [t.get_text() for t in ax.get_yticklabels()]

@@ -18,7 +18,7 @@ from helpers.analysis.stats import mean_and_error
 from helpers.config import Config
 from helpers.io import save_json
 from helpers.present.tables import describe_results, format_p, format_value
-from helpers.run import report
+from helpers.run import report, sections
 
 PNG = base64.b64encode(b"\x89PNG fake").decode()
 ALLOW = "--allow-problems"
@@ -109,11 +109,11 @@ def test_failed_notebook_beside_an_older_complete_one_is_refused_or_marked(tmp_p
     why = "cell 2 ('1 / 0'): ZeroDivisionError: division by zero"
     failed = tmp_path / "02_second.failed.ipynb"
     _executed(failed, "02_new_map", pipeline="failed", cells=[crash], message=why)
-    assert report.executed_notebooks(tmp_path) == [
+    assert sections.executed_notebooks(tmp_path) == [
         tmp_path / "01_first.ipynb",
         tmp_path / "02_second.ipynb",
     ]
-    with pytest.raises(report.ReportProblemsError) as refused:
+    with pytest.raises(sections.ReportProblemsError) as refused:
         report.build_report(tmp_path)
     assert [problem.notebooks for problem in refused.value.problems] == [("02_second",)]
     line = (
