@@ -17,6 +17,7 @@ import torch
 from _common import add_output_option, machine, write_results
 
 from helpers.analysis import landscape
+from helpers.analysis.landscape.sharpness import top_hessian_eigenvalue
 from helpers.model.heads import DressedQuantumHead, classical_head
 
 
@@ -49,7 +50,7 @@ def main() -> None:
         )
         grid_seconds = time.perf_counter() - start
         start = time.perf_counter()
-        _, iterations = landscape.top_hessian_eigenvalue(head, features, labels, generator)
+        _, iterations = top_hessian_eigenvalue(head, features, labels, generator)
         result[kind] = {
             "grid_s": round(grid_seconds, 2),
             "points_per_s": round(args.resolution**2 / grid_seconds, 1),

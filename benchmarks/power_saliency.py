@@ -19,8 +19,9 @@ import time
 import numpy as np
 from _common import add_output_option, machine, write_results
 
-from helpers.analysis.saliency import RANDOM, SaliencyStudy, saliency_study
-from helpers.analysis.saliency.seeds import GAINS, METHOD
+from helpers.analysis.saliency import saliency_study
+from helpers.analysis.saliency.maps import RANDOM
+from helpers.analysis.saliency.seeds import GAINS, METHOD, SaliencyStudy
 from helpers.run.session import setup
 
 DEFAULT_SETTINGS = ("64,32,8", "40,16,4")  # the former defaults, the current ones

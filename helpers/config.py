@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from helpers.declare import MODEL_NAMES, NOT_SET, Rule, analyses, parameters
+from helpers.declare import MODEL_NAMES, NOT_SET, QUANTUM_MODELS, Rule, analyses, parameters
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -105,10 +105,13 @@ class ConfigError(ValueError):
         self.problems = problems
 
 
-def parameter(default: Any, *, affects: tuple[str, ...] = (), rule: Rule | None = None) -> Any:
-    """A shared Config field: its default, the artifacts it changes and the rule its value must
-    follow (beyond its type)."""
-    metadata = {"affects": affects, "rule": rule}
+def parameter(
+    default: Any, *, affects: tuple[str, ...] = (), rule: Rule | None = None, agree: bool = False
+) -> Any:
+    """A shared Config field: its default, the artifacts it changes, the rule its value must
+    follow (beyond its type), and whether every notebook of a run must agree on it (``agree``;
+    implied by ``affects``: a field that shapes the features or a head shapes every result)."""
+    metadata = {"affects": affects, "rule": rule, "agree": agree or bool(affects)}
     if isinstance(default, list):
         return dataclasses.field(default_factory=lambda: list(default), metadata=metadata)
     return dataclasses.field(default=default, metadata=metadata)
@@ -135,24 +138,24 @@ class Config:
     resize_size: int = parameter(0, affects=FEATURES, rule=at_least(0))
     n_qubits: int = parameter(4, affects=MODELS, rule=POSITIVE)
     q_depth: int = parameter(DEFAULT_Q_DEPTH, affects=("hybrid",), rule=at_least(0))
-    q_delta: float = parameter(0.01, rule=at_least(0))
-    epochs: int = parameter(3, rule=POSITIVE)
-    batch_size: int = parameter(8, rule=POSITIVE)
-    lr: float = parameter(0.001, rule=POSITIVE_NUMBER)
-    lr_step: int = parameter(10, rule=POSITIVE)
-    lr_gamma: float = parameter(1.0, rule=DECAY)
+    q_delta: float = parameter(0.01, affects=QUANTUM_MODELS, rule=at_least(0))
+    epochs: int = parameter(3, affects=MODELS, rule=POSITIVE)
+    batch_size: int = parameter(8, affects=MODELS, rule=POSITIVE)
+    lr: float = parameter(0.001, affects=MODELS, rule=POSITIVE_NUMBER)
+    lr_step: int = parameter(10, affects=MODELS, rule=POSITIVE)
+    lr_gamma: float = parameter(1.0, affects=MODELS, rule=DECAY)
     classical_head: str = parameter(
         "512_nq_n", affects=("classical",), rule=one_of(*CLASSICAL_HEADS)
     )
-    backend: str = parameter("fast", rule=one_of(*QUANTUM_BACKENDS))
+    backend: str = parameter("fast", affects=QUANTUM_MODELS, rule=one_of(*QUANTUM_BACKENDS))
     seed: int = parameter(0, affects=FEATURES, rule=SEED)
     # Where the networks run (the quantum layer's simulator always runs on the CPU), and the
     # memory that one batch of images may take there: every batch is sized from it.
     device: str = parameter("auto", rule=DEVICE)
     memory_budget_mb: int = parameter(1024, rule=at_least(64))
     val_fraction: float = parameter(0.1, affects=MODELS, rule=FRACTION)
-    seeds: list[int] = parameter([0, 1, 2, 3, 4], rule=SEED_LIST)
-    models: list[str] = parameter(list(MODELS), rule=MODEL_LIST)
+    seeds: list[int] = parameter([0, 1, 2, 3, 4], rule=SEED_LIST, agree=True)
+    models: list[str] = parameter(list(MODELS), rule=MODEL_LIST, agree=True)
     artifacts_dir: str = parameter("artifacts")
     cache_dir: str = parameter("data/features")
     smoke: bool = parameter(False)
@@ -241,6 +244,13 @@ class Config:
     def field_names(cls) -> tuple[str, ...]:
         """Every parameter: the shared ones, then every analysis's own."""
         return (*cls.shared_names(), *parameters())
+
+    @classmethod
+    def run_names(cls) -> tuple[str, ...]:
+        """The parameters every notebook of a run must agree on: those that shape the features
+        or a trained head (the training fingerprint), the seeds and the models. The others (each
+        analysis's own, where things go, the device) may differ from notebook to notebook."""
+        return tuple(f.name for f in dataclasses.fields(cls) if f.metadata["agree"])
 
     @classmethod
     def fields_affecting(cls, artifact: str) -> tuple[str, ...]:

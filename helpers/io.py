@@ -52,6 +52,12 @@ def save_json(obj: Any, path: str | os.PathLike) -> Path:
     return atomic_write(path, lambda handle: handle.write(text))
 
 
+def save_text(text: str, path: str | os.PathLike) -> Path:
+    """Write UTF-8 text atomically."""
+    data = text.encode("utf-8")
+    return atomic_write(path, lambda handle: handle.write(data))
+
+
 def error_summary(exc: BaseException) -> str:
     """An exception in one line: its type and the first sentence of its message."""
     lines = _ANSI.sub("", str(exc)).strip().splitlines()

@@ -48,6 +48,8 @@ def test_accuracy_by_seed(cfg: Config) -> dict[str, dict[int, float]]:
         metrics = read_metrics(cfg, kind)
         if metrics is not None:
             found[kind] = {int(row["seed"]): row["test_accuracy"] for row in metrics["per_seed"]}
+            if not found[kind]:
+                raise KeyError(f"the {kind} metrics.json holds no seed's test accuracy")
     return found
 
 

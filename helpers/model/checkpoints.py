@@ -116,7 +116,9 @@ def load_checkpoint(path: Path, cfg: Config, kind: str) -> dict[str, Any]:
         )
     # "model" holds what the weights meant when saved; older checkpoints only have their config
     saved = checkpoint.get("model") or describe(Config.from_namespace(checkpoint["config"]), kind)
-    differing = {name: (saved.get(name), value) for name, value in describe(cfg, kind).items()}
+    # a checkpoint from before a field shaped heads does not record it: it cannot be compared
+    asked = {name: value for name, value in describe(cfg, kind).items() if name in saved}
+    differing = {name: (saved[name], value) for name, value in asked.items()}
     differing = {name: pair for name, pair in differing.items() if pair[0] != pair[1]}
     trained = list(checkpoint.get("state_dicts", {}))
     if not set(cfg.seeds) <= set(trained):  # a checkpoint may hold more seeds than asked for
@@ -134,14 +136,40 @@ def load_checkpoint(path: Path, cfg: Config, kind: str) -> dict[str, Any]:
 
 
 def read_metrics(cfg: Config, kind: str) -> dict[str, Any] | None:
-    """The ``metrics.json`` of a trained head, or None when that head was not trained yet."""
+    """The ``metrics.json`` of a trained head, or None when that head was not trained yet.
+
+    Args:
+        cfg: The run's configuration (its ``artifacts_dir``).
+        kind: The model kind: ``"hybrid"``, ``"classical"`` or ``"product"``.
+
+    Returns:
+        The metrics (accuracies and losses as mean and ``_se`` over seeds, ``per_seed``,
+        ``history``, ...), or None.
+
+    Example:
+        >>> metrics = read_metrics(cfg, "classical")  # doctest: +SKIP
+        >>> history = metrics["history"] if metrics is not None else None  # doctest: +SKIP
+    """
     path = run_dir(cfg, kind) / "metrics.json"
     return _read(kind, path, lambda p: json.loads(p.read_text())) if path.is_file() else None
 
 
 def load_trajectory(cfg: Config, kind: str, seed: int) -> dict[str, Any]:
     """The parameter snapshots training saved for one seed (``vectors``, ``epochs``, ``names``,
-    ``shapes``)."""
+    ``shapes``).
+
+    Args:
+        cfg: The run's configuration (its ``artifacts_dir``).
+        kind: The model kind: ``"hybrid"``, ``"classical"`` or ``"product"``.
+        seed: The training seed.
+
+    Returns:
+        ``vectors`` ``(K, P)`` (one flattened parameter snapshot per row, the first the initial
+        parameters), ``epochs`` ``(K,)``, and the parameters' ``names`` and ``shapes``.
+
+    Example:
+        >>> trajectory = load_trajectory(cfg, "hybrid", cfg.seeds[0])  # doctest: +SKIP
+    """
     path = run_dir(cfg, kind) / "trajectory.pt"
     stored = _read(kind, path, lambda p: torch.load(p, map_location="cpu", weights_only=True))
     if seed not in stored.get("seeds", {}):
@@ -152,7 +180,19 @@ def load_trajectory(cfg: Config, kind: str, seed: int) -> dict[str, Any]:
 
 
 def load_trained_heads(cfg: Config, kind: str) -> dict[int, nn.Module]:
-    """Every seed's trained head of ``kind`` from ``cfg.artifacts_dir``, in eval mode."""
+    """Every seed's trained head of ``kind`` from ``cfg.artifacts_dir``, in eval mode.
+
+    Args:
+        cfg: The run's configuration; the checkpoint must match it (:func:`load_checkpoint`).
+        kind: The model kind: ``"hybrid"``, ``"classical"`` or ``"product"``.
+
+    Returns:
+        The heads (512-dimensional features to logits), keyed by seed for every ``cfg.seeds``.
+
+    Example:
+        >>> heads = load_trained_heads(cfg, "hybrid")  # doctest: +SKIP
+        >>> head = heads[cfg.seeds[0]]  # doctest: +SKIP
+    """
     checkpoint = load_checkpoint(run_dir(cfg, kind) / "checkpoint.pt", cfg, kind)
     heads = {}
     for seed in cfg.seeds:

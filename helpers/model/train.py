@@ -31,7 +31,26 @@ from helpers.progress import progress
 def evaluate(
     head: nn.Module, features: torch.Tensor, labels: torch.Tensor, batch_size: int = 4096
 ) -> tuple[float, float, torch.Tensor]:
-    """Mean cross-entropy, accuracy and logits of ``head`` on features (eval mode)."""
+    """Mean cross-entropy, accuracy and logits of ``head`` on features (eval mode).
+
+    Args:
+        head: The head (or any model) to evaluate; its training mode is restored afterwards.
+        features: Its inputs ``(N, 512)`` (cached backbone features).
+        labels: Their class indices ``(N,)``.
+        batch_size: Inputs per forward pass.
+
+    Returns:
+        The mean cross-entropy loss (nats), the accuracy (fraction correct) and the logits
+        ``(N, C)``.
+
+    Example:
+        >>> head = nn.Linear(512, 2)
+        >>> _ = nn.init.zeros_(head.weight), nn.init.zeros_(head.bias)
+        >>> labels = torch.zeros(8, dtype=torch.long)
+        >>> loss, accuracy, logits = evaluate(head, torch.randn(8, 512), labels)
+        >>> round(loss, 4), accuracy, tuple(logits.shape)
+        (0.6931, 1.0, (8, 2))
+    """
     was_training = head.training
     head.eval()
     logits = torch.cat(
@@ -163,7 +182,21 @@ def _over_seeds(per_seed: list[dict[str, Any]]) -> dict[str, float]:
 
 def train(cfg: Config, kind: str, features: Features | None = None) -> TrainingResult:
     """Train a ``kind`` head once per seed in ``cfg.seeds`` on cached features and write its
-    artifacts; never reads old ones."""
+    artifacts; never reads old ones.
+
+    Args:
+        cfg: The run's configuration (head, epochs, learning rate, seeds, ``artifacts_dir``).
+        kind: The model kind: ``"hybrid"``, ``"classical"`` or ``"product"``.
+        features: The cached backbone features; None reads them (:func:`cached_features`).
+
+    Returns:
+        The :class:`TrainingResult`: every seed's head (best validation state) and the
+        metrics written to ``<artifacts_dir>/<kind>/metrics.json``.
+
+    Example:
+        >>> trained = train(cfg, "hybrid", session.features)  # doctest: +SKIP
+        >>> trained.metrics["test_accuracy"], trained.head  # doctest: +SKIP
+    """
     directory = run_dir(cfg, kind)
     features = features if features is not None else cached_features(cfg)
     heads, per_seed, trajectories = {}, [], {}

@@ -33,6 +33,21 @@ def plot_layouts(
     """One row per model, one column per layer: 2-D layouts coloured by class.
 
     ``annotations[model][layer]`` is printed under the panel title (e.g. a k-NN accuracy).
+
+    Args:
+        layouts: 2-D points ``(N, 2)`` keyed ``[model][layer]`` (``embedding.embed_layers``).
+        labels: Class indices ``(N,)`` of the points.
+        classes: Class names, indexed by label.
+        title: The figure's title.
+        method: The layout method's name for the axis labels (``"t-SNE"``, ``"UMAP"``).
+        annotations: Notes under the panel titles, keyed ``[model][layer]`` (e.g. from
+            :func:`knn_notes`); None for none.
+
+    Returns:
+        The figure.
+
+    Example:
+        >>> fig = plot_layouts(layouts, activations.labels, classes, "t-SNE")  # doctest: +SKIP
     """
     models = list(layouts)
     n_columns = max(len(by_layer) for by_layer in layouts.values())
@@ -58,7 +73,19 @@ def plot_layouts(
 
 @themed
 def plot_separability(rows: Sequence[Mapping[str, Any]], title: str) -> Figure:
-    """k-NN accuracy, silhouette and trustworthiness against depth, one line per model."""
+    """k-NN accuracy, silhouette and trustworthiness against depth, one line per model.
+
+    Args:
+        rows: ``embedding.separability_table`` rows (``model``, ``layer``, ``depth``, the scores
+            and their ``_se``, shaded when present).
+        title: The figure's title.
+
+    Returns:
+        The figure: one panel per score.
+
+    Example:
+        >>> fig = plot_separability(rows, "Class separability layer by layer")  # doctest: +SKIP
+    """
     scores = (
         ("knn_accuracy", "k-NN accuracy (5-fold CV)"),
         ("silhouette", "silhouette score"),
@@ -105,6 +132,22 @@ def plot_unit_pairs(
     """Pairwise scatter plots of a layer's units (e.g. every pair of <Z_j>), coloured by class.
 
     The diagonal shows each unit's distribution per class.
+
+    Args:
+        values: The layer's activations ``(N, U)``, one unit per column.
+        labels: Class indices ``(N,)``.
+        classes: Class names, indexed by label.
+        unit_name: Axis-label prefix, followed by the unit's index (e.g. ``"⟨Z⟩ qubit "``).
+        title: The figure's title.
+        limits: Common axis range of every unit (e.g. ``(-1, 1)`` for ⟨Z_j⟩); None: automatic.
+
+    Returns:
+        The figure: a ``U`` x ``U`` grid of panels.
+
+    Example:
+        >>> fig = plot_unit_pairs(
+        ...     q_out, labels, classes, "⟨Z⟩ qubit ", "Qubit pairs", limits=(-1, 1)
+        ... )  # doctest: +SKIP
     """
     n_units = values.shape[1]
     fig, axes = plt.subplots(n_units, n_units, figsize=(2.2 * n_units + 1, 2.2 * n_units + 0.6))
@@ -138,7 +181,20 @@ def plot_unit_pairs(
 
 
 def knn_notes(rows: list[dict[str, object]]) -> dict[str, dict[str, str]]:
-    """Panel annotations ``[model][layer]``: each layer's k-NN accuracy ± SE."""
+    """Panel annotations ``[model][layer]``: each layer's k-NN accuracy ± SE.
+
+    Args:
+        rows: ``embedding.separability_table`` rows (``model``, ``layer``, ``knn_accuracy``,
+            ``knn_accuracy_se``).
+
+    Returns:
+        The notes, keyed ``[model][layer]``, for :func:`plot_layouts`' ``annotations``.
+
+    Example:
+        >>> knn_notes([{"model": "hybrid", "layer": "q_out", "knn_accuracy": 0.9,
+        ...             "knn_accuracy_se": 0.01}])
+        {'hybrid': {'q_out': 'k-NN 0.90 ± 0.01'}}
+    """
     notes: dict[str, dict[str, str]] = {}
     for row in rows:
         notes.setdefault(str(row["model"]), {})[str(row["layer"])] = (
@@ -149,7 +205,18 @@ def knn_notes(rows: list[dict[str, object]]) -> dict[str, dict[str, str]]:
 
 def describe_separability(rows: list[dict[str, object]]) -> str:
     """The frozen backbone's trend in markdown (the same for every model and seed). The head
-    layers' comparisons are paired over seeds: see ``embedding.separability_results``."""
+    layers' comparisons are paired over seeds: see ``embedding.separability_results``.
+
+    Args:
+        rows: ``embedding.separability_table`` rows; those of the first and last backbone
+            layers are read.
+
+    Returns:
+        One markdown bullet: the k-NN accuracy ± SE at the first and the last backbone layer.
+
+    Example:
+        >>> text = describe_separability(rows)  # doctest: +SKIP
+    """
     by_layer = {row["layer"]: row for row in rows if row["layer"] in BACKBONE_LAYERS}
     first, last = (by_layer[name] for name in (BACKBONE_LAYERS[0], BACKBONE_LAYERS[-1]))
     return (

@@ -21,7 +21,20 @@ from helpers.present.style import (
 
 @themed
 def plot_landscape_1d(landscapes: Mapping[str, Any], title: str, xlabel: str = "α") -> Figure:
-    """Loss (left) and accuracy (right) along one direction, one line per model."""
+    """Loss (left) and accuracy (right) along one direction, one line per model.
+
+    Args:
+        landscapes: 1-D :class:`Landscape` results (``alphas``, ``loss``, ``accuracy``,
+            ``centre_loss``) by model name.
+        title: The figure's title.
+        xlabel: The x-axis label (the step along the direction).
+
+    Returns:
+        The figure.
+
+    Example:
+        >>> fig = plot_landscape_1d(line, "Loss along one direction")  # doctest: +SKIP
+    """
     fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(11, 4))
     for name, result in landscapes.items():
         colour = MODEL_COLOURS.get(name)
@@ -49,6 +62,20 @@ def plot_landscape_2d(
     """Per model (rows): contour lines, filled heat map and 3-D surface, on one colour scale.
 
     ``trajectories[model]`` ``(K, 2)`` is drawn on the contour and heat-map panels.
+
+    Args:
+        landscapes: 2-D :class:`Landscape` results (``alphas``, ``betas``, ``loss``
+            ``(A, B)``) by model name.
+        title: The figure's title.
+        trajectories: Points ``(K, 2)`` in the grid's coordinates by model name (e.g. the
+            training trajectory on its PCA plane); None for none.
+        axis_labels: The labels of the two grid axes.
+
+    Returns:
+        The figure: one row of three panels per model.
+
+    Example:
+        >>> fig = plot_landscape_2d(surface, "Loss landscapes")  # doctest: +SKIP
     """
     names = list(landscapes)
     low = min(float(np.min(r.loss)) for r in landscapes.values())
@@ -107,7 +134,24 @@ def plot_periodic_landscape(
 ) -> Figure:
     """The loss over one full period of the circuit weights and the 2-D Fourier spectrum of
     ``spectrum_of`` (by default what the circuit expresses: ``PeriodicLandscape.spectrum``),
-    with a dashed square at frequency ``bound`` (e.g. ``PeriodicLandscape.bounds.max()``)."""
+    with a dashed square at frequency ``bound`` (e.g. ``PeriodicLandscape.bounds.max()``).
+
+    Args:
+        result: The 2-D :class:`Landscape` over one period (``PeriodicLandscape.surface``),
+            with its grid in radians.
+        spectrum: The 2-D Fourier magnitudes ``(A, B)`` to show (plotted as log10).
+        title: The figure's title.
+        spectrum_of: What the spectrum is of, for the panel title.
+        bound: The largest frequency the circuit can express; None draws no square.
+
+    Returns:
+        The figure.
+
+    Example:
+        >>> fig = plot_periodic_landscape(
+        ...     periodic.surface, periodic.spectrum, "One period", bound=2
+        ... )  # doctest: +SKIP
+    """
     fig, (surface_ax, spectrum_ax) = plt.subplots(1, 2, figsize=(12, 4.8))
     a, b = np.meshgrid(result.alphas, result.betas, indexing="ij")
     mesh = surface_ax.pcolormesh(a, b, result.loss, cmap="viridis", shading="auto")
@@ -143,7 +187,21 @@ def plot_periodic_landscape(
 
 @themed
 def plot_sharpness(increases: Mapping[str, np.ndarray], radius: float, title: str) -> Figure:
-    """Distribution of the loss increase at a fixed radius along random directions."""
+    """Distribution of the loss increase at a fixed radius along random directions.
+
+    Args:
+        increases: Loss increases L(θ + r δ) − L(θ) ``(K,)``, one per direction, by model name
+            (``Sharpness.increases``).
+        radius: The radius r, for the axis label.
+        title: The figure's title.
+
+    Returns:
+        The figure: one histogram per model.
+
+    Example:
+        >>> increases = {"hybrid": np.array([0.02, 0.05, 0.01])}
+        >>> fig = plot_sharpness(increases, 0.5, "Loss increase at radius 0.5")
+    """
     fig, ax = plt.subplots(figsize=(7, 4))
     for name, values in increases.items():
         ax.hist(
@@ -169,19 +227,56 @@ def _by_model(reports: Mapping[str, list[dict[str, object]]]) -> pd.DataFrame:
 
 
 def normalisation_table(reports: Mapping[str, list[dict[str, object]]]) -> pd.DataFrame:
-    """The filter-normalisation check: ``landscape.normalisation_report`` rows per model."""
+    """The filter-normalisation check: ``landscape.normalisation_report`` rows per model.
+
+    Args:
+        reports: Each model's ``normalisation_report`` rows, by model name.
+
+    Returns:
+        The rows indexed by (model, parameter), rounded to 4 decimals.
+
+    Example:
+        >>> rows = [{"parameter": "fc.weight", "max_filter_mismatch": 1.23456e-7}]
+        >>> table = normalisation_table({"hybrid": rows})
+        >>> list(table.index), float(table["max_filter_mismatch"].iloc[0])
+        ([('hybrid', 'fc.weight')], 0.0)
+    """
     return _by_model(reports).round(4)
 
 
 def displacement_table(reports: Mapping[str, list[dict[str, object]]]) -> pd.DataFrame:
     """How far training moved each parameter tensor: ``landscape.parameter_displacement`` rows
-    per model (‖w − w₀‖, ‖w₀‖, ‖w‖; the RMS change per circuit angle in radians)."""
+    per model (‖w − w₀‖, ‖w₀‖, ‖w‖; the RMS change per circuit angle in radians).
+
+    Args:
+        reports: Each model's ``parameter_displacement`` rows, by model name.
+
+    Returns:
+        The rows indexed by (model, parameter).
+
+    Example:
+        >>> table = displacement_table(moved)  # doctest: +SKIP
+    """
     return _by_model(reports)
 
 
 def describe_displacement(model: str, report: list[dict[str, object]]) -> str:
     """One line: how far training moved ``model``'s circuit weights (when it has any) and all
-    its parameters, from a ``landscape.parameter_displacement`` report."""
+    its parameters, from a ``landscape.parameter_displacement`` report.
+
+    Args:
+        model: The model's name, which starts the line.
+        report: Its ``parameter_displacement`` rows; the last one is the total.
+
+    Returns:
+        The line.
+
+    Example:
+        >>> total = {"parameter": "total", "norm_change": 0.5, "norm_initial": 2.0,
+        ...          "norm_trained": 2.1, "rms_angle_change": float("nan")}
+        >>> describe_displacement("classical", [total])
+        'classical: training moved all parameters by 0.5 (‖w₀‖ = 2, ‖w‖ = 2.1).'
+    """
     parts = [
         f"the circuit weights {row['parameter']} by ‖w − w₀‖ = {row['norm_change']:.3g} "
         f"({row['rms_angle_change']:.3g} rad RMS per angle; ‖w₀‖ = {row['norm_initial']:.3g}, "
@@ -200,7 +295,18 @@ def describe_displacement(model: str, report: list[dict[str, object]]) -> str:
 def describe_centres(
     landscapes: Mapping[str, Landscape], trained_losses: Mapping[str, float]
 ) -> str:
-    """One line per model: the landscape's centre beside the trained model's own loss."""
+    """One line per model: the landscape's centre beside the trained model's own loss.
+
+    Args:
+        landscapes: Each model's :class:`Landscape` (its ``centre_loss``), by model name.
+        trained_losses: Each model's loss from ``evaluate`` on the same inputs, by name.
+
+    Returns:
+        The lines, joined by newlines (the two losses should agree).
+
+    Example:
+        >>> text = describe_centres(line, {"hybrid": 0.312})  # doctest: +SKIP
+    """
     return "\n".join(
         f"{kind}: centre of the landscape {result.centre_loss:.6f}, trained model's loss "
         f"{trained_losses[kind]:.6f}"

@@ -51,6 +51,22 @@ def plot_saliency_comparison(
 
     Maps are scaled to their own maximum; the difference is that of the scaled maps (red: the
     hybrid looks there more, blue: the classical head does).
+
+    Args:
+        images: Normalised images ``(B, 3, H, W)``, one row each.
+        labels: True class indices ``(B,)`` for the row titles, or None (e.g. a user photo).
+        classes: Class names, indexed by label.
+        maps: Saliency maps ``(B, H, W)`` by model name; the difference is last minus first.
+        probabilities: Class probabilities ``(B, C)`` by model name, for each prediction.
+        title: The figure's title.
+
+    Returns:
+        The figure: one row per image, columns image, each model's map, difference.
+
+    Example:
+        >>> fig = plot_saliency_comparison(
+        ...     images, labels, classes, maps, probabilities, "Gradient saliency"
+        ... )  # doctest: +SKIP
     """
     names = list(maps)
     scaled = {name: _normalised(maps[name]) for name in names}
@@ -87,7 +103,19 @@ def plot_saliency_comparison(
 def plot_saliency_methods(
     images: torch.Tensor, maps: Mapping[str, Mapping[str, torch.Tensor]], title: str
 ) -> Figure:
-    """Rows: images; columns: the image, then every (method, model) map overlaid."""
+    """Rows: images; columns: the image, then every (method, model) map overlaid.
+
+    Args:
+        images: Normalised images ``(B, 3, H, W)``.
+        maps: Saliency maps ``(B, H, W)`` keyed ``[method][model]``, each scaled to its maximum.
+        title: The figure's title.
+
+    Returns:
+        The figure.
+
+    Example:
+        >>> fig = plot_saliency_methods(images[:4], maps, "Three methods")  # doctest: +SKIP
+    """
     pairs = [(method, model) for method in maps for model in maps[method]]
     fig, axes = image_panels(len(images), len(pairs) + 1)
     for row, image in enumerate(images):
@@ -112,6 +140,22 @@ def plot_unit_saliency(
     """One row per (image, model): the image, then the saliency of each unit with its value.
 
     Maps are scaled by the largest map of that row, so units of one model compare directly.
+
+    Args:
+        images: Normalised images ``(B, 3, H, W)``; a row pair for each.
+        unit_maps: Per-unit saliency ``(B, U, H, W)`` by model name (``head_unit_saliency``).
+        unit_values: The units' values ``(B, U)`` by model name, shown in the panel titles.
+        unit_names: What a unit of each model is called in the titles (``"qubit"``, ``"unit"``).
+        title: The figure's title.
+
+    Returns:
+        The figure.
+
+    Example:
+        >>> names = {"hybrid": "qubit", "classical": "unit"}
+        >>> fig = plot_unit_saliency(
+        ...     images[:3], unit_maps, unit_values, names, "Per-unit saliency"
+        ... )  # doctest: +SKIP
     """
     models = list(unit_maps)
     n_units = max(m.shape[1] for m in unit_maps.values())
@@ -154,6 +198,17 @@ def plot_perturbation_curves(
     ``normalised``: each image's curve rescaled between its end points (``normalise_curves``),
     over the images not excluded, whose counts the panel titles state (the same for every
     method: the end points do not depend on the map); else raw probabilities of all images.
+
+    Args:
+        scores: Each method's :class:`SaliencyScores` (one line style per method).
+        title: The figure's title.
+        normalised: Plot the per-image normalised curves (True) or the raw probabilities.
+
+    Returns:
+        The figure: a deletion and an insertion panel against the fraction of pixels.
+
+    Example:
+        >>> fig = plot_perturbation_curves(scores, "Deletion and insertion")  # doctest: +SKIP
     """
     styles = ["-", "--", "-.", ":"]
     fig, axes = plt.subplots(1, len(MODES), figsize=(7.5 * len(MODES), 4.8), squeeze=False)
@@ -194,7 +249,25 @@ def plot_score_bars(
     reference: float | None = None,
     reference_label: str = "chance",
 ) -> Figure:
-    """Bars of ``row[score]`` ± ``row[score + '_se']`` grouped by method, one colour per model."""
+    """Bars of ``row[score]`` ± ``row[score + '_se']`` grouped by method, one colour per model.
+
+    Args:
+        rows: Score rows with ``method``, ``model``, ``score`` and ``score + '_se'`` keys
+            (``saliency.score_rows``).
+        score: The key of the value to plot, e.g. ``"pointing_game"``.
+        title: The figure's title.
+        ylabel: The y-axis label.
+        reference: Height of a dashed reference line (e.g. the chance level); None for none.
+        reference_label: The reference line's legend entry.
+
+    Returns:
+        The figure.
+
+    Example:
+        >>> fig = plot_score_bars(
+        ...     rows, "pointing_game", "Pointing game", "fraction on the object", reference=0.25
+        ... )  # doctest: +SKIP
+    """
     methods = list(dict.fromkeys(row["method"] for row in rows))
     models = list(dict.fromkeys(row["model"] for row in rows))
     width = 0.8 / len(models)
@@ -224,7 +297,18 @@ def plot_score_bars(
 
 
 def plot_explanation(explanation: Explanation, classes: Sequence[str]) -> Figure:
-    """Both models' maps of one image from ``saliency.explain_user_image``."""
+    """Both models' maps of one image from ``saliency.explain_user_image``.
+
+    Args:
+        explanation: The image ``(1, 3, S, S)``, maps and probabilities of every model.
+        classes: Class names, indexed by the models' outputs.
+
+    Returns:
+        The figure of :func:`plot_saliency_comparison` for that one image.
+
+    Example:
+        >>> fig = plot_explanation(explanation, cfg.classes)  # doctest: +SKIP
+    """
     return plot_saliency_comparison(
         explanation.image,
         None,
@@ -240,7 +324,19 @@ def _value(row: Mapping[str, object], score: str) -> str:
 
 
 def describe_unit_similarity(similarity: Mapping[str, tuple[float, float]]) -> str:
-    """One line per model: mean rank correlation between the maps of its different units."""
+    """One line per model: mean rank correlation between the maps of its different units.
+
+    Args:
+        similarity: ``(mean, standard error)`` over images of each model's unit-map
+            similarity (``saliency.unit_similarity``), by model name.
+
+    Returns:
+        The lines, joined by newlines.
+
+    Example:
+        >>> print(describe_unit_similarity({"hybrid": (0.41, 0.02)}))  # doctest: +ELLIPSIS
+        hybrid: mean rank correlation between the maps of different units 0.410 ± 0.020 (...)
+    """
     return "\n".join(
         f"{name}: mean rank correlation between the maps of different units "
         f"{mean:.3f} ± {error:.3f} (± SE over images; one seed's model)"
@@ -284,6 +380,18 @@ def describe_scores(
     Gains are those of the normalised curves; when the rows carry them, it also states
     Integrated Gradients' relative completeness gap and the images the normalised curves
     exclude.
+
+    Args:
+        rows: One seed's score rows (``saliency.score_rows``), with a ``classical`` and a
+            ``hybrid`` row per method.
+        gains: The gains over random maps (``saliency.gains_over_random``).
+        chance: The pointing game's chance level (a fraction), stated when given.
+
+    Returns:
+        Markdown: one bullet per method, then the exclusions, chance level and a note on ± SE.
+
+    Example:
+        >>> text = describe_scores(rows, gains, chance=0.25)  # doctest: +SKIP
     """
     summaries, gain_rows = _by_method(rows), _by_method(gains)
     lines = []
@@ -317,7 +425,20 @@ def describe_scores(
 
 
 def describe_accuracy(probabilities: Mapping[str, torch.Tensor], labels: torch.Tensor) -> str:
-    """Each model's accuracy on the explained images."""
+    """Each model's accuracy on the explained images.
+
+    Args:
+        probabilities: Class probabilities ``(B, C)`` by model name.
+        labels: True class indices ``(B,)``.
+
+    Returns:
+        One line per model, joined by newlines.
+
+    Example:
+        >>> import torch
+        >>> print(describe_accuracy({"hybrid": torch.eye(2)}, torch.tensor([0, 0])))
+        hybrid: accuracy 0.500 on these 2 images
+    """
     return "\n".join(
         f"{name}: accuracy {(probs.argmax(1) == labels).float().mean():.3f} on these "
         f"{len(labels)} images"

@@ -26,7 +26,22 @@ def plot_atlas(
     layout: np.ndarray, atlas: Atlas, labels: torch.Tensor, classes: Sequence[str], title: str
 ) -> Figure:
     """Left: the layout with the atlas grid; right: each cell's mean image, framed in the colour
-    of its dominant class (empty cells blank), with its sample count."""
+    of its dominant class (empty cells blank), with its sample count.
+
+    Args:
+        layout: The 2-D (UMAP) layout ``(N, 2)`` the atlas was binned from.
+        atlas: The atlas of ``layout`` (``embedding.activation_atlas``).
+        labels: Class indices ``(N,)`` of the points.
+        classes: Class names, indexed by label.
+        title: The figure's title.
+
+    Returns:
+        The figure.
+
+    Example:
+        >>> atlas = embedding.activation_atlas(layout, images, labels, grid=8)  # doctest: +SKIP
+        >>> fig = plot_atlas(layout, atlas, labels, classes, "Atlas")  # doctest: +SKIP
+    """
     grid = atlas.grid
     fig = plt.figure(figsize=(13, 6.2))
     layout_ax = fig.add_subplot(1, 2, 1)
@@ -76,7 +91,21 @@ def plot_matrices(
     symmetric_scale: bool = True,
     colourbar_label: str = "correlation",
 ) -> Figure:
-    """Heat maps of square matrices side by side (correlation or whitening matrices)."""
+    """Heat maps of square matrices side by side (correlation or whitening matrices).
+
+    Args:
+        matrices: Square ``(D, D)`` matrices by panel title; entries are printed when D ≤ 8.
+        title: The figure's title.
+        symmetric_scale: Colour scale [-1, 1] (correlations); False: ± each matrix's largest
+            absolute entry.
+        colourbar_label: The colour bars' label.
+
+    Returns:
+        The figure.
+
+    Example:
+        >>> fig = plot_matrices({"hybrid q_out": corr}, "Correlations")  # doctest: +SKIP
+    """
     fig, axes = plt.subplots(
         1, len(matrices), figsize=(3.6 * len(matrices) + 0.8, 3.6), squeeze=False
     )
@@ -104,7 +133,21 @@ def plot_spectra(
     title: str,
 ) -> Figure:
     """Left: normalised eigenvalue spectra (log scale) of chosen layers, one colour per model;
-    right: participation ratio of every layer against depth."""
+    right: participation ratio of every layer against depth.
+
+    Args:
+        spectra: Covariance eigenvalues ``(D,)`` keyed ``[model][layer]``
+            (``whitening.layer_spectra``), each plotted as its share of the total.
+        rows: ``whitening.dimensionality_table`` rows (``model``, ``layer``, ``depth``,
+            ``participation_ratio``).
+        title: The figure's title.
+
+    Returns:
+        The figure.
+
+    Example:
+        >>> fig = plot_spectra(spectra, rows, "Spectra and participation ratios")  # doctest: +SKIP
+    """
     fig, (spectrum_ax, ratio_ax) = plt.subplots(1, 2, figsize=(13, 4.5))
     styles = ["-", "--", "-.", ":"]
     for model, by_layer in spectra.items():
@@ -156,7 +199,23 @@ def plot_unit_distributions(
     unit_names: Mapping[str, str],
     title: str,
 ) -> Figure:
-    """Violin plots of every unit's values per class, one panel per model."""
+    """Violin plots of every unit's values per class, one panel per model.
+
+    Args:
+        values: Each model's unit activations ``(N, U)``, by model name.
+        labels: Class indices ``(N,)``.
+        classes: Class names, indexed by label.
+        unit_names: The x-axis label of each model's panel, by model name.
+        title: The figure's title.
+
+    Returns:
+        The figure.
+
+    Example:
+        >>> fig = plot_unit_distributions(
+        ...     {"hybrid": q_out}, labels, classes, {"hybrid": "qubit"}, "Per-unit distributions"
+        ... )  # doctest: +SKIP
+    """
     fig, axes = plt.subplots(1, len(values), figsize=(6 * len(values), 4), squeeze=False)
     for ax, (model, units) in zip(axes[0], values.items(), strict=True):
         records = {
@@ -184,7 +243,18 @@ def plot_unit_distributions(
 
 
 def describe_atlases(atlases: Mapping[str, Atlas]) -> str:
-    """One line per model: occupied cells and the sample-weighted class purity of its atlas."""
+    """One line per model: occupied cells and the sample-weighted class purity of its atlas.
+
+    Args:
+        atlases: Each model's :class:`~helpers.analysis.embedding.Atlas`, by model name.
+
+    Returns:
+        The lines, joined by newlines.
+
+    Example:
+        >>> print(describe_atlases(atlases))  # doctest: +SKIP
+        hybrid: 41 occupied cells, sample-weighted class purity 0.912
+    """
     return "\n".join(
         f"{kind}: {atlas.occupied} occupied cells, sample-weighted class purity "
         f"{atlas.weighted_purity:.3f}"

@@ -25,6 +25,7 @@ from nbformat import NotebookNode
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from helpers.config import Config
+from helpers.io import save_text
 from helpers.present.effects import plot_effects
 from helpers.present.style import figure_base64
 from helpers.run.findings import Finding, Findings, figures, read_findings
@@ -35,6 +36,7 @@ from helpers.run.sections import (
     latest_sections,
     page_command,
     page_parser,
+    run_artifacts,
 )
 
 DECK_NAME = "deck.html"
@@ -207,15 +209,8 @@ def build_deck(
     if problems and not allow_problems:
         raise ReportProblemsError(problems)
     readable = {s.name: s.notebook for s in sections if s.notebook is not None}
-    parameters = [
-        nb.metadata.get("papermill", {}).get("parameters", {}) for nb in readable.values()
-    ]
-    artifacts = next((p["artifacts_dir"] for p in parameters if "artifacts_dir" in p), None)
-    run = read_findings(artifacts or Config().artifacts_dir, readable)
-    output = output or directory / DECK_NAME
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(deck_html(deck_notebook(run, readable)), encoding="utf-8")
-    return output
+    run = read_findings(run_artifacts(directory, readable), readable)
+    return save_text(deck_html(deck_notebook(run, readable)), output or directory / DECK_NAME)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -26,7 +26,12 @@ from helpers.config import PROJECT_ROOT, Config, ConfigError
 from helpers.declare import analyses
 from helpers.run.deck import DECK_NAME, build_deck
 from helpers.run.executor import Interrupted, NotebookFailedError, execute, interruptible
-from helpers.run.preflight import resource_problems, run_parameters
+from helpers.run.preflight import (
+    changed_since_training,
+    recorded_run,
+    resource_problems,
+    run_parameters,
+)
 from helpers.run.report import REPORT_NAME, build_report
 from helpers.run.sections import ReportProblemsError
 
@@ -122,31 +127,45 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not chosen:
         folder = args.notebook_dir or NOTEBOOK_DIR
         return _cannot_start([f"no notebooks match {args.only} in {folder}"])
+    names = [notebook.name for notebook in chosen]
     try:
-        parameters = run_parameters(args.smoke, args.parameter, args.output_dir)
+        recorded = recorded_run(args.output_dir, args.parameter) if args.only else {}
+        parameters = run_parameters(args.smoke, args.parameter, args.output_dir, recorded)
     except ConfigError as exc:
         return _cannot_start(exc.problems)
-    names = [notebook.name for notebook in chosen]
-    problems = resource_problems(Config(**parameters), args.output_dir, names)
+    problems = changed_since_training(parameters, recorded, names)
+    problems += resource_problems(Config(**parameters), args.output_dir, names)
     if problems:
         return _cannot_start(problems)
-    for page in (REPORT_NAME, DECK_NAME):  # never beside newer notebooks
-        (args.output_dir / page).unlink(missing_ok=True)
     with interruptible():
         try:
             timings = execute_series(parameters, args.output_dir, chosen)
         except NotebookFailedError as exc:
             kept = f"; its partial run is in {exc.kept}" if exc.kept else ""
+            _pages_kept(args.output_dir)
             print(
                 f"[pipeline] stopped: {exc}{kept}; earlier outputs are untouched", file=sys.stderr
             )
             return exc.exit_code
         except Interrupted as exc:
+            _pages_kept(args.output_dir)
             print(f"[pipeline] stopped by {exc} between notebooks", file=sys.stderr)
             return exc.exit_code
         total = sum(seconds for _, seconds in timings)
         print(f"[pipeline] {len(timings)} notebooks in {total:.1f} s; outputs in {args.output_dir}")
         return 0 if args.no_report else _report(args.output_dir)
+
+
+def _pages_kept(output_dir: Path) -> None:
+    """Say which earlier report and deck stay (they are replaced only by complete new ones)."""
+    kept = [output_dir / page for page in (REPORT_NAME, DECK_NAME)]
+    kept = [page for page in kept if page.is_file()]
+    if kept:
+        names = " and ".join(str(page) for page in kept)
+        print(
+            f"[pipeline] the last complete {names} stay as they were: they do not show this run",
+            file=sys.stderr,
+        )
 
 
 def _report(output_dir: Path) -> int:
@@ -159,6 +178,7 @@ def _report(output_dir: Path) -> int:
         )
         for problem in exc.problems:
             print(f"- {problem}", file=sys.stderr)
+        _pages_kept(output_dir)
         return 1
     return 0
 

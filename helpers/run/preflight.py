@@ -8,14 +8,14 @@ the chosen notebooks will read and write. Both report every problem at once, one
 from __future__ import annotations
 
 import json
-import tempfile
+import os
 from collections.abc import Callable, Sequence
 from difflib import get_close_matches
 from pathlib import Path
 from typing import Any
 
-from helpers.config import WEIGHT_PRESETS, Config, ConfigError, smoke_overrides
-from helpers.declare import of_notebook
+from helpers.config import RUN_CONFIG, WEIGHT_PRESETS, Config, ConfigError, smoke_overrides
+from helpers.declare import of_notebook, trainer
 
 PATH_PARAMETERS = ("data_dir", "weights", "user_image", "artifacts_dir", "cache_dir")
 
@@ -34,16 +34,36 @@ def _unknown(name: str) -> str:
     return f"unknown parameter {name!r}: {hint}valid: {', '.join(Config.field_names())}."
 
 
+def recorded_run(output_dir: Path, overrides: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    """The configuration the run in ``output_dir`` recorded (``artifacts/config.json``, or that of
+    an ``artifacts_dir`` given with ``-p``), empty when there is none yet."""
+    given = dict(overrides).get("artifacts_dir")
+    folder = Config().path(given) if given else (output_dir / "artifacts").resolve()
+    path = folder / RUN_CONFIG
+    if not path.is_file():
+        return {}
+    try:
+        recorded = json.loads(path.read_text())
+    except ValueError as exc:
+        raise ConfigError([f"{path} is not readable JSON ({exc}): rerun the series."]) from exc
+    return {name: value for name, value in recorded.items() if name in Config.field_names()}
+
+
 def run_parameters(
-    smoke: bool, overrides: Sequence[tuple[str, str]], output_dir: Path
+    smoke: bool,
+    overrides: Sequence[tuple[str, str]],
+    output_dir: Path,
+    recorded: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Smoke settings (if asked), then ``-p`` overrides; ``artifacts_dir`` under the output.
+    """The run's recorded configuration (``recorded``, when a run continues), smoke settings (if
+    asked), then ``-p`` overrides; ``artifacts_dir`` under the output.
 
     Relative paths become absolute, resolved against the repository root, so that preflight and
     every notebook (whose kernels run in ``notebooks/``) read the same files. Raises
     :class:`ConfigError` listing every unknown or invalid parameter.
     """
-    parameters: dict[str, Any] = smoke_overrides() if smoke else {}
+    parameters: dict[str, Any] = dict(recorded or {})
+    parameters.update(smoke_overrides() if smoke else {})
     parameters["artifacts_dir"] = str((output_dir / "artifacts").resolve())
     problems = [_unknown(name) for name, _ in overrides if name not in Config.field_names()]
     parameters.update(
@@ -63,15 +83,47 @@ def run_parameters(
 
 
 def _writable(folder: Path) -> None:
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=folder):
-            pass
-    except OSError as exc:
+    """Raise unless ``folder`` can be written or created; creates nothing (a run that cannot
+    start leaves no folder behind)."""
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    reason = None
+    if not existing.is_dir():
+        reason = f"{existing} is not a directory"
+    elif not os.access(existing, os.W_OK | os.X_OK):
+        reason = f"{existing} is not writable"
+    if reason:
         raise OSError(
-            f"cannot write to {folder} ({exc.strerror or exc}): choose another --output-dir, "
-            "artifacts_dir or cache_dir."
-        ) from exc
+            f"cannot write to {folder} ({reason}): choose another --output-dir, artifacts_dir "
+            "or cache_dir."
+        )
+
+
+def changed_since_training(
+    parameters: dict[str, Any], recorded: dict[str, Any], notebooks: Sequence[str]
+) -> list[str]:
+    """The run parameters that differ from those the run's heads were trained with, when the
+    chosen notebooks do not train them again; one line each, saying what to do."""
+    trains = {model for name in notebooks if (a := of_notebook(name)) for model in a.trains}
+    if not recorded:
+        return []
+    now, before = Config(**parameters), Config(**recorded)
+    kept = [kind for kind in before.models if kind not in trains]  # heads read, not retrained
+    lines = []
+    for name in Config.run_names():
+        old, new = getattr(before, name), getattr(now, name)
+        shaped = [k for k in kept if name in Config.fields_affecting(k)]
+        if name in ("seeds", "models"):
+            shaped = kept
+        if old != new and shaped:
+            retrain = sorted({trainer(kind).notebook for kind in shaped})
+            lines.append(
+                f"{name}={new!r} differs from the run's trained heads ({name}={old!r}, "
+                f"{', '.join(shaped)}): include {' and '.join(retrain)} in --only to train them "
+                f"again, or drop -p {name}."
+            )
+    return lines
 
 
 def _checks(cfg: Config, output_dir: Path, notebooks: Sequence[str]) -> list[Callable[[], Any]]:

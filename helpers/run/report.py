@@ -26,6 +26,8 @@ from typing import Any
 from nbconvert.filters import markdown2html
 
 from helpers.config import Config
+from helpers.declare import of_notebook, parameters
+from helpers.io import save_text
 from helpers.model.checkpoints import library_versions
 from helpers.run.executor import RUNNING
 from helpers.run.findings import read_findings
@@ -39,6 +41,7 @@ from helpers.run.sections import (
     latest_sections,
     page_command,
     page_parser,
+    run_artifacts,
     tags,
 )
 
@@ -46,6 +49,10 @@ REPORT_NAME = "report.html"
 APPENDIX_ID = "appendix"
 
 DIFFERS_NOTE = "Rows marked ⚠ differ between notebooks: each value with those that ran with it."
+PER_NOTEBOOK_NOTE = (
+    "An analysis's own parameters are those of the notebooks that declare them; where, or on "
+    "which device, a notebook ran may differ between notebooks."
+)
 STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; color: #222;
        line-height: 1.45; padding: 0 1em; }
@@ -71,26 +78,39 @@ def _text(value: Any) -> str:
 
 def _parameters(sections: list[Section]) -> tuple[dict[str, dict[str, list[str]]], set[str]]:
     """Each parameter of the full configuration (defaults + papermill's overrides): its values
-    with the notebooks that ran with each, the most common first; and the overridden names."""
+    with the notebooks that ran with each, the most common first; and the overridden names. An
+    analysis's own parameter counts only in the notebooks that declare it (another notebook
+    neither reads it nor is changed by it)."""
     defaults = Config().to_dict()
     used = {
         section.name: section.notebook.metadata.get("papermill", {}).get("parameters", {})
         for section in sections
         if section.notebook is not None
     }
+    owned = parameters()
     overridden = {name for parameters in used.values() for name in parameters}
     values = {}
     for name in [*defaults, *sorted(overridden - set(defaults))]:
+        readers = [n for n in used if name not in owned or name in _declared_by(n)] or list(used)
         groups: dict[str, list[str]] = {}
-        for notebook, parameters in used.items():
-            groups.setdefault(_text(parameters.get(name, defaults.get(name))), []).append(notebook)
+        for notebook in readers:
+            value = used[notebook].get(name, defaults.get(name))
+            groups.setdefault(_text(value), []).append(notebook)
         ordered = sorted(groups.items(), key=lambda group: -len(group[1]))
         values[name] = dict(ordered) or {_text(defaults.get(name)): []}
     return values, overridden
 
 
+def _declared_by(notebook: str) -> tuple[str, ...]:
+    analysis = of_notebook(notebook)
+    return analysis.declared if analysis is not None else ()
+
+
 def _parameter_problems(values: dict[str, dict[str, list[str]]]) -> list[Problem]:
-    """One problem per parameter that differs; it concerns the notebooks off the common value."""
+    """One problem per parameter that differs where it must not: a run parameter
+    (:meth:`Config.run_names`) between any two notebooks, an analysis's own parameter between
+    the notebooks that declare it. It concerns the notebooks off the common value."""
+    must_agree = set(Config.run_names()) | set(parameters())
     return [
         Problem(
             f"parameter {name} differs between notebooks: "
@@ -98,7 +118,7 @@ def _parameter_problems(values: dict[str, dict[str, list[str]]]) -> list[Problem
             tuple(notebook for names in list(groups.values())[1:] for notebook in names),
         )
         for name, groups in values.items()
-        if len(groups) > 1
+        if len(groups) > 1 and name in must_agree
     ]
 
 
@@ -112,19 +132,23 @@ def _table(cells: dict[str, str], marked: Collection[str] = ()) -> str:
 
 
 def _parameter_table(values: dict[str, dict[str, list[str]]], overridden: set[str]) -> str:
-    """Overridden values in bold; where notebooks differ, each value with its notebooks."""
+    """Overridden values in bold; where notebooks differ, each value with its notebooks (marked
+    ⚠ where they must agree)."""
     cells = {}
     for name, groups in values.items():
         shown = [html.escape(value) for value in groups]
         if name in overridden:
             shown = [f"<strong>{value}</strong>" for value in shown]
         where = [f" in {html.escape(', '.join(names))}" for names in groups.values()]
+        must = name in set(Config.run_names()) | set(parameters())
         cells[name] = (
             shown[0]
             if len(groups) == 1
-            else "⚠ differs: " + "<br>".join(map("".join, zip(shown, where, strict=True)))
+            else ("⚠ differs: " if must else "per notebook: ")
+            + "<br>".join(map("".join, zip(shown, where, strict=True)))
         )
-    return _table(cells, {name for name, groups in values.items() if len(groups) > 1})
+    mixed = {name for name, groups in values.items() if len(groups) > 1}
+    return _table(cells, mixed & (set(Config.run_names()) | set(parameters())))
 
 
 def _json_dump(text: str) -> bool:
@@ -206,7 +230,7 @@ def build_report(
     problems += [killed(path) for path in sorted(directory.glob(f".[0-9][0-9]_*{RUNNING}"))]
     readable = {s.name: s.notebook for s in sections if s.notebook is not None}
     try:
-        summary = findings_html(read_findings(next(iter(values["artifacts_dir"])), readable))
+        summary = findings_html(read_findings(run_artifacts(directory, readable), readable))
     except (ValueError, KeyError, OSError) as exc:  # a damaged, incomplete or unreadable artifact
         cause = f"the findings summary could not be built ({type(exc).__name__}: {exc})"
         why = str(exc) if isinstance(exc, ValueError) else f"{cause}; rerun its notebook."
@@ -231,15 +255,13 @@ Mari et al.'s hybrid transfer-learning network and its classical twin.</p>
 <h2>Contents</h2><ol>{contents}</ol>
 {"".join(notebook_html(section, warnings[section.name]) for section in sections)}
 <section id="{APPENDIX_ID}"><h2>Appendix: run parameters</h2>
-<p>Set for this run in bold; the others are the defaults. {DIFFERS_NOTE * bool(mixed)}</p>
+<p>Set for this run in bold; the others are the defaults. {PER_NOTEBOOK_NOTE}
+{DIFFERS_NOTE * bool(mixed)}</p>
 {_parameter_table(values, overridden)}
 <h2>Library versions</h2>{_table(versions)}</section>
 </body></html>
 """
-    output = output or directory / REPORT_NAME
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(page, encoding="utf-8")
-    return output
+    return save_text(page, output or directory / REPORT_NAME)
 
 
 def embedded_figures(report: Path) -> list[str]:

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import nbformat
 
+from helpers.config import RUN_CONFIG, Config
 from helpers.run.executor import FAILED, RUNNING
 
 NOT_IN_SOURCE = {"injected-parameters", "papermill-error-cell-tag"}  # cells papermill adds
@@ -139,6 +140,20 @@ def _unfinished(notebook: nbformat.NotebookNode) -> str | None:
             why = f"papermill status {ran!r}" if ran else "no execution count"
             return f"partial: {label} was not executed ({why})"
     return None
+
+
+def run_artifacts(directory: Path, notebooks: Mapping[str, nbformat.NotebookNode]) -> Path:
+    """The artifacts of the run in ``directory``: ``DIR/artifacts`` when it holds a run (also
+    when the output folder was copied or moved), else the folder the notebooks recorded, else
+    the default."""
+    beside = directory / "artifacts"
+    if (beside / RUN_CONFIG).is_file():
+        return beside
+    for notebook in notebooks.values():
+        recorded = notebook.metadata.get("papermill", {}).get("parameters", {})
+        if "artifacts_dir" in recorded:
+            return Path(recorded["artifacts_dir"])
+    return Config().artifacts_path
 
 
 def page_parser(prog: str, description: str, name: str, allow: str) -> argparse.ArgumentParser:

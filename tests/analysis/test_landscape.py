@@ -10,8 +10,17 @@ from sklearn.decomposition import PCA
 from torch import nn
 
 from helpers.analysis import landscape
-from helpers.analysis.landscape import fourier_spectrum
-from helpers.analysis.landscape.directions import flatten
+from helpers.analysis.landscape.directions import flatten, periodic_direction
+from helpers.analysis.landscape.grid import evaluate_points, stackable
+from helpers.analysis.landscape.sharpness import (
+    Sharpness,
+    hessian_vector_product,
+    loss_function,
+    radius_sharpness,
+    top_hessian_eigenvalue,
+)
+from helpers.analysis.landscape.spectrum import fourier_spectrum, frequency_bounds, largest_beyond
+from helpers.analysis.landscape.trajectory import pca_plane
 from helpers.analysis.stats import mean_and_error
 from helpers.model.backbone import cached_features
 from helpers.model.checkpoints import load_trained_head
@@ -86,16 +95,14 @@ def test_convolution_filters_are_normalised_per_output_channel():
 def test_stacked_grid_evaluation_equals_point_by_point(smoke_heads, kind):
     heads, inputs, labels = smoke_heads
     head = heads[kind]
-    assert landscape.stackable(head)
+    assert stackable(head)
     centre = landscape.trained_parameters(head)
     generator = torch.Generator().manual_seed(2)
     offsets = [
         {n: 0.3 * torch.randn(p.shape, generator=generator) for n, p in centre.items()}
         for _ in range(5)
     ]
-    losses, accuracies, _ = landscape.evaluate_points(
-        head, centre, offsets, inputs, labels, chunk=2
-    )
+    losses, accuracies, _ = evaluate_points(head, centre, offsets, inputs, labels, chunk=2)
     for offset, loss, accuracy in zip(offsets, losses, accuracies, strict=True):
         moved = {n: centre[n] + offset[n] for n in centre}
         logits = torch.func.functional_call(head, moved, (inputs,))
@@ -115,7 +122,7 @@ def test_whole_network_landscape_runs_point_by_point_and_keeps_its_centre():
     for param in model.backbone.parameters():
         param.requires_grad_(False)
     params = landscape.trained_parameters(model, trainable_only=False)
-    assert "backbone.0.weight" in params and not landscape.stackable(model)
+    assert "backbone.0.weight" in params and not stackable(model)
     direction = landscape.filter_normalised_direction(params, torch.Generator().manual_seed(0))
     assert torch.all(direction["backbone.1.weight"] == 0)  # BatchNorm: not perturbed
     result = landscape.landscape(model, params, [direction], images, labels, np.linspace(-1, 1, 3))
@@ -129,7 +136,7 @@ def test_quantum_only_directions_are_exactly_periodic(smoke_heads):
     head = heads["hybrid"]
     centre = landscape.trained_parameters(head)
     quantum = landscape.quantum_parameters(head)
-    d = landscape.periodic_direction(centre, quantum, torch.Generator().manual_seed(0))
+    d = periodic_direction(centre, quantum, torch.Generator().manual_seed(0))
     assert set(d["q_layer.weight"].unique().tolist()) <= {-1.0, 1.0}
     assert torch.all(d["pre_net.weight"] == 0)
     ts = np.array([-math.pi, -1.0, 0.0, 1.0, math.pi, 2 * math.pi - 1.0])
@@ -137,13 +144,13 @@ def test_quantum_only_directions_are_exactly_periodic(smoke_heads):
     assert result.loss[0] == pytest.approx(result.loss[4], rel=1e-5)
     assert result.loss[1] == pytest.approx(result.loss[5], rel=1e-5)
     with pytest.raises(ValueError, match="no quantum weights"):
-        landscape.periodic_direction(centre, set(), torch.Generator())
+        periodic_direction(centre, set(), torch.Generator())
 
 
 def test_fourier_spectrum_finds_the_frequencies_of_a_periodic_surface():
     t = np.linspace(-np.pi, np.pi, 16, endpoint=False)
     a, b = np.meshgrid(t, t, indexing="ij")
-    spectrum = landscape.fourier_spectrum(2 + np.cos(a) + 0.5 * np.cos(2 * b))
+    spectrum = fourier_spectrum(2 + np.cos(a) + 0.5 * np.cos(2 * b))
     centre = 8
     assert spectrum[centre, centre] == pytest.approx(2)
     assert spectrum[centre + 1, centre] == pytest.approx(0.5)
@@ -169,11 +176,11 @@ def test_top_hessian_eigenvalue_matches_a_dense_eigendecomposition():
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(5, 4), nn.Tanh(), nn.Linear(4, 3))
     inputs, labels = torch.randn(40, 5), torch.randint(0, 3, (40,))
-    eigenvalue, _ = landscape.top_hessian_eigenvalue(
+    eigenvalue, _ = top_hessian_eigenvalue(
         model, inputs, labels, torch.Generator().manual_seed(0), iterations=500, tolerance=1e-10
     )
     params = {n: p.detach().double() for n, p in model.named_parameters()}
-    loss = landscape.loss_function(model.double(), inputs.double(), labels)
+    loss = loss_function(model.double(), inputs.double(), labels)
     dense = torch.linalg.eigvalsh(_dense_hessian(loss, params))
     model.float()
     assert eigenvalue == pytest.approx(dense[dense.abs().argmax()].item(), rel=1e-5)
@@ -185,11 +192,11 @@ def test_hessian_through_the_quantum_layer_matches_a_dense_eigendecomposition():
         nn.Linear(3, 2), AngleEncoding(), QuantumLayer(2, 1, q_delta=0.5), nn.Linear(2, 2)
     )
     inputs, labels = torch.randn(12, 3), torch.randint(0, 2, (12,))
-    eigenvalue, _ = landscape.top_hessian_eigenvalue(
+    eigenvalue, _ = top_hessian_eigenvalue(
         model, inputs, labels, torch.Generator().manual_seed(0), iterations=500, tolerance=1e-9
     )
     params = {n: p.detach().double() for n, p in model.named_parameters()}
-    loss = landscape.loss_function(model.double(), inputs.double(), labels)
+    loss = loss_function(model.double(), inputs.double(), labels)
     names = list(params)
     size = sum(p.numel() for p in params.values())
     columns = []
@@ -200,7 +207,7 @@ def test_hessian_through_the_quantum_layer_matches_a_dense_eigendecomposition():
         for n in names:
             pieces[n] = unit[start : start + params[n].numel()].view_as(params[n])
             start += params[n].numel()
-        product = landscape.hessian_vector_product(loss, params, pieces, exact=False)
+        product = hessian_vector_product(loss, params, pieces, exact=False)
         columns.append(torch.cat([product[n].reshape(-1) for n in names]))
     hessian = torch.stack(columns, dim=1)
     model.float()
@@ -218,14 +225,14 @@ def test_pca_plane_recovers_a_planar_trajectory(smoke_heads):
     steps = torch.linspace(1, 0, 11)
     vectors = flat + steps[:, None] * u + (steps * (1 - steps))[:, None] * v
     trajectory = {"vectors": vectors, "names": list(centre), "epochs": torch.linspace(0, 1, 11)}
-    plane = landscape.pca_plane(trajectory, centre, generator)
+    plane = pca_plane(trajectory, centre, generator)
     assert plane.explained_variance.sum() == pytest.approx(1.0, abs=1e-6)
     basis = torch.stack([torch.cat([d[n].reshape(-1) for n in centre]) for d in plane.directions])
     reconstructed = torch.from_numpy(plane.coordinates).float() @ basis
     torch.testing.assert_close(reconstructed, vectors - flat, atol=1e-4, rtol=1e-4)
     torch.testing.assert_close(basis @ basis.T, torch.eye(2), atol=1e-5, rtol=0)
     line = {**trajectory, "vectors": flat + steps[:, None] * u}
-    rank_one = landscape.pca_plane(line, centre, generator)
+    rank_one = pca_plane(line, centre, generator)
     first, second = (torch.cat([d[n].reshape(-1) for n in centre]) for d in rank_one.directions)
     assert abs(float(first @ second)) < 1e-5 and float(second.norm()) == pytest.approx(1, abs=1e-5)
 
@@ -257,7 +264,7 @@ def test_landscapes_round_trip_through_npz(tmp_path):
 def test_radius_sharpness_and_its_results_over_seeds(smoke_heads):
     heads, inputs, labels = smoke_heads
     increases = {
-        kind: landscape.radius_sharpness(
+        kind: radius_sharpness(
             head, inputs, labels, torch.Generator().manual_seed(0), radius=0.1, n_directions=8
         )
         for kind, head in heads.items()
@@ -265,14 +272,14 @@ def test_radius_sharpness_and_its_results_over_seeds(smoke_heads):
     assert all(values.shape == (8,) for values in increases.values())
     per_seed = {
         seed: {
-            kind: landscape.Sharpness(eigenvalue * (1 + seed), 10, 0.1, increases[kind] + seed)
+            kind: Sharpness(eigenvalue * (1 + seed), 10, 0.1, increases[kind] + seed)
             for kind, eigenvalue in (("classical", 2.0), ("hybrid", 4.0))
         }
         for seed in range(3)
     }
     per_seed[3] = {  # a seed whose largest-magnitude eigenvalue is negative: not a minimum
-        "classical": landscape.Sharpness(2.0, 10, 0.1, increases["classical"] + 3),
-        "hybrid": landscape.Sharpness(-1.0, 10, 0.1, increases["hybrid"] + 3),
+        "classical": Sharpness(2.0, 10, 0.1, increases["classical"] + 3),
+        "hybrid": Sharpness(-1.0, 10, 0.1, increases["hybrid"] + 3),
     }
     results = landscape.landscape_results(per_seed, {s: {"hybrid": 0.1 * s} for s in range(4)})
     ratio = results.exploratory["top Hessian eigenvalue, hybrid vs classical"]
@@ -297,8 +304,8 @@ def test_sharpness_combines_both_measures_with_the_same_generator_stream(smoke_h
     head = heads["classical"]
     result = landscape.sharpness(head, inputs, labels, torch.Generator().manual_seed(3), 0.2)
     generator = torch.Generator().manual_seed(3)
-    eigenvalue, iterations = landscape.top_hessian_eigenvalue(head, inputs, labels, generator)
-    increases = landscape.radius_sharpness(head, inputs, labels, generator, radius=0.2)
+    eigenvalue, iterations = top_hessian_eigenvalue(head, inputs, labels, generator)
+    increases = radius_sharpness(head, inputs, labels, generator, radius=0.2)
     assert (result.eigenvalue, result.iterations, result.radius) == (eigenvalue, iterations, 0.2)
     np.testing.assert_array_equal(result.increases, increases)
 
@@ -315,7 +322,7 @@ def test_pca_plane_centres_the_offsets_like_sklearn_pca():
     offsets = mean + noise  # a large common mean: uncentred PCA's first direction points at it
     vectors, epochs = flatten(centre) + offsets, torch.linspace(0, 3, 15)
     trajectory = {"vectors": vectors, "names": list(centre), "epochs": epochs}
-    plane = landscape.pca_plane(trajectory, centre, generator)
+    plane = pca_plane(trajectory, centre, generator)
     pca = PCA(n_components=2).fit(offsets.numpy())
     basis = torch.stack([flatten(d) for d in plane.directions]).numpy()
     signs = np.sign((basis * pca.components_).sum(axis=1))
@@ -380,7 +387,7 @@ def test_the_periodic_spectrum_of_the_circuit_outputs_stays_within_what_it_expre
     labels = torch.randint(0, 2, (16,), generator=generator)
     centre = landscape.trained_parameters(head)
     result = landscape.periodic_landscape(head, centre, inputs, labels, resolution, generator)
-    bounds = landscape.frequency_bounds(head.q_layer)
+    bounds = frequency_bounds(head.q_layer)
     np.testing.assert_array_equal(bounds, expressible)
     np.testing.assert_array_equal(result.bounds, bounds)
     middle = resolution // 2  # t = s = 0: the trained model's mean <Z_j>
@@ -390,10 +397,10 @@ def test_the_periodic_spectrum_of_the_circuit_outputs_stays_within_what_it_expre
     np.testing.assert_allclose(result.spectrum, result.qubit_spectra.mean(axis=0))
     np.testing.assert_allclose(result.loss_spectrum, fourier_spectrum(result.surface.loss))
     for spectrum, bound in zip(result.qubit_spectra, bounds, strict=True):
-        assert landscape.largest_beyond(spectrum, bound) < 1e-6  # nothing beyond the bound
-        assert landscape.largest_beyond(spectrum, bound - 1) > 1e-3  # and the bound is reached
+        assert largest_beyond(spectrum, bound) < 1e-6  # nothing beyond the bound
+        assert largest_beyond(spectrum, bound - 1) > 1e-3  # and the bound is reached
     # the cross-entropy, a nonlinear function of the <Z_j>, has harmonics the circuit lacks
-    assert landscape.largest_beyond(result.loss_spectrum, int(bounds.max())) > 1e-2
+    assert largest_beyond(result.loss_spectrum, int(bounds.max())) > 1e-2
 
 
 def test_probed_outputs_agree_between_stacked_and_point_by_point_evaluation():
@@ -402,10 +409,10 @@ def test_probed_outputs_agree_between_stacked_and_point_by_point_evaluation():
     inputs, labels = torch.randn(6, 512), torch.tensor([0, 1] * 3)
     centre = landscape.trained_parameters(head)
     quantum, q = landscape.quantum_parameters(head), "q_layer"
-    direction = landscape.periodic_direction(centre, quantum, torch.Generator().manual_seed(0))
+    direction = periodic_direction(centre, quantum, torch.Generator().manual_seed(0))
     alphas = np.array([-1.0, 0.0, 2.0])
     stacked = landscape.landscape(head, centre, [direction], inputs, labels, alphas, probe=q)
-    assert landscape.stackable(head) and stacked.probe == q and stacked.outputs.shape == (3, 2)
+    assert stackable(head) and stacked.probe == q and stacked.outputs.shape == (3, 2)
     partial = {n: p for n, p in centre.items() if n != "post_net.bias"}  # point by point
     hooked = landscape.landscape(head, partial, [direction], inputs, labels, alphas, probe=q)
     np.testing.assert_allclose(hooked.outputs, stacked.outputs, atol=1e-6)

@@ -7,6 +7,22 @@ from scipy.stats import spearmanr
 from torch import nn
 
 from helpers.analysis import saliency
+from helpers.analysis.saliency.maps import (
+    MethodMaps,
+    attribution_maps,
+    explain_methods,
+    integrated_gradients,
+    rank_correlation,
+)
+from helpers.analysis.saliency.scores import (
+    curve_area,
+    normalise_curves,
+    perturbation_curves,
+    pointing_game,
+    saliency_order,
+    score_methods,
+    score_saliency,
+)
 from helpers.analysis.stats import mean_and_error
 from helpers.model.backbone import load_backbone
 from helpers.model.checkpoints import load_trained_models
@@ -42,7 +58,7 @@ def test_saliency_of_a_model_that_sees_one_region_is_exactly_there(method):
     model = region_model()
     images = torch.randn(5, 3, SIZE, SIZE)
     targets = torch.tensor([0, 1, 0, 1, 1])
-    maps = saliency.attribution_maps(model, images, targets, method)
+    maps = attribution_maps(model, images, targets, method)
     assert maps.shape == (5, SIZE, SIZE)
     assert torch.all(maps[:, ~region_mask()] == 0)
     assert torch.all(maps[:, region_mask()] > 0)
@@ -53,7 +69,7 @@ def test_saliency_of_a_model_that_sees_one_region_is_exactly_there(method):
     else:  # IG from a zero baseline of a linear function: |sum_c x * w|
         expected = (images * weight[targets]).sum(dim=1).abs()
         torch.testing.assert_close(maps, expected, rtol=1e-4, atol=1e-5)
-    assert saliency.pointing_game(maps, region_mask().expand(5, -1, -1)).all()
+    assert pointing_game(maps, region_mask().expand(5, -1, -1)).all()
 
 
 @pytest.fixture(scope="module")
@@ -66,10 +82,10 @@ def hybrid_model():
 def test_batch_and_single_image_maps_agree(hybrid_model, method):
     images = torch.randn(4, 3, 32, 32)
     targets = torch.tensor([0, 1, 1, 0])
-    batch = saliency.attribution_maps(hybrid_model, images, targets, method, ig_steps=8)
+    batch = attribution_maps(hybrid_model, images, targets, method, ig_steps=8)
     single = torch.cat(
         [
-            saliency.attribution_maps(
+            attribution_maps(
                 hybrid_model, images[i : i + 1], targets[i : i + 1], method, ig_steps=8
             )
             for i in range(4)
@@ -104,11 +120,11 @@ def test_qubit_saliency_matches_autograd_through_the_circuit(hybrid_model):
 def test_rank_correlation_is_spearman_and_undefined_for_constant_maps():
     a, b = torch.rand(3, 5, 5), torch.rand(3, 5, 5)
     b[2] = 0
-    values = saliency.rank_correlation(a, b)
+    values = rank_correlation(a, b)
     for i in range(2):
         assert values[i] == pytest.approx(spearmanr(a[i].flatten(), b[i].flatten()).statistic)
     assert np.isnan(values[2])
-    assert saliency.rank_correlation(a, a) == pytest.approx(np.ones(3))
+    assert rank_correlation(a, a) == pytest.approx(np.ones(3))
 
 
 def test_pointing_game_with_and_without_tolerance():
@@ -117,9 +133,9 @@ def test_pointing_game_with_and_without_tolerance():
     maps = torch.zeros(2, 6, 6)
     maps[0, 1, 1] = 1  # on the object
     maps[1, 3, 1] = 1  # two rows below it
-    assert saliency.pointing_game(maps, masks).tolist() == [True, False]
-    assert saliency.pointing_game(maps, masks, tolerance=1).tolist() == [True, False]
-    assert saliency.pointing_game(maps, masks, tolerance=2).tolist() == [True, True]
+    assert pointing_game(maps, masks).tolist() == [True, False]
+    assert pointing_game(maps, masks, tolerance=1).tolist() == [True, False]
+    assert pointing_game(maps, masks, tolerance=2).tolist() == [True, True]
 
 
 def test_deletion_and_insertion_curves_follow_the_saliency_order():
@@ -128,29 +144,29 @@ def test_deletion_and_insertion_curves_follow_the_saliency_order():
     images = torch.randn(6, 3, SIZE, SIZE) + model[1].weight.view(2, 3, SIZE, SIZE)[0]
     targets = model(images).argmax(1)
     probabilities = saliency.predict(model, images).gather(1, targets[:, None])[:, 0]
-    faithful = saliency.attribution_maps(model, images, targets, "gradient")
+    faithful = attribution_maps(model, images, targets, "gradient")
     backwards = -faithful
-    deletion = saliency.perturbation_curves(
-        model, images, targets, saliency.saliency_order(faithful), "deletion", steps=8
+    deletion = perturbation_curves(
+        model, images, targets, saliency_order(faithful), "deletion", steps=8
     )
     torch.testing.assert_close(deletion[:, 0], probabilities)  # nothing removed yet
     torch.testing.assert_close(deletion[:, -1], torch.full((6,), 0.5))  # all pixels at the mean
-    late = saliency.perturbation_curves(
-        model, images, targets, saliency.saliency_order(backwards), "deletion", steps=8
+    late = perturbation_curves(
+        model, images, targets, saliency_order(backwards), "deletion", steps=8
     )
     torch.testing.assert_close(late[:, :5], probabilities[:, None].expand(-1, 5))  # region kept
-    assert (saliency.curve_area(deletion) < saliency.curve_area(late)).all()
-    insertion = saliency.perturbation_curves(
+    assert (curve_area(deletion) < curve_area(late)).all()
+    insertion = perturbation_curves(
         model,
         images,
         targets,
-        saliency.saliency_order(faithful),
+        saliency_order(faithful),
         "insertion",
         steps=8,
         memory_budget_mb=1,
     )
     torch.testing.assert_close(insertion[:, -1], probabilities)  # everything inserted
-    assert saliency.curve_area(torch.ones(1, 5)) == pytest.approx(1.0)
+    assert curve_area(torch.ones(1, 5)) == pytest.approx(1.0)
 
 
 class Tempered(nn.Module):
@@ -174,10 +190,10 @@ def test_normalised_curves_do_not_depend_on_an_affine_probability_scale():
     # moderately confident images: saturated ones (p = 1 blurred and sharp) give flat curves
     images = 0.05 * (torch.randn(8, 3, SIZE, SIZE) + model[1].weight.view(2, 3, SIZE, SIZE)[0])
     targets = model(images).argmax(1)
-    maps = saliency.attribution_maps(model, images, targets, "gradient")
+    maps = attribution_maps(model, images, targets, "gradient")
     models = {"classical": model, "hybrid": tempered}
     scores = {
-        method: saliency.score_saliency(
+        method: score_saliency(
             models, images, {"classical": m, "hybrid": m}, {n: targets for n in models}, method
         )
         for method, m in (("gradient", maps), ("random", torch.rand(8, SIZE, SIZE)))
@@ -215,15 +231,15 @@ def test_flat_and_reversed_curves_are_excluded_and_counted():
             [0.6, 0.6, 0.6, 0.6 - 1.5 * saliency.MIN_CURVE_CHANGE],  # just informative
         ]
     )
-    deletion = saliency.normalise_curves(curves, "deletion")
+    deletion = normalise_curves(curves, "deletion")
     torch.testing.assert_close(deletion[0], torch.tensor([1.0, 0.625, 0.25, 0.0]))
     assert deletion[1:3].isnan().all() and not deletion[[0, 3]].isnan().any()
-    insertion = saliency.normalise_curves(curves, "insertion")  # rising is the right way here
+    insertion = normalise_curves(curves, "insertion")  # rising is the right way here
     torch.testing.assert_close(insertion[2], torch.tensor([0.0, 0.5, 0.75, 1.0]))
     assert insertion[[0, 1, 3]].isnan().all()
-    assert saliency.normalise_curves(curves, "deletion", min_change=0.005)[1].isfinite().all()
+    assert normalise_curves(curves, "deletion", min_change=0.005)[1].isfinite().all()
     with pytest.raises(ValueError, match="use 'deletion' or 'insertion'"):
-        saliency.normalise_curves(curves, "erosion")
+        normalise_curves(curves, "erosion")
 
     def scores(method: str, middle: float) -> saliency.SaliencyScores:
         shifted = curves.clone()
@@ -238,7 +254,7 @@ def test_flat_and_reversed_curves_are_excluded_and_counted():
     areas = gradient.area("deletion")["classical"]
     assert np.isnan(areas[1:3]).all() and np.isfinite(areas[[0, 3]]).all()
     assert row["deletion_auc"] == pytest.approx(areas[[0, 3]].mean())
-    raw_areas = saliency.curve_area(gradient.deletion_curves["classical"])
+    raw_areas = curve_area(gradient.deletion_curves["classical"])
     assert row["deletion_auc_raw"] == pytest.approx(raw_areas.mean())  # every image
     (gain,) = saliency.gains_over_random({"gradient": gradient, "random": random})
     # paired over images 0 and 3 only; there a middle point 0.3 lower in probability lowers the
@@ -252,9 +268,9 @@ def test_integrated_gradients_completeness_gap():
     model = region_model()
     images = torch.randn(5, 3, SIZE, SIZE)
     targets = torch.tensor([0, 1, 0, 1, 1])
-    maps, gap = saliency.integrated_gradients(model, images, targets, steps=4)
+    maps, gap = integrated_gradients(model, images, targets, steps=4)
     torch.testing.assert_close(
-        maps, saliency.attribution_maps(model, images, targets, "integrated_gradients")
+        maps, attribution_maps(model, images, targets, "integrated_gradients")
     )
     assert gap.shape == (5,) and (gap < 1e-5).all()  # linear: exact for any number of steps
     torch.manual_seed(0)
@@ -265,24 +281,23 @@ def test_integrated_gradients_completeness_gap():
         nonlinear[1].weight.mul_(4)  # strongly saturating: a curved integrand
     targets = nonlinear(images).argmax(1)
     means = [
-        saliency.integrated_gradients(nonlinear, images, targets, steps)[1].mean()
-        for steps in (2, 4, 16)
+        integrated_gradients(nonlinear, images, targets, steps)[1].mean() for steps in (2, 4, 16)
     ]
     assert means[0] > 0.01  # two steps miss the curvature
     assert means[0] > means[1] > means[2] and means[2] < 1e-3
     flat = nn.Sequential(nn.Flatten(), nn.Linear(3 * SIZE * SIZE, 2)).eval()
     with torch.no_grad():
         flat[1].weight.zero_()  # F(x) = F(baseline): the relative gap is undefined
-    assert np.isnan(saliency.integrated_gradients(flat, images, targets)[1]).all()
+    assert np.isnan(integrated_gradients(flat, images, targets)[1]).all()
 
 
 def test_explain_methods_reports_the_completeness_gap_in_the_ig_rows():
     models = {"classical": region_model(), "hybrid": Tempered(region_model(), 0.5)}
     images = torch.randn(6, 3, SIZE, SIZE)
-    maps, probabilities = saliency.explain_methods(models, images)
-    assert isinstance(maps, saliency.MethodMaps) and set(maps) == {*saliency.METHODS, "random"}
+    maps, probabilities = explain_methods(models, images)
+    assert isinstance(maps, MethodMaps) and set(maps) == {*saliency.METHODS, "random"}
     assert set(maps.completeness) == set(models)
-    rows = saliency.score_rows(saliency.score_methods(models, images, maps, probabilities))
+    rows = saliency.score_rows(score_methods(models, images, maps, probabilities))
     by_key = {(row["method"], row["model"]): row for row in rows}
     classical, hybrid = (
         by_key["integrated_gradients", "classical"],
@@ -290,13 +305,13 @@ def test_explain_methods_reports_the_completeness_gap_in_the_ig_rows():
     )
     assert classical["completeness_gap"] < 1e-5  # linear logits
     targets = probabilities["hybrid"].argmax(1)
-    _, gaps = saliency.integrated_gradients(models["hybrid"], images, targets)
+    _, gaps = integrated_gradients(models["hybrid"], images, targets)
     np.testing.assert_allclose(maps.completeness["hybrid"], gaps)
     assert classical["completeness_images"] == hybrid["completeness_images"] == 6
     mean, error = mean_and_error(maps.completeness["hybrid"])
     assert (hybrid["completeness_gap"], hybrid["completeness_gap_se"]) == (mean, error)
     assert all("completeness_gap" not in by_key[m, "hybrid"] for m in ("gradient", "random"))
-    plain = saliency.score_methods(models, images, dict(maps), probabilities)  # no gaps to carry
+    plain = score_methods(models, images, dict(maps), probabilities)  # no gaps to carry
     assert plain["integrated_gradients"].completeness is None
 
 
@@ -315,7 +330,7 @@ def test_trained_smoke_models_point_at_the_synthetic_objects(trained_smoke_cfg):
     chance = held_out.masks[:64].float().mean().item()
     assert chance == pytest.approx(0.25, abs=0.01)
     targets = {name: p.argmax(1) for name, p in probabilities.items()}
-    scores = saliency.score_saliency(
+    scores = score_saliency(
         models, images, maps, targets, "integrated_gradients", held_out.masks[:64]
     )
     for name, hits in scores.pointing.items():
@@ -326,7 +341,7 @@ def test_trained_smoke_models_point_at_the_synthetic_objects(trained_smoke_cfg):
     gains = saliency.gains_over_random(
         {
             "integrated_gradients": scores,
-            "random": saliency.score_saliency(
+            "random": score_saliency(
                 models, images, {n: torch.rand(64, 32, 32) for n in models}, targets, "random"
             ),
         }

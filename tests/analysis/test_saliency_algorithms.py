@@ -9,6 +9,15 @@ from captum.attr import IntegratedGradients, Saliency
 
 from helpers.analysis import saliency
 from helpers.analysis.saliency.algorithms import HeadBank, noise_draw
+from helpers.analysis.saliency.maps import (
+    IG_STEPS,
+    RANDOM,
+    SMOOTHGRAD_NOISE,
+    SMOOTHGRAD_SAMPLES,
+    explain_methods,
+    head_unit_saliency,
+)
+from helpers.analysis.saliency.scores import CURVE_STEPS, score_methods, score_saliency
 from helpers.model.backbone import fast_copy, load_backbone
 from helpers.model.heads import DressedQuantumHead, TransferModel, classical_head
 
@@ -47,22 +56,22 @@ def test_gradient_and_ig_maps_equal_captums_for_every_model(models, images):
         expected = Saliency(model).attribute(pixels, target=target, abs=True).amax(dim=1)
         torch.testing.assert_close(maps[kind], expected, rtol=1e-4, atol=1e-6)
         attributions = IntegratedGradients(model).attribute(
-            images, target=target, n_steps=saliency.IG_STEPS, method="gausslegendre"
+            images, target=target, n_steps=IG_STEPS, method="gausslegendre"
         )
         torch.testing.assert_close(ig[kind], attributions.sum(1).abs(), rtol=1e-3, atol=1e-4)
 
 
 def test_smoothgrad_averages_captums_gradient_over_the_seeded_noisy_copies(models, images):
     maps, _ = saliency.explain(models, images, "smoothgrad", seed=3)
-    std = saliency.SMOOTHGRAD_NOISE * float(images.max() - images.min())
+    std = SMOOTHGRAD_NOISE * float(images.max() - images.min())
     model = models["hybrid"]
     target = model(images).argmax(1)
     total = torch.zeros_like(images)
-    for draw in range(saliency.SMOOTHGRAD_SAMPLES):
+    for draw in range(SMOOTHGRAD_SAMPLES):
         noise = torch.stack([noise_draw(3, i, draw, images.shape[1:], std) for i in range(5)])
         noisy = (images + noise).requires_grad_(True)
         total += Saliency(model).attribute(noisy, target=target, abs=True)
-    expected = (total / saliency.SMOOTHGRAD_SAMPLES).amax(dim=1)
+    expected = (total / SMOOTHGRAD_SAMPLES).amax(dim=1)
     # the bank runs the backbone with BatchNorm folded into the convolutions: float32 rounding
     scale = float(expected.abs().max())
     torch.testing.assert_close(maps["hybrid"], expected, rtol=1e-4, atol=5e-4 * scale)
@@ -82,7 +91,7 @@ def test_every_model_on_one_backbone_shares_one_pass(models, images):
 
 
 def test_unit_maps_of_all_models_equal_the_per_model_ones(models, images):
-    shared, values = saliency.head_unit_saliency(models, images)
+    shared, values = head_unit_saliency(models, images)
     for kind, model in models.items():
         alone, alone_values = saliency.unit_saliency(
             model, images, saliency.maps.unit_layer(model, kind)
@@ -95,12 +104,8 @@ def test_maps_and_scores_do_not_depend_on_the_memory_budget(models, images):
     """A budget of 1 MB runs one image (or one image-sample pair) per batch; 4 GB runs all."""
     results = {}
     for budget in (1, 4096):
-        maps, probabilities = saliency.explain_methods(
-            models, images, seed=1, memory_budget_mb=budget
-        )
-        scores = saliency.score_methods(
-            models, images, maps, probabilities, memory_budget_mb=budget
-        )
+        maps, probabilities = explain_methods(models, images, seed=1, memory_budget_mb=budget)
+        scores = score_methods(models, images, maps, probabilities, memory_budget_mb=budget)
         results[budget] = maps, scores
     (small_maps, small_scores), (large_maps, large_scores) = results.values()
     for method in small_maps:
@@ -130,11 +135,11 @@ def test_random_reference_is_one_map_whose_curves_are_shared(models, images):
     handle = backbone.register_forward_pre_hook(lambda _m, args: passes.append(len(args[0])))
     try:
         targets = {kind: probs.argmax(1) for kind, probs in probabilities.items()}
-        saliency.score_saliency(models, images, maps, targets, "random")
+        score_saliency(models, images, maps, targets, "random")
     finally:
         handle.remove()
     # per mode: the two end points of 5 images, and 7 inner steps of 5 images, once for 3 models
-    assert sum(passes) == 2 * (2 * 5 + (saliency.CURVE_STEPS - 1) * 5)
+    assert sum(passes) == 2 * (2 * 5 + (CURVE_STEPS - 1) * 5)
 
 
 def test_a_study_of_every_seed_gives_each_seed_what_explaining_it_alone_gives(models, images):
@@ -147,15 +152,15 @@ def test_a_study_of_every_seed_gives_each_seed_what_explaining_it_alone_gives(mo
         other[kind] = TransferModel(model.backbone, head).eval()
     study = saliency.saliency_study({0: models, 7: other}, images, seed=1)
     assert study.seeds == [0, 7]
-    ig_and_random = ("integrated_gradients", saliency.RANDOM)
+    ig_and_random = ("integrated_gradients", RANDOM)
     for seed, by_kind, methods in (
-        (0, models, (*saliency.METHODS, saliency.RANDOM)),  # the first seed: the pictures too
+        (0, models, (*saliency.METHODS, RANDOM)),  # the first seed: the pictures too
         (7, other, ig_and_random),
     ):
         view = study.of_seed(seed)
-        maps, probabilities = saliency.explain_methods(by_kind, images, seed=1, methods=methods)
-        scores = saliency.score_methods(by_kind, images, maps, probabilities)
-        unit_maps, unit_values = saliency.head_unit_saliency(by_kind, images)
+        maps, probabilities = explain_methods(by_kind, images, seed=1, methods=methods)
+        scores = score_methods(by_kind, images, maps, probabilities)
+        unit_maps, unit_values = head_unit_saliency(by_kind, images)
         assert [m for m in view.maps if view.maps[m]] == list(methods)
         for method in methods:
             np.testing.assert_allclose(

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from matplotlib.colors import to_rgba
 
-from helpers.analysis.landscape import Landscape, fourier_spectrum
+from helpers.analysis.landscape import Landscape
+from helpers.analysis.landscape.spectrum import fourier_spectrum
 from helpers.present.landscape import (
     describe_centres,
     describe_displacement,

@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -221,6 +222,53 @@ def test_failing_notebook_is_named_with_its_cell_and_the_previous_copy_kept(tmp_
     assert pipeline.main(_pipeline_args(folder, out, tmp_path)) == 0
     assert not (out / "02_broken.failed.ipynb").exists()
     assert _outcome(out / "02_broken.ipynb")["status"] == "complete"
+
+
+@pytest.mark.slow
+def test_a_failed_rerun_keeps_the_last_complete_report_and_deck(tmp_path, capsys):
+    folder = _notebooks(tmp_path / "notebooks", **{"01_broken": ["raise ValueError('boom')"]})
+    out = tmp_path / "out"
+    out.mkdir()
+    pages = {name: f"<html>the last complete {name}</html>" for name in ("report", "deck")}
+    for name, text in pages.items():
+        (out / f"{name}.html").write_text(text)
+    assert pipeline.main(_pipeline_args(folder, out, tmp_path)) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert all((out / f"{name}.html").read_text() == text for name, text in pages.items())
+    assert "report.html and" in err[-2] and "stay as they were" in err[-2]
+    assert err[-1].startswith("[pipeline] stopped: 01_broken.ipynb")
+
+
+@pytest.mark.slow
+def test_rerunning_one_notebook_with_its_own_parameter_keeps_one_report(smoke_run, tmp_path):
+    """The researcher's loop: a finished run (here a copy of it, moved elsewhere), then one
+    notebook again with another value of its own parameter and no --smoke: preflight continues
+    the recorded run, and the report is rebuilt with each notebook's own parameters."""
+    out, result = smoke_run
+    assert result.returncode == 0, result.stdout + result.stderr
+    copy = tmp_path / "copied run"
+    shutil.copytree(out, copy, ignore=shutil.ignore_patterns("cache"))
+    before = (copy / "02_hybrid_train.ipynb").read_bytes()
+    rerun = subprocess.run(
+        [sys.executable, "-m", "helpers.pipeline", "--output-dir", str(copy), "--only", "03",
+         "-p", "saliency_images", "6"],
+        capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=600,
+    )  # fmt: skip
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    assert (copy / "02_hybrid_train.ipynb").read_bytes() == before
+    page = (copy / "report.html").read_text()
+    assert "differs between notebooks" not in page and "⚠" not in page
+    executed = nbformat.read(copy / "03_saliency.ipynb", as_version=4)
+    assert executed.metadata.papermill["parameters"]["saliency_images"] == 6
+    assert executed.metadata.papermill["parameters"]["dataset"] == "synthetic"  # the run's
+    shifted = subprocess.run(
+        [sys.executable, "-m", "helpers.pipeline", "--output-dir", str(copy), "--only", "03",
+         "-p", "q_depth", "4"],
+        capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=600,
+    )  # fmt: skip
+    assert shifted.returncode == 2
+    assert "q_depth=4 differs from the run's trained heads (q_depth=5, hybrid)" in shifted.stderr
+    assert "include 02_hybrid_train in --only" in shifted.stderr
 
 
 @pytest.mark.slow

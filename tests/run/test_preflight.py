@@ -7,9 +7,10 @@ import pytest
 import torch
 from PIL import Image
 
-from helpers.config import PROJECT_ROOT, ConfigError
+from helpers.config import PROJECT_ROOT, Config, ConfigError, smoke_overrides
+from helpers.io import save_json
 from helpers.run import pipeline
-from helpers.run.preflight import run_parameters
+from helpers.run.preflight import changed_since_training, recorded_run, run_parameters
 
 BAD_VALUES = [
     ("epochs", "three", "epochs='three': must be an integer."),
@@ -125,3 +126,33 @@ def test_a_loadable_weights_file_of_another_architecture_is_refused(tmp_path, ca
     )
     err = capsys.readouterr().err
     assert code == 2 and "is not a ResNet18 state dict" in err and "Traceback" not in err
+
+
+def test_a_failing_preflight_creates_no_folder(tmp_path, capsys):
+    out = tmp_path / "new" / "out"
+    code = pipeline.main(
+        ["--smoke", "--output-dir", str(out), "-p", "weights", str(tmp_path / "absent.pt")]
+    )
+    assert code == 2 and "absent.pt" in capsys.readouterr().err
+    assert not (tmp_path / "new").exists()
+
+
+def test_preflight_continues_the_run_it_was_given(tmp_path):
+    out = tmp_path / "out"
+    run = Config(**{**smoke_overrides(), "artifacts_dir": str(out / "artifacts")})
+    save_json(run.to_dict(), out / "artifacts" / "config.json")
+    recorded = recorded_run(out, [])
+    parameters = run_parameters(False, [("saliency_images", "3")], out, recorded)
+    assert parameters["dataset"] == "synthetic" and parameters["saliency_images"] == 3
+    assert changed_since_training(parameters, recorded, ["03_saliency.ipynb"]) == []
+    shifted = run_parameters(False, [("q_depth", "4")], out, recorded)
+    [line] = changed_since_training(shifted, recorded, ["03_saliency.ipynb"])
+    assert line == (
+        "q_depth=4 differs from the run's trained heads (q_depth=5, hybrid): include "
+        "02_hybrid_train in --only to train them again, or drop -p q_depth."
+    )
+    assert changed_since_training(shifted, recorded, ["02_hybrid_train.ipynb"]) == []
+    fewer = run_parameters(False, [("seeds", "[0]")], out, recorded)
+    [line] = changed_since_training(fewer, recorded, ["02_hybrid_train.ipynb"])
+    assert "(seeds=[0, 1, 2], classical)" in line and "include 01_classical" in line
+    assert recorded_run(tmp_path / "elsewhere", []) == {}

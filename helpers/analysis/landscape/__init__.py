@@ -23,25 +23,12 @@ as in Li et al., and how far training moved each parameter tensor (:mod:`.trajec
 """
 
 from helpers.analysis.landscape.directions import (
-    QUANTUM_SCALES,
-    Parameters,
     filter_normalised_direction,
     normalisation_report,
-    periodic_direction,
     quantum_parameters,
     trained_parameters,
 )
-from helpers.analysis.landscape.grid import (
-    Landscape,
-    evaluate_points,
-    grid_offsets,
-    landscape,
-    loss_at_centre,
-    stackable,
-    stacked_logits,
-    stacked_outputs,
-    training_sample,
-)
+from helpers.analysis.landscape.grid import Landscape, landscape, training_sample
 from helpers.analysis.landscape.saved import (
     LandscapePoint,
     landscape_point,
@@ -49,73 +36,29 @@ from helpers.analysis.landscape.saved import (
     save_directions,
     surface_path,
 )
-from helpers.analysis.landscape.sharpness import (
-    ANALYSIS,
-    Sharpness,
-    hessian_vector_product,
-    landscape_results,
-    loss_function,
-    radius_sharpness,
-    sharpness,
-    top_hessian_eigenvalue,
-)
-from helpers.analysis.landscape.spectrum import (
-    fourier_spectrum,
-    frequency_bounds,
-    largest_beyond,
-    spectrum_frequencies,
-)
-from helpers.analysis.landscape.trajectory import (
-    TrajectoryPlane,
-    circuit_displacement,
-    parameter_displacement,
-    pca_plane,
-)
-from helpers.analysis.landscape.views import (
-    PeriodicLandscape,
-    periodic_landscape,
-    trajectory_landscape,
-    whole_network,
-)
+from helpers.analysis.landscape.sharpness import ANALYSIS, landscape_results, sharpness
+from helpers.analysis.landscape.spectrum import spectrum_frequencies
+from helpers.analysis.landscape.trajectory import circuit_displacement, parameter_displacement
+from helpers.analysis.landscape.views import periodic_landscape, trajectory_landscape, whole_network
 
 __all__ = [
     "ANALYSIS",
-    "QUANTUM_SCALES",
     "Landscape",
     "LandscapePoint",
-    "Parameters",
-    "PeriodicLandscape",
-    "Sharpness",
-    "TrajectoryPlane",
     "circuit_displacement",
-    "evaluate_points",
     "filter_normalised_direction",
-    "fourier_spectrum",
-    "frequency_bounds",
-    "grid_offsets",
-    "hessian_vector_product",
     "landscape",
     "landscape_point",
     "landscape_results",
-    "largest_beyond",
     "load_landscapes",
-    "loss_at_centre",
-    "loss_function",
     "normalisation_report",
     "parameter_displacement",
-    "pca_plane",
-    "periodic_direction",
     "periodic_landscape",
     "quantum_parameters",
-    "radius_sharpness",
     "save_directions",
     "sharpness",
     "spectrum_frequencies",
-    "stackable",
-    "stacked_logits",
-    "stacked_outputs",
     "surface_path",
-    "top_hessian_eigenvalue",
     "trained_parameters",
     "training_sample",
     "trajectory_landscape",

@@ -16,7 +16,19 @@ QUANTUM_SCALES = ("norm", "period")
 
 def trained_parameters(model: nn.Module, trainable_only: bool = True) -> Parameters:
     """Copies of the parameters of ``model`` by name: the trainable ones (requires_grad), or all
-    of them (``trainable_only=False``: e.g. the frozen ResNet18 too, for whole-network plots)."""
+    of them (``trainable_only=False``: e.g. the frozen ResNet18 too, for whole-network plots).
+
+    Args:
+        model: The model (e.g. a trained head).
+        trainable_only: Keep only the parameters that require gradients.
+
+    Returns:
+        Detached copies of the parameters, by name (the landscape's centre θ).
+
+    Example:
+        >>> sorted(trained_parameters(nn.Linear(4, 2)))
+        ['bias', 'weight']
+    """
     return {
         name: param.detach().clone()
         for name, param in model.named_parameters()
@@ -26,7 +38,20 @@ def trained_parameters(model: nn.Module, trainable_only: bool = True) -> Paramet
 
 def quantum_parameters(model: nn.Module) -> dict[str, int]:
     """The circuit weights of every :class:`QuantumLayer` inside ``model``: parameter name ->
-    the layer's width (qubits), the number of angles in one circuit layer."""
+    the layer's width (qubits), the number of angles in one circuit layer.
+
+    Args:
+        model: The model to search (a head or a whole network).
+
+    Returns:
+        The widths by parameter name; empty for a model without a quantum layer.
+
+    Example:
+        >>> quantum_parameters(nn.Linear(4, 2))
+        {}
+        >>> quantum_parameters(hybrid_head)  # doctest: +SKIP
+        {'q_layer.weight': 4}
+    """
     return {
         f"{prefix}.weight" if prefix else "weight": module.n_qubits
         for prefix, module in model.named_modules()
@@ -57,7 +82,24 @@ def filter_normalised_direction(
 ) -> Parameters:
     """A random Gaussian direction with Li et al.'s filter normalisation (see the package
     docstring). ``quantum`` maps circuit-weight names to their layer width
-    (:func:`quantum_parameters`)."""
+    (:func:`quantum_parameters`).
+
+    Args:
+        params: The centre θ, by name (:func:`trained_parameters`).
+        generator: The random generator the direction is drawn from.
+        quantum: Circuit-weight names and their layer widths; None: no circuit weights.
+        quantum_scale: ``"norm"`` (each circuit layer is a filter) or ``"period"`` (about ±π
+            per angle at α = ±1).
+
+    Returns:
+        The direction δ, a tensor shaped like each parameter of ``params`` (zero for 1-D ones).
+
+    Example:
+        >>> params = {"weight": torch.ones(2, 3)}
+        >>> d = filter_normalised_direction(params, torch.Generator().manual_seed(0))
+        >>> torch.allclose(d["weight"].norm(dim=1), params["weight"].norm(dim=1))
+        True
+    """
     if quantum_scale not in QUANTUM_SCALES:
         raise ValueError(f"quantum_scale={quantum_scale!r}: use one of {QUANTUM_SCALES}.")
     quantum = quantum or {}
@@ -80,7 +122,23 @@ def normalisation_report(
     centre: Parameters, direction: Parameters, quantum: Mapping[str, int] | None = None
 ) -> list[dict[str, object]]:
     """Per parameter: norms of θ and δ, and the largest |‖δ_i‖ / ‖θ_i‖ - 1| over its filters
-    (0 for a filter-normalised direction; NaN for parameters left unperturbed)."""
+    (0 for a filter-normalised direction; NaN for parameters left unperturbed).
+
+    Args:
+        centre: The centre θ, by name.
+        direction: The direction δ, shaped like ``centre``.
+        quantum: Circuit-weight names and their layer widths (a circuit layer is one filter).
+
+    Returns:
+        One row per parameter: ``parameter``, ``shape``, ``norm_theta``, ``norm_direction``,
+        ``max_filter_mismatch``.
+
+    Example:
+        >>> params = {"weight": torch.ones(2, 3)}
+        >>> d = filter_normalised_direction(params, torch.Generator().manual_seed(0))
+        >>> normalisation_report(params, d)[0]["max_filter_mismatch"] < 1e-6
+        True
+    """
     quantum = quantum or {}
     rows: list[dict[str, object]] = []
     for name, theta in centre.items():

@@ -157,13 +157,34 @@ class Landscape:
     probe: str = "logits"
 
     def save(self, path: Path) -> Path:
-        """Write atomically as ``.npz``."""
+        """Write atomically as ``.npz``.
+
+        Args:
+            path: The file to write (e.g. ``surface_path(cfg, "hybrid_2d")``).
+
+        Returns:
+            ``path``.
+
+        Example:
+            >>> result.save(surface_path(cfg, "hybrid_2d"))  # doctest: +SKIP
+        """
 
         arrays = {key: np.asarray(value) for key, value in dataclasses.asdict(self).items()}
         return atomic_write(path, lambda handle: np.savez(handle, **arrays))
 
     @classmethod
     def load(cls, path: Path) -> Landscape:
+        """Read a landscape written by :meth:`save`.
+
+        Args:
+            path: The ``.npz`` file.
+
+        Returns:
+            The landscape, as it was saved.
+
+        Example:
+            >>> surface = Landscape.load(surface_path(cfg, "hybrid_2d"))  # doctest: +SKIP
+        """
         with np.load(path) as stored:
             values = {key: stored[key] for key in stored.files}
         return cls(
@@ -209,7 +230,32 @@ def landscape(
     probe: str | None = None,
 ) -> Landscape:
     """L(θ + α δ + β η) on the grid (1-D when ``betas`` is None), with accuracy, the centre, and
-    the mean outputs of layer ``probe`` (the logits when None) from the same forward passes."""
+    the mean outputs of layer ``probe`` (the logits when None) from the same forward passes.
+
+    Args:
+        model: The model whose loss is mapped (a head on cached features, or a whole network).
+        centre: The trained parameters θ, by name (:func:`trained_parameters`); parameters of
+            ``model`` not in it stay fixed.
+        directions: δ (and η), each shaped like ``centre``; only the first is used in 1-D.
+        inputs: The inputs the loss averages over, ``(N, ...)`` (features or images).
+        labels: Their class indices ``(N,)``.
+        alphas: Grid coordinates along δ, ``(A,)``.
+        betas: Grid coordinates along η, ``(B,)``; None for a 1-D landscape.
+        kind: The model's name, stored with the result.
+        progress: Show a progress bar.
+        probe: Name of a child layer whose mean outputs are recorded; None: the logits.
+
+    Returns:
+        The :class:`Landscape`: loss and accuracy ``(A,)`` or ``(A, B)`` (mean cross-entropy
+        and fraction correct), and the loss at θ.
+
+    Example:
+        >>> alphas = np.linspace(-1, 1, 51)
+        >>> line = landscape(head, centre, [delta], inputs, labels, alphas)  # doctest: +SKIP
+        >>> surface = landscape(
+        ...     head, centre, [delta, eta], inputs, labels, alphas, alphas, kind="hybrid"
+        ... )  # doctest: +SKIP
+    """
     offsets = grid_offsets(directions, alphas, betas)
     loss, accuracy, outputs = evaluate_points(
         model, centre, offsets, inputs, labels, progress=progress, probe=probe
@@ -231,6 +277,22 @@ def landscape(
 def training_sample(
     features: torch.Tensor, labels: torch.Tensor, n: int, generator: torch.Generator
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """``n`` cached training feature vectors drawn at random: the data the loss averages over."""
+    """``n`` cached training feature vectors drawn at random: the data the loss averages over.
+
+    Args:
+        features: Cached backbone features ``(N, 512)``.
+        labels: Their class indices ``(N,)``.
+        n: How many to draw (all of them when ``n`` ≥ N), without replacement.
+        generator: The random generator of the draw.
+
+    Returns:
+        The drawn features ``(n, 512)`` and their labels ``(n,)``.
+
+    Example:
+        >>> features, labels = torch.randn(100, 512), torch.zeros(100, dtype=torch.long)
+        >>> inputs, targets = training_sample(features, labels, 10, torch.Generator())
+        >>> tuple(inputs.shape), tuple(targets.shape)
+        ((10, 512), (10,))
+    """
     chosen = torch.randperm(len(features), generator=generator)[:n]
     return features[chosen], labels[chosen]

@@ -23,7 +23,19 @@ DIRECTIONS_FILE = "landscape_directions.pt"
 
 
 def surface_path(cfg: Config, name: str) -> Path:
-    """Where the run's landscape grid ``name`` (e.g. ``"hybrid_2d"``) is saved."""
+    """Where the run's landscape grid ``name`` (e.g. ``"hybrid_2d"``) is saved.
+
+    Args:
+        cfg: The run's configuration (its ``artifacts_dir``).
+        name: The grid's name, without extension.
+
+    Returns:
+        ``<artifacts_dir>/landscape/<name>.npz``.
+
+    Example:
+        >>> surface_path(Config(), "hybrid_2d").name
+        'hybrid_2d.npz'
+    """
     return cfg.artifacts_path / ANALYSIS.name / f"{name}.npz"
 
 
@@ -66,7 +78,20 @@ def save_directions(
     quantum: Mapping[str, Mapping[str, int]],
 ) -> Path:
     """Write each model's trained parameters, its two landscape directions and its circuit
-    weights' names and widths (:func:`~helpers.analysis.landscape.quantum_parameters`)."""
+    weights' names and widths (:func:`~helpers.analysis.landscape.quantum_parameters`).
+
+    Args:
+        cfg: The run's configuration (where to write).
+        centres: Each model's trained parameters θ by name, by model kind.
+        directions: Each model's two directions (δ, η), shaped like its centre, by kind.
+        quantum: Each model's circuit-weight names and layer widths, by kind.
+
+    Returns:
+        The written file, ``<artifacts_dir>/explore/landscape_directions.pt``.
+
+    Example:
+        >>> save_directions(cfg, centres, directions, quantum)  # doctest: +SKIP
+    """
     stored = {
         kind: {
             "centre": dict(centres[kind]),

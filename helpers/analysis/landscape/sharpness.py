@@ -169,7 +169,25 @@ def sharpness(
     radius: float = 0.5,
     **direction_options: object,
 ) -> Sharpness:
-    """:func:`top_hessian_eigenvalue` and :func:`radius_sharpness` of one model."""
+    """:func:`top_hessian_eigenvalue` and :func:`radius_sharpness` of one model.
+
+    Args:
+        model: The model (a trained head on cached features).
+        inputs: The inputs the loss averages over, ``(N, 512)`` features.
+        labels: Their class indices ``(N,)``.
+        generator: The random generator of the power iteration's start and the directions.
+        radius: The step r along each filter-normalised direction (in units of θ's filters).
+        **direction_options: Passed on to :func:`radius_sharpness` (``n_directions``) and its
+            directions (``quantum_scale``).
+
+    Returns:
+        The :class:`Sharpness`: the top Hessian eigenvalue, its power iterations, ``radius``
+        and the loss increases ``(K,)``, one per random direction.
+
+    Example:
+        >>> result = sharpness(head, inputs, labels, generator, radius=0.5)  # doctest: +SKIP
+        >>> mean, error = result.increase  # doctest: +SKIP
+    """
     eigenvalue, iterations = top_hessian_eigenvalue(model, inputs, labels, generator)
     increases = radius_sharpness(
         model, inputs, labels, generator, radius=radius, **direction_options
@@ -188,7 +206,20 @@ def landscape_results(
     rescalings that leave a ReLU network's function unchanged (Dinh et al. 2017), and a
     non-positive value (power iteration finds the largest-magnitude eigenvalue; the selected
     epoch need not be a minimum) leaves that seed out. ``circuit_displacement[seed][model]``
-    (‖w − w₀‖ of the circuit weights) is stated too."""
+    (‖w − w₀‖ of the circuit weights) is stated too.
+
+    Args:
+        per_seed: Each seed's :class:`Sharpness` by model kind, ``[seed][model]``.
+        circuit_displacement: ‖w − w₀‖ of the circuit weights, ``[seed][model]``
+            (``circuit_displacement``); None to leave it out.
+
+    Returns:
+        The analysis' :class:`~helpers.analysis.results.Results` (``"landscape"``).
+
+    Example:
+        >>> results = landscape_results(sharpness_by_seed, moved_by_seed)  # doctest: +SKIP
+        >>> publish_results(results, cfg)  # doctest: +SKIP
+    """
     results = Results(ANALYSIS.name)
     kinds = list(next(iter(per_seed.values())))
     eigenvalues = {k: [s[k].eigenvalue for s in per_seed.values()] for k in kinds}

@@ -83,7 +83,22 @@ def parameter_displacement(
     """How far training moved the parameters: per tensor and in total (last row, ``"total"``),
     ‖w − w₀‖ (trained minus the trajectory's first snapshot, the initial parameters), ‖w₀‖ and
     ‖w‖; for the circuit weights named in ``quantum`` (:func:`quantum_parameters`) also the RMS
-    change per angle in radians (NaN for the other rows)."""
+    change per angle in radians (NaN for the other rows).
+
+    Args:
+        trajectory: The snapshots training saved (``load_trajectory``): ``vectors`` ``(K, P)``
+            in ``names`` order, whose first row is the initial parameters.
+        centre: The trained parameters, by name, in the trajectory's order.
+        quantum: The names of the circuit weights (angles, in radians).
+
+    Returns:
+        One row per tensor and a last ``"total"`` row: ``parameter``, ``shape``,
+        ``norm_change``, ``norm_initial``, ``norm_trained``, ``rms_angle_change``.
+
+    Example:
+        >>> trajectory = load_trajectory(cfg, "hybrid", cfg.seeds[0])  # doctest: +SKIP
+        >>> rows = parameter_displacement(trajectory, centre, quantum)  # doctest: +SKIP
+    """
     quantum = set(quantum)
     initial = unflatten(_snapshots(trajectory, centre)[0], centre)
     pairs = [(name, initial[name], value.double()) for name, value in centre.items()]
@@ -107,7 +122,18 @@ def circuit_displacement(
     cfg: Config, heads_by_seed: Mapping[int, Mapping[str, nn.Module]]
 ) -> dict[int, dict[str, float]]:
     """‖w − w₀‖ of the circuit weights of every seed's models that have any (the hybrid; the
-    depth-0 control has none), from the trajectories training saved: ``[seed][model]``."""
+    depth-0 control has none), from the trajectories training saved: ``[seed][model]``.
+
+    Args:
+        cfg: The run's configuration (where training saved the trajectories).
+        heads_by_seed: Every seed's trained heads by kind, ``[seed][model]``.
+
+    Returns:
+        ‖w − w₀‖ over all circuit weights, ``[seed][model]``; models without any are absent.
+
+    Example:
+        >>> moved = circuit_displacement(cfg, session.heads_by_seed)  # doctest: +SKIP
+    """
     moved: dict[int, dict[str, float]] = {}
     for seed, heads in heads_by_seed.items():
         moved[seed] = {}

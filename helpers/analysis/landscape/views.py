@@ -31,7 +31,27 @@ def trajectory_landscape(
     generator: torch.Generator,
     kind: str = "",
 ) -> tuple[TrajectoryPlane, Landscape]:
-    """The loss on the PCA plane of the training trajectory, over 1.2 times its extent."""
+    """The loss on the PCA plane of the training trajectory, over 1.2 times its extent.
+
+    Args:
+        head: The trained head.
+        centre: Its trained parameters θ, by name (the plane's origin).
+        trajectory: The snapshots training saved (``load_trajectory``).
+        inputs: The inputs the loss averages over, ``(N, 512)`` features.
+        labels: Their class indices ``(N,)``.
+        resolution: Grid points along each of the two PCA directions.
+        generator: Draws a second direction when the trajectory has rank one.
+        kind: The model's name, stored with the landscape.
+
+    Returns:
+        The :class:`TrajectoryPlane` (directions, the snapshots' coordinates ``(K, 2)``, the
+        explained variance) and the ``(resolution, resolution)`` :class:`Landscape` on it.
+
+    Example:
+        >>> plane, surface = trajectory_landscape(
+        ...     head, centre, trajectory, inputs, labels, 51, generator, kind="hybrid"
+        ... )  # doctest: +SKIP
+    """
     plane = pca_plane(trajectory, centre, generator)
     extent = 1.2 * np.abs(plane.coordinates).max()
     axis = np.linspace(-extent, extent, resolution)
@@ -66,7 +86,26 @@ def periodic_landscape(
     exactly 2π-periodic there. The spectra are taken of the (first) quantum layer's outputs
     ⟨Z_j⟩, averaged over the inputs and evaluated with the loss: trigonometric polynomials whose
     frequencies are those the circuit expresses. The loss, a nonlinear function of them, has
-    harmonics beyond (``loss_spectrum``)."""
+    harmonics beyond (``loss_spectrum``).
+
+    Args:
+        head: A trained head with a quantum layer (the hybrid).
+        centre: Its trained parameters θ, by name.
+        inputs: The inputs the loss averages over, ``(N, 512)`` features.
+        labels: Their class indices ``(N,)``.
+        resolution: Grid points along each direction over [-π, π).
+        generator: Draws the random signs of the two directions.
+
+    Returns:
+        The :class:`PeriodicLandscape`: the ``(resolution, resolution)`` surface, its spectra,
+        the loss at t = ±π (``ends``, ``(2,)``) and the frequency bound per qubit.
+
+    Example:
+        >>> periodic = periodic_landscape(
+        ...     head, centre, inputs, labels, 51, generator
+        ... )  # doctest: +SKIP
+        >>> low, high = periodic.ends  # equal (2π-periodic)  # doctest: +SKIP
+    """
     quantum = quantum_parameters(head)
     directions = [periodic_direction(centre, quantum, generator) for _ in range(2)]
     probe = next(iter(quantum)).rpartition(".")[0]
@@ -97,7 +136,23 @@ def whole_network(
     kind: str = "",
 ) -> Landscape:
     """The loss along one filter-normalised direction over every parameter, ResNet18 included
-    (BatchNorm parameters and biases get zero directions, as in Li et al.)."""
+    (BatchNorm parameters and biases get zero directions, as in Li et al.).
+
+    Args:
+        model: The whole network (backbone and head), images to logits.
+        images: Normalised images ``(N, 3, H, W)`` the loss averages over.
+        labels: Their class indices ``(N,)``.
+        generator: Draws the random direction.
+        points: Grid points along the direction, over α in [-1, 1].
+        kind: The model's name, stored with the landscape.
+
+    Returns:
+        The 1-D :class:`Landscape` (loss and accuracy ``(points,)``).
+
+    Example:
+        >>> images, labels, _ = session.test_images(16)  # doctest: +SKIP
+        >>> line = whole_network(model, images, labels, generator, kind="hybrid")  # doctest: +SKIP
+    """
     params = trained_parameters(model, trainable_only=False)
     direction = filter_normalised_direction(params, generator, quantum_parameters(model))
     return landscape(
