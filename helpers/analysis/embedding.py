@@ -40,6 +40,30 @@ UMAP_METRICS = (
     "correlation", "hamming", "jaccard", "dice", "russellrao", "kulsinski", "rogerstanimoto",
     "sokalmichener", "sokalsneath", "yule", "hellinger",
 )  # fmt: skip
+
+
+def check_sizes(cfg: Config) -> None:
+    """Raise if ``embedding_images`` and ``perplexity`` cannot feed the layouts and separability
+    statistics (preflight): the cross-validated k-NN needs more than :data:`NEIGHBOURS` images
+    of each class, trustworthiness more than twice as many images as neighbours, and t-SNE a
+    perplexity below the number of images."""
+    least = max(cfg.n_classes * (NEIGHBOURS + 1), 2 * NEIGHBOURS + 1)
+    problems = []
+    if cfg.embedding_images < least:
+        problems.append(
+            f"embedding_images={cfg.embedding_images}: the k-NN accuracy and trustworthiness "
+            f"({NEIGHBOURS} neighbours) need at least {least} test images for "
+            f"{cfg.n_classes} classes; give embedding_images >= {least}"
+        )
+    elif cfg.perplexity >= cfg.embedding_images:
+        problems.append(
+            f"perplexity={cfg.perplexity:g}: t-SNE needs a perplexity below the number of images "
+            f"(embedding_images={cfg.embedding_images}); give a smaller perplexity or more images"
+        )
+    if problems:
+        raise ValueError("; ".join(problems) + ".")
+
+
 ANALYSIS = Analysis(
     name="separability",
     notebook="04_tsne",
@@ -55,6 +79,7 @@ ANALYSIS = Analysis(
         Parameter("perplexity", 30.0, POSITIVE_NUMBER, smoke=10.0, help="t-SNE perplexity"),
     ),
     key_figure="04_separability",
+    check=check_sizes,
     writes=("explore/layouts_tsne.npz",),
     tab=Tab("Layout", "helpers.present.explore_tabs:LayoutTab"),
 )

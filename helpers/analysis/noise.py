@@ -38,7 +38,13 @@ FAMILY_QUESTION = "hybrid vs depth-0 control, accuracy lost to noise"
 
 
 def check_device(cfg: Config) -> None:
-    """Raise if ``cfg.noise_device`` is no fake device with enough qubits (preflight)."""
+    """Raise if ``cfg.noise_device`` is no fake device with enough qubits, or if
+    ``noise_images`` gives no standard error over images (preflight)."""
+    if cfg.noise_images < 2:
+        raise ValueError(
+            f"noise_images={cfg.noise_images}: the accuracy's standard error over images needs "
+            "at least 2; give noise_images >= 2."
+        )
     fake_device(cfg.noise_device, cfg.n_qubits)
 
 
@@ -88,7 +94,19 @@ SETTINGS = {
 
 def fake_device(name: str, n_qubits: int | None = None) -> BackendV2:
     """A fake IBM device by class name, e.g. ``FakeManilaV2``; the error lists the valid names.
-    With ``n_qubits`` (the circuit's), a device with fewer qubits is refused."""
+    With ``n_qubits`` (the circuit's), a device with fewer qubits is refused.
+
+    Args:
+        name: The class name of a qiskit-ibm-runtime fake device.
+        n_qubits: The circuit's qubits; None skips the size check.
+
+    Returns:
+        The fake device (a calibration snapshot of a real IBM processor).
+
+    Example:
+        >>> fake_device("FakeManilaV2", n_qubits=4).num_qubits
+        5
+    """
     from qiskit_ibm_runtime import fake_provider
 
     available = sorted(
@@ -120,7 +138,22 @@ def with_quantum_backend(
     """A copy of a trained hybrid head whose circuit runs on qiskit-aer: ``shots`` bit-strings
     per image (None: exact) and, if a ``target`` device is given, the circuit transpiled and
     scheduled for it under its noise model (``NoiseModel.from_backend``, idle qubits relaxing in
-    their delays), with the ``mitigation`` chosen."""
+    their delays), with the ``mitigation`` chosen.
+
+    Args:
+        head: A trained hybrid head (left unchanged).
+        shots: Bit-strings measured per image; None for exact expectation values.
+        seed: The sampling seed.
+        target: The fake device whose noise is simulated; None for a noiseless simulator.
+        mitigation: Any of ``"m3"`` (readout) and ``"zne"`` (zero-noise extrapolation).
+
+    Returns:
+        The copy, in eval mode; its ``q_layer`` holds the transpiled circuit.
+
+    Example:
+        >>> device = fake_device("FakeManilaV2", 4)  # doctest: +SKIP
+        >>> noisy = with_quantum_backend(head, shots=1024, seed=0, target=device)  # doctest: +SKIP
+    """
     noisy = copy.deepcopy(head)
     noisy.q_layer = QuantumLayer(
         head.q_layer.n_qubits,
@@ -186,7 +219,25 @@ def shot_sweep(
     One noiseless and one noisy copy of the head are built; every row starts a new run on its
     estimator (:meth:`~helpers.quantum.SampledEstimator.reset`: shots, seed, mitigation, M3
     recalibrated), which remembers the exact outcome probabilities of these images, so the
-    circuits are simulated once per copy and noise factor, not once per row."""
+    circuits are simulated once per copy and noise factor, not once per row.
+
+    Args:
+        head: A trained hybrid (or depth-0 control) head.
+        features: Test features ``(N, 512)``.
+        labels: Their class indices ``(N,)``.
+        shots: The shot counts per image to try.
+        repeats: Sampling seeds per shot count.
+        target: The fake device whose noise the noisy settings simulate.
+        seed: The first sampling seed.
+        settings: The settings to evaluate, by name.
+
+    Returns:
+        The rows: ``setting``, ``shots`` (None without), ``repeat``, ``accuracy``,
+        ``accuracy_se``, ``loss``, ``z_error``, ``z_error_se``.
+
+    Example:
+        >>> rows = shot_sweep(head, inputs, labels, [64, 1024], 5, device, seed=0)  # doctest: +SKIP
+    """
     scores, exact = _evaluate(head, features, labels)
     rows: list[dict[str, object]] = [{"setting": EXACT, "shots": None, "repeat": 0, **scores}]
     copies: dict[bool, DressedQuantumHead] = {}
@@ -220,7 +271,21 @@ def _sampled_estimator(head: DressedQuantumHead) -> SampledEstimator:
 def mean_over_repeats(rows: Sequence[Mapping[str, object]]) -> list[dict[str, object]]:
     """Per setting and shot count: accuracy and ⟨Z_j⟩ error, their mean over repeats, the
     standard deviation over repeats (sampling seeds) and the SE over images (mean over
-    repeats)."""
+    repeats).
+
+    Args:
+        rows: :func:`shot_sweep` rows.
+
+    Returns:
+        One row per (setting, shots): ``repeats`` and, for ``accuracy`` and ``z_error``, the
+        mean, ``_std`` and ``_se``.
+
+    Example:
+        >>> rows = [{"setting": "shots only", "shots": 64, "accuracy": a, "accuracy_se": 0.02,
+        ...          "z_error": 0.1, "z_error_se": 0.01} for a in (0.8, 0.9)]
+        >>> round(mean_over_repeats(rows)[0]["accuracy"], 3)
+        0.85
+    """
     groups: dict[tuple[str, object], list[Mapping[str, object]]] = {}
     for row in rows:
         groups.setdefault((str(row["setting"]), row["shots"]), []).append(row)
@@ -242,7 +307,21 @@ def shot_budget(
     """Per sampled setting, the fewest shots from which the accuracy (mean over seeds and
     repeats) stays within one SE over test images of the exact accuracy (both averaged over the
     seeds' :func:`mean_over_repeats` tables) at every larger shot count tried; None when even the
-    largest count tried falls outside."""
+    largest count tried falls outside.
+
+    Args:
+        averaged_by_seed: Each seed's :func:`mean_over_repeats` rows, exact row included.
+
+    Returns:
+        The fewest sufficient shots per image, or None, by sampled setting.
+
+    Example:
+        >>> exact = {"setting": "exact", "shots": None, "accuracy": 0.9, "accuracy_se": 0.02}
+        >>> sampled = [{"setting": "shots only", "shots": s, "accuracy": a}
+        ...            for s, a in ((64, 0.8), (256, 0.89), (1024, 0.9))]
+        >>> shot_budget([[exact, *sampled]])
+        {'shots only': 256}
+    """
     exact = [row for averaged in averaged_by_seed for row in averaged if row["setting"] == EXACT]
     target, tolerance = (
         float(np.mean([row[key] for row in exact])) for key in ("accuracy", "accuracy_se")
@@ -291,7 +370,22 @@ def hardware_plan(
 ) -> dict[str, dict[str, object]]:
     """Per sampled setting of ``budget`` (:func:`shot_budget`): the shots per image it needs
     (the most tried when none was enough, ``reached`` False) and the :func:`hardware_budget` of
-    one evaluation of ``n_images`` at that count."""
+    one evaluation of ``n_images`` at that count.
+
+    Args:
+        budget: :func:`shot_budget`'s shots per setting (None: not reached).
+        shots: The shot counts tried.
+        n_images: Images in one evaluation.
+        n_qubits: The circuit's qubits (M3's calibration circuits depend on them).
+
+    Returns:
+        By setting: ``shots_per_image``, ``reached``, ``circuits`` and ``shots`` in all.
+
+    Example:
+        >>> plan = hardware_plan({"shots only": 256}, [64, 256, 1024], n_images=500)
+        >>> plan["shots only"]["circuits"], plan["shots only"]["shots"]
+        (500, 128000)
+    """
     plan: dict[str, dict[str, object]] = {}
     for setting, count in budget.items():
         per_image = max(shots) if count is None else count
@@ -311,7 +405,17 @@ def noise_results(sweeps: Mapping[str, Mapping[int, list[dict[str, object]]]]) -
     at the largest shot count tried (and device noise evaluated exactly): the accuracy it loses
     against the exact evaluation, hybrid vs control, paired by seed (does the circuit beyond
     depth 0 lose more to noise?). Exploratory: the same at the smaller shot counts, each
-    setting against exact, and what each mitigation changes in the ⟨Z_j⟩ error, per model."""
+    setting against exact, and what each mitigation changes in the ⟨Z_j⟩ error, per model.
+
+    Args:
+        sweeps: :func:`shot_sweep` rows, ``[model][seed]``.
+
+    Returns:
+        The analysis' :class:`~helpers.analysis.results.Results` (``"noise"``).
+
+    Example:
+        >>> results = noise_results(sweeps)  # doctest: +SKIP
+    """
     results = Results(ANALYSIS.name)
     lost: dict[str, dict[tuple[str, object], list[float]]] = {}
     for model, by_seed in sweeps.items():

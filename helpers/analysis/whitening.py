@@ -32,7 +32,7 @@ from helpers.analysis.activations import (
     Activations,
     layer_order,
 )
-from helpers.analysis.embedding import UMAP_METRICS, umap_layout
+from helpers.analysis.embedding import UMAP_METRICS, check_sizes, umap_layout
 from helpers.analysis.results import Results
 from helpers.analysis.stats import as_matrix
 from helpers.config import one_of
@@ -49,6 +49,7 @@ ANALYSIS = Analysis(
     ),
     shared=("embedding_images",),
     key_figure="05_spectra",
+    check=check_sizes,
     writes=("explore/layouts_umap.npz",),
 )
 EPSILON = 1e-5  # relative regulariser of the ZCA matrix (times the mean eigenvalue)

@@ -156,3 +156,22 @@ def test_preflight_continues_the_run_it_was_given(tmp_path):
     [line] = changed_since_training(fewer, recorded, ["02_hybrid_train.ipynb"])
     assert "(seeds=[0, 1, 2], classical)" in line and "include 01_classical" in line
     assert recorded_run(tmp_path / "elsewhere", []) == {}
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("embedding_images", "5", "embedding_images=5: the k-NN accuracy and trustworthiness "
+         "(5 neighbours) need at least 12 test images for 2 classes; give embedding_images >= 12."),
+        ("perplexity", "200", "perplexity=200: t-SNE needs a perplexity below the number of "
+         "images (embedding_images=128); give a smaller perplexity or more images."),
+        ("saliency_images", "1", "saliency_images=1: the scores' standard errors over images "
+         "need at least two images of each class; give saliency_images >= 4."),
+        ("noise_images", "1", "noise_images=1: the accuracy's standard error over images needs "
+         "at least 2; give noise_images >= 2."),
+    ],
+)  # fmt: skip
+def test_sizes_are_checked_against_what_they_feed(tmp_path, capsys, name, value, message):
+    code = pipeline.main(["--smoke", "--output-dir", str(tmp_path / "out"), "-p", name, value])
+    assert code == 2
+    assert f"- {message}" in capsys.readouterr().err.splitlines()

@@ -335,8 +335,16 @@ def explain_user_image(
     return Explanation(name, method, image, maps, probabilities)
 
 
-def check_user_image(cfg: Config) -> None:
-    """Raise if ``cfg.user_image`` is set but is no image Pillow can read (preflight)."""
+def check_inputs(cfg: Config) -> None:
+    """Raise if ``saliency_images`` gives fewer than two images of each class (an SE over images,
+    and a curve for each class, need two), or if ``user_image`` is set but is no image Pillow
+    can read (preflight)."""
+    least = 2 * cfg.n_classes
+    if cfg.saliency_images < least:
+        raise ValueError(
+            f"saliency_images={cfg.saliency_images}: the scores' standard errors over images need "
+            f"at least two images of each class; give saliency_images >= {least}."
+        )
     path = cfg.user_image_path
     if path is None:
         return

@@ -34,7 +34,7 @@ from helpers.analysis.saliency.maps import (
     METHODS,
     RANDOM,
     MethodMaps,
-    check_user_image,
+    check_inputs,
     explain_methods,
     head_unit_saliency,
     unit_similarity,
@@ -59,7 +59,7 @@ ANALYSIS = Analysis(
         Parameter("user_image", "", help="a photo to explain, besides the test images"),
     ),
     key_figure="03_deletion_insertion",
-    check=check_user_image,
+    check=check_inputs,
     tab=Tab("Image", "helpers.present.explore_tabs:ImageTab"),
 )
 
