@@ -15,7 +15,13 @@ from torchvision import models
 
 from helpers.config import Config, fingerprint
 from helpers.io import error_summary, load_cached, save_torch
-from helpers.model.data import SMOKE_COMMAND, load_splits, loader_workers
+from helpers.model.data import (
+    SMOKE_COMMAND,
+    DecodeError,
+    load_splits,
+    loader_workers,
+    worker_error,
+)
 from helpers.model.device import images_per_batch, run_device
 from helpers.progress import progress
 
@@ -163,9 +169,13 @@ def extract_features(
     device = next(backbone.parameters()).device
     fast = fast_copy(backbone)
     features, labels = [], []
-    for images, targets in progress(loader, desc=desc):
-        features.append(fast(images.to(device, memory_format=torch.channels_last)).float().cpu())
-        labels.append(torch.as_tensor(targets))
+    try:
+        for images, targets in progress(loader, desc=desc):
+            images = images.to(device, memory_format=torch.channels_last)
+            features.append(fast(images).float().cpu())
+            labels.append(torch.as_tensor(targets))
+    except DecodeError as exc:
+        raise worker_error(exc) from None
     return torch.cat(features), torch.cat(labels)
 
 

@@ -21,6 +21,7 @@ from torch.utils.data import Dataset, Subset
 from torchvision import datasets, transforms
 
 from helpers.config import Config
+from helpers.io import error_summary
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -116,6 +117,30 @@ def denormalize(images: torch.Tensor) -> torch.Tensor:
     return (images * std + mean).clamp(0, 1)
 
 
+class DecodeError(ValueError):
+    """An image file that cannot be decoded; the message names it and says what to do."""
+
+
+def decode_image(path: str) -> Image.Image:
+    """An image file as RGB, or a :class:`DecodeError` naming the file (a truncated JPEG passes
+    ``Image.verify()`` and fails only here, when its pixels are decoded)."""
+    try:
+        with open(path, "rb") as handle:
+            return Image.open(handle).convert("RGB")
+    except (OSError, ValueError, Image.DecompressionBombError) as exc:
+        raise DecodeError(
+            f"{path} cannot be decoded ({error_summary(exc)}): remove or replace the file, then "
+            "rerun."
+        ) from None
+
+
+def worker_error(exc: DecodeError) -> DecodeError:
+    """The :class:`DecodeError` a DataLoader worker raised, without the worker's traceback that
+    the DataLoader puts in its message: one line naming the file."""
+    last = str(exc).strip().splitlines()[-1]
+    return DecodeError(last.split("DecodeError: ", 1)[-1])
+
+
 class ClassSubset(Dataset):
     """The samples of chosen classes of a labelled dataset, relabelled 0..k-1 in the given order."""
 
@@ -194,7 +219,7 @@ def _imagefolder(cfg: Config) -> tuple[Dataset, Dataset]:
     transform = image_transform(cfg)
     parts = []
     for split in splits:
-        folder = datasets.ImageFolder(root / split, transform=transform)
+        folder = datasets.ImageFolder(root / split, transform=transform, loader=decode_image)
         class_indices = _check_classes(cfg.classes, folder.classes, f"{root / split}")
         parts.append(ClassSubset(folder, folder.targets, class_indices))
     return parts[0], parts[1]

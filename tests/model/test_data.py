@@ -9,6 +9,8 @@ from PIL import Image
 
 from helpers.config import Config
 from helpers.model import data
+from helpers.model.backbone import extract_features, load_backbone
+from helpers.model.data import DecodeError, load_splits
 from tests.conftest import shared_path
 
 
@@ -165,3 +167,31 @@ def test_stratified_split_is_seeded_disjoint_and_keeps_class_shares():
     assert [labels[i] for i in val].count(0) == 12 and [labels[i] for i in val].count(1) == 8
     assert data.stratified_split(labels, 0.2, seed=3) == (train, val)
     assert data.stratified_split(labels, 0.2, seed=4)[1] != val
+
+
+@pytest.mark.parametrize("workers", [0, 1])
+def test_a_truncated_image_is_named_at_first_decode_in_one_line(tmp_path, workers):
+    root = tmp_path / "data"
+    for split in ("train", "val"):
+        for name in ("ants", "bees"):
+            folder = root / split / name
+            folder.mkdir(parents=True)
+            for i in range(10):
+                pixels = (np.random.default_rng(i).random((64, 64, 3)) * 255).astype(np.uint8)
+                Image.fromarray(pixels).save(folder / f"{i}.jpg", quality=95)
+    broken = root / "train" / "bees" / "1.jpg"
+    content = broken.read_bytes()
+    broken.write_bytes(content[: len(content) * 2 // 3])  # cut short: verify() still passes
+    with Image.open(broken) as image:
+        image.verify()
+    cfg = Config(
+        dataset="imagefolder", classes=["ants", "bees"], data_dir=str(root), weights="none",
+        image_size=32, resize_size=32, artifacts_dir=str(tmp_path / "a"), val_fraction=0.2,
+    )  # fmt: skip
+    splits = load_splits(cfg)
+    backbone = load_backbone("none", 0)
+    with pytest.raises(DecodeError) as raised:
+        extract_features(backbone, splits.pool, batch_size=2, num_workers=workers)
+    message = str(raised.value)
+    assert message.startswith(f"{broken} cannot be decoded (OSError: image file is truncated")
+    assert message.endswith("remove or replace the file, then rerun.") and "\n" not in message
