@@ -82,6 +82,8 @@ class Analysis:
             a message saying what to fix; run before the pipeline starts this notebook.
         tab: its explorer tab, if any.
         trains: the models (:data:`MODELS`) its notebook trains.
+        needs: models of which a run must have one for the notebook to have anything to do
+            (the pipeline skips it otherwise, saying so); empty: any model will do.
         writes: artifacts its notebook writes for others to read (paths under
             ``artifacts_dir``; a folder ends with ``/``), so a reader that misses one can name
             the notebook to run.
@@ -97,6 +99,7 @@ class Analysis:
     check: Callable[[Any], object] | None = None
     tab: Tab | None = None
     trains: tuple[str, ...] = ()
+    needs: tuple[str, ...] = ()
     writes: tuple[str, ...] = ()
     results: bool = True
 
@@ -104,6 +107,10 @@ class Analysis:
     def number(self) -> str:
         """The notebook's number, ``"03"``."""
         return self.notebook[:2]
+
+    def runs_with(self, models: list[str]) -> bool:
+        """Whether the notebook has something to do for a run of ``models``."""
+        return not self.needs or any(model in models for model in self.needs)
 
     @property
     def declared(self) -> tuple[str, ...]:

@@ -23,6 +23,7 @@ ANALYSES = (
         title="The classical twin, trained once per seed",
         shared=(*SHARED, "cache_dir", "smoke"),
         trains=("classical",),
+        needs=("classical",),
         results=False,
     ),
     Analysis(
@@ -31,6 +32,7 @@ ANALYSES = (
         title="Test accuracy: the hybrid, its classical twin and its depth-0 control",
         shared=("q_depth", "q_delta", "backend"),
         trains=("hybrid", "product"),
+        needs=("hybrid", "product"),
     ),
 )
 
@@ -55,7 +57,19 @@ def test_accuracy_by_seed(cfg: Config) -> dict[str, dict[int, float]]:
 
 def accuracy_results(cfg: Config) -> Results:
     """Validation and test accuracy of every trained model of ``cfg.models`` (mean ± SE over
-    seeds) and the paired test-accuracy comparisons between the models (one Holm family)."""
+    seeds) and the paired test-accuracy comparisons between the models (one Holm family).
+
+    Args:
+        cfg: The run's configuration: the models trained and their ``metrics.json``.
+
+    Returns:
+        The analysis' :class:`~helpers.analysis.results.Results` (``"accuracy"``); models not
+        trained yet are left out.
+
+    Example:
+        >>> results = accuracy_results(cfg)  # doctest: +SKIP
+        >>> publish_results(results, cfg)  # doctest: +SKIP
+    """
     results = Results(ANALYSES[1].name)
     trained = {kind: m for kind in cfg.models if (m := read_metrics(cfg, kind)) is not None}
     test = {}

@@ -79,7 +79,19 @@ def valid_range() -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def noise_image(size: int, seed: int = 0) -> torch.Tensor:
-    """A grey image with faint noise, normalised, ``(1, 3, size, size)``: a neutral start."""
+    """A grey image with faint noise, normalised, ``(1, 3, size, size)``: a neutral start.
+
+    Args:
+        size: The image's height and width in pixels.
+        seed: Seeds the noise.
+
+    Returns:
+        The image ``(1, 3, size, size)``, ImageNet-normalised.
+
+    Example:
+        >>> tuple(noise_image(32, seed=0).shape)
+        (1, 3, 32, 32)
+    """
     generator = torch.Generator().manual_seed(seed)
     pixels = (0.5 + 0.05 * torch.randn(1, 3, size, size, generator=generator)).clamp(0, 1)
     return normalize(pixels)
@@ -162,32 +174,67 @@ def unit_dreams(
     **settings: Any,
 ) -> DreamTable:
     """Each qubit's ±<Z_j> (row ``hybrid qubits``) and the classical twin's hidden units pushed
-    up (row ``classical units``: a ReLU unit has no negative side), all from ``start``."""
+    up (row ``classical units``: a ReLU unit has no negative side), all from ``start``.
+
+    Args:
+        models: The ``"hybrid"`` and ``"classical"`` models (images to logits), by kind.
+        layers: Their unit layers (``unit_layer``: the quantum layer, the hidden ReLU), by kind.
+        start: The start image ``(1, 3, H, W)``, normalised.
+        **settings: Passed on to :func:`dream` (``steps``, ``octaves``, ``seed``, ...).
+
+    Returns:
+        The :class:`DreamTable`: rows ``hybrid qubits`` (columns ``+⟨Z_j⟩``, ``−⟨Z_j⟩``) and
+        ``classical units`` (columns ``+h_j``).
+
+    Example:
+        >>> layers = {kind: unit_layer(m, kind) for kind, m in models.items()}  # doctest: +SKIP
+        >>> units = unit_dreams(models, layers, start, steps=20, octaves=3)  # doctest: +SKIP
+    """
     table = DreamTable()
-    for j in range(layers["hybrid"].n_qubits):
-        for sign, symbol in ((1.0, "+"), (-1.0, "−")):
-            objective = unit_objective(models["hybrid"], layers["hybrid"], j, sign)
-            name = f"{symbol}⟨Z_{j}⟩"
-            table.add("hybrid qubits", name, dream(objective, start, **settings), f"hybrid {name}")
-        objective = unit_objective(models["classical"], layers["classical"], j)
-        run = dream(objective, start, **settings)
-        table.add("classical units", f"+h_{j}", run, f"classical +h_{j}")
+    if "hybrid" in models:
+        for j in range(_layer_output(models["hybrid"], layers["hybrid"], start).shape[1]):
+            for sign, symbol in ((1.0, "+"), (-1.0, "−")):
+                objective = unit_objective(models["hybrid"], layers["hybrid"], j, sign)
+                name = f"{symbol}⟨Z_{j}⟩"
+                run = dream(objective, start, **settings)
+                table.add(DREAM_ROWS["hybrid"], name, run, f"hybrid {name}")
+    if "classical" in models:
+        for j in range(_layer_output(models["classical"], layers["classical"], start).shape[1]):
+            objective = unit_objective(models["classical"], layers["classical"], j)
+            run = dream(objective, start, **settings)
+            table.add(DREAM_ROWS["classical"], f"+h_{j}", run, f"classical +h_{j}")
     return table
 
 
 def target_objectives(
     models: Mapping[str, nn.Module], layers: Mapping[str, nn.Module], classes: Sequence[str]
 ) -> dict[str, Objective]:
-    """The norm of each head's layer, the difference dream, and every class logit of both."""
-    targets = {
-        "‖q_out‖ (hybrid)": norm_objective(models["hybrid"], layers["hybrid"]),
-        "‖h_out‖ (classical)": norm_objective(models["classical"], layers["classical"]),
-        "‖q_out‖ − ‖h_out‖": difference_objective(
+    """The norm of each head's layer, the difference dream, and every class logit of both
+    (of those of the two that ``models`` holds; the difference needs both).
+
+    Args:
+        models: The ``"hybrid"`` and ``"classical"`` models (images to logits), by kind.
+        layers: Their unit layers, by kind.
+        classes: Class names, in logit order.
+
+    Returns:
+        The objectives (images ``(B, 3, H, W)`` to values ``(B,)``), by display name.
+
+    Example:
+        >>> objectives = target_objectives(models, layers, ["cat", "dog"])  # doctest: +SKIP
+    """
+    kinds = [kind for kind in ("hybrid", "classical") if kind in models]
+    targets = {}
+    if "hybrid" in models:
+        targets["‖q_out‖ (hybrid)"] = norm_objective(models["hybrid"], layers["hybrid"])
+    if "classical" in models:
+        targets["‖h_out‖ (classical)"] = norm_objective(models["classical"], layers["classical"])
+    if len(kinds) == 2:
+        targets["‖q_out‖ − ‖h_out‖"] = difference_objective(
             models["hybrid"], layers["hybrid"], models["classical"], layers["classical"]
-        ),
-    }
+        )
     for index, name in enumerate(classes):
-        for kind in ("hybrid", "classical"):
+        for kind in kinds:
             targets[f"{kind} logit '{name}'"] = logit_objective(models[kind], index)
     return targets
 
@@ -195,7 +242,20 @@ def target_objectives(
 def target_dreams(
     objectives: Mapping[str, Objective], starts: Mapping[str, torch.Tensor], **settings: Any
 ) -> DreamTable:
-    """Every objective dreamed from every start image: one row per start."""
+    """Every objective dreamed from every start image: one row per start.
+
+    Args:
+        objectives: The objectives to maximise, by name (the columns).
+        starts: Start images ``(1, 3, H, W)``, normalised, by name (the rows).
+        **settings: Passed on to :func:`dream` (``steps``, ``octaves``, ``seed``, ...).
+
+    Returns:
+        The :class:`DreamTable`, keyed ``[start][objective]``.
+
+    Example:
+        >>> starts = {"from the image": start, "from noise": noise_image(224)}  # doctest: +SKIP
+        >>> targets = target_dreams(objectives, starts, steps=20)  # doctest: +SKIP
+    """
     table = DreamTable()
     for origin, image in starts.items():
         for name, objective in objectives.items():
@@ -234,7 +294,19 @@ class Dreams:
 
 def save_dreams(cfg: Config, table: DreamTable, start: torch.Tensor) -> Path:
     """Write the unit dreams of :func:`~helpers.analysis.dream.unit_dreams`, their start and
-    final objective values, and the start image."""
+    final objective values, and the start image.
+
+    Args:
+        cfg: The run's configuration (where to write).
+        table: The :func:`unit_dreams` table.
+        start: The start image ``(1, 3, H, W)`` they were dreamed from.
+
+    Returns:
+        The written file, ``<artifacts_dir>/explore/dreams.pt``.
+
+    Example:
+        >>> save_dreams(cfg, units, start)  # doctest: +SKIP
+    """
     values = {f"{row}\t{column}": list(value) for (row, column), value in table.values.items()}
     stored = {"images": table.images, "values": values, "start": start}
     return save_torch(stored, explore_path(cfg) / DREAMS_FILE)

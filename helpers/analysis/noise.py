@@ -69,6 +69,7 @@ ANALYSIS = Analysis(
         Parameter("noise_images", 500, POSITIVE, smoke=64, help="test images evaluated"),
     ),
     key_figure="08_accuracy_vs_shots",
+    needs=("hybrid",),
     check=check_device,
 )
 

@@ -70,11 +70,9 @@ def plot_saliency_comparison(
     """
     names = list(maps)
     scaled = {name: _normalised(maps[name]) for name in names}
+    columns = len(names) + 1 + (len(names) > 1)  # the difference needs two models
     fig, axes = plt.subplots(
-        len(images),
-        len(names) + 2,
-        figsize=(2.4 * (len(names) + 2), 2.5 * len(images) + 0.6),
-        squeeze=False,
+        len(images), columns, figsize=(2.4 * columns, 2.5 * len(images) + 0.6), squeeze=False
     )
     for row, image in enumerate(images):
         truth = "" if labels is None else f"true {classes[int(labels[row])]}"
@@ -83,14 +81,15 @@ def plot_saliency_comparison(
         for column, name in enumerate(names, start=1):
             prediction = _prediction(classes, probabilities[name][row])
             _overlay(axes[row, column], image, scaled[name][row], f"{name}: {prediction}")
-        difference = axes[row, -1].imshow(
-            (scaled[names[-1]][row] - scaled[names[0]][row]).numpy(),
-            cmap="RdBu_r",
-            vmin=-1,
-            vmax=1,
-        )
-        axes[row, -1].set_title(f"{names[-1]} − {names[0]}", fontsize=9)
-        fig.colorbar(difference, ax=axes[row, -1], fraction=0.046, pad=0.04)
+        if len(names) > 1:
+            difference = axes[row, -1].imshow(
+                (scaled[names[-1]][row] - scaled[names[0]][row]).numpy(),
+                cmap="RdBu_r",
+                vmin=-1,
+                vmax=1,
+            )
+            axes[row, -1].set_title(f"{names[-1]} − {names[0]}", fontsize=9)
+            fig.colorbar(difference, ax=axes[row, -1], fraction=0.046, pad=0.04)
     for ax in axes.flat:
         ax.set_xticks([])
         ax.set_yticks([])

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from helpers.config import PROJECT_ROOT, Config, ConfigError
-from helpers.declare import analyses
+from helpers.declare import analyses, of_notebook
 from helpers.run.deck import DECK_NAME, build_deck
 from helpers.run.executor import Interrupted, NotebookFailedError, execute, interruptible
 from helpers.run.preflight import (
@@ -63,6 +63,11 @@ def execute_series(
         timings.append((notebook.name, time.perf_counter() - start))
         print(f"[pipeline] {notebook.name} done in {timings[-1][1]:.1f} s", flush=True)
     return timings
+
+
+def _runs_with(notebook: Path, models: list[str]) -> bool:
+    analysis = of_notebook(notebook.name)
+    return analysis is None or analysis.runs_with(models)
 
 
 def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -127,12 +132,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not chosen:
         folder = args.notebook_dir or NOTEBOOK_DIR
         return _cannot_start([f"no notebooks match {args.only} in {folder}"])
-    names = [notebook.name for notebook in chosen]
     try:
         recorded = recorded_run(args.output_dir, args.parameter) if args.only else {}
         parameters = run_parameters(args.smoke, args.parameter, args.output_dir, recorded)
     except ConfigError as exc:
         return _cannot_start(exc.problems)
+    models = Config(**parameters).models
+    for notebook in [nb for nb in chosen if not _runs_with(nb, models)]:
+        needs = " or ".join(of_notebook(notebook.name).needs)
+        print(f"[pipeline] skipping {notebook.name}: it needs the {needs} model (models={models})")
+        chosen.remove(notebook)
+    names = [notebook.name for notebook in chosen]
     problems = changed_since_training(parameters, recorded, names)
     problems += resource_problems(Config(**parameters), args.output_dir, names)
     if problems:

@@ -382,3 +382,22 @@ def test_cell_labels_name_the_section_and_first_line_of_every_code_cell():
     assert labels[3] == "Scoring the maps · scores = saliency.score_methods(models)"
     assert len(labels[4]) == LABEL_WIDTH and labels[4].endswith("…")
     assert set(labels) == {1, 3, 4}
+
+
+@pytest.mark.slow
+def test_the_series_runs_for_the_hybrid_alone(tmp_path):
+    """Every notebook runs any non-empty subset of the models; one it has nothing to do for is
+    skipped by name (01 trains the classical twin)."""
+    out = tmp_path / "out"
+    result = subprocess.run(
+        [sys.executable, "-m", "helpers.pipeline", "--smoke", "--output-dir", str(out),
+         "-p", "models", '["hybrid"]', "-p", "seeds", "[0, 1]",
+         "-p", "cache_dir", str(tmp_path / "cache")],
+        capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=900,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "skipping 01_classical.ipynb: it needs the classical model" in result.stdout
+    assert not (out / "artifacts" / "classical").exists()
+    ran = sorted(path.name for path in out.glob("[0-9][0-9]_*.ipynb"))
+    assert ran == [f"{a.notebook}.ipynb" for a in analyses() if a.runs_with(["hybrid"])]
+    assert (out / "report.html").is_file() and (out / "deck.html").is_file()
