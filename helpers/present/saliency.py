@@ -396,25 +396,28 @@ def describe_scores(
     lines = []
     for method, models in gain_rows.items():
         summary = summaries[method]
-        parts = [
-            f"**{method.replace('_', ' ')}**: classical-hybrid rank correlation "
-            f"{_value(summary['classical'], 'rank_corr_classical_hybrid')} "
-            f"({summary['classical']['rank_corr_images']} images with non-constant maps)"
-        ]
+        first_row = next(iter(summary.values()))
+        parts = [f"**{method.replace('_', ' ')}**"]
+        if {"classical", "hybrid"} <= set(summary):  # the correlation needs both models
+            parts[0] += (
+                ": classical-hybrid rank correlation "
+                f"{_value(summary['classical'], 'rank_corr_classical_hybrid')} "
+                f"({summary['classical']['rank_corr_images']} images with non-constant maps)"
+            )
         for score in ("deletion_gain", "insertion_gain"):
             parts.append(
                 f"normalised {score.replace('_', ' ')} over random maps: {_values(models, score)}"
             )
-        if "pointing_game" in summary["classical"]:
+        if "pointing_game" in first_row:
             parts.append(f"pointing game: {_values(summary, 'pointing_game')}")
-        if "completeness_gap" in summary["classical"]:
+        if "completeness_gap" in first_row:
             parts.append(
                 "completeness gap |Σ attributions − ΔF| / |ΔF| (ΔF = F(x) − F(baseline), F the "
                 f"explained logit): {_values(summary, 'completeness_gap')}"
             )
         lines.append("- " + "; ".join(parts) + ".")
     first = summaries[next(iter(gain_rows))] if gain_rows else None
-    if first is not None and "deletion_excluded" in first["classical"]:
+    if first is not None and "deletion_excluded" in next(iter(first.values())):
         lines.append(_describe_exclusions(first))
     if chance is not None:
         lines.append(f"- The pointing game's chance level is {chance:.0%}.")

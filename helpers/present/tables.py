@@ -14,14 +14,32 @@ from helpers.config import Config
 
 
 def format_value(mean: float, error: float) -> str:
-    """``mean ± error`` with three decimals, or three significant digits for small values."""
+    """``mean ± error`` with three decimals, or three significant digits for small values; the
+    mean alone when the error is undefined (one unit), ``n/a`` when the mean is."""
+    if np.isnan(mean):
+        return "n/a"
+    if np.isnan(error):
+        return f"{mean:.3g}" if 0 < abs(mean) < 0.01 else f"{mean:.3f}"
     if 0 < abs(mean) < 0.01 or 0 < abs(error) < 0.0005:
         return f"{mean:.3g} ± {error:.2g}"
     return f"{mean:.3f} ± {error:.3f}"
 
 
 def rows_frame(rows: list[dict[str, object]], index: list[str]) -> pd.DataFrame:
-    """Rows of scores as a readable table: ``x`` and ``x_se`` become one ``mean ± SE`` column."""
+    """Rows of scores as a readable table: ``x`` and ``x_se`` become one ``mean ± SE`` column.
+
+    Args:
+        rows: Score rows (e.g. ``saliency.score_rows``); other floats are rounded to 3 decimals.
+        index: The keys that index the table (kept as they are; others get spaces for ``_``).
+
+    Returns:
+        The table.
+
+    Example:
+        >>> rows = [{"model": "hybrid", "auc": 0.51234, "auc_se": 0.01, "images": 40}]
+        >>> rows_frame(rows, ["model"]).to_dict("index")
+        {'hybrid': {'auc': '0.512 ± 0.010', 'images': 40}}
+    """
     table = []
     for row in rows:
         shown: dict[str, object] = {}
@@ -55,6 +73,8 @@ def _effect(comparison: Compared) -> str:
     if isinstance(comparison, Comparison):
         return f"{b} − {a} = {format_value(comparison.difference, comparison.difference_se)}"
     c = comparison
+    if np.isnan(c.low):
+        return f"{b} / {a} = {c.ratio:#.3g}"
     interval = f"unadjusted {c.confidence:.0%} CI {c.low:#.3g}, {c.high:#.3g}"
     return f"{b} / {a} = {c.ratio:#.3g} [{interval}]"
 
@@ -86,6 +106,12 @@ def describe_comparison(
     """
     if (adjusted_p is None) != (family_size is None):
         raise ValueError("give both adjusted_p and family_size, or neither (exploratory)")
+    if comparison.n < 2:  # one seed (or image): nothing to test, which is no null result
+        plural = comparison.unit if comparison.unit.endswith("s") else f"{comparison.unit}s"
+        return (
+            f"{name}: {_effect(comparison)} ({_sample(comparison)}): not testable, a paired "
+            f"test needs two or more {plural}."
+        )
     if adjusted_p is None:
         p, test = comparison.p_value, _p_clause("exploratory, uncorrected p", comparison.p_value)
     else:
@@ -138,7 +164,7 @@ def publish_results(results: Results, cfg: Config) -> None:
         cfg: the run's configuration (where ``results.json`` goes).
 
     Example:
-        >>> publish_results(saliency_study.results(), cfg)  # doctest: +SKIP
+        >>> publish_results(study.results(), cfg)  # doctest: +SKIP
     """
     import IPython
     from IPython.display import Markdown, display
@@ -150,7 +176,22 @@ def publish_results(results: Results, cfg: Config) -> None:
 
 
 def numbers_frame(results: Results, index: list[str]) -> pd.DataFrame:
-    """The stated numbers as a table: ``mean ± SE`` with n and unit, indexed by ``index``."""
+    """The stated numbers as a table: ``mean ± SE`` with n and unit, indexed by ``index``.
+
+    Args:
+        results: The analysis' numbers.
+        index: The number's labels that index the table (e.g. ``["name", "model"]``); a number
+            without one of them gets ``""``.
+
+    Returns:
+        The table: ``mean ± SE``, ``n`` and ``unit`` columns.
+
+    Example:
+        >>> results = Results("demo")
+        >>> _ = results.add("accuracy", [0.8, 0.9], "seeds", model="hybrid")
+        >>> numbers_frame(results, ["name", "model"]).to_dict("index")
+        {('accuracy', 'hybrid'): {'mean ± SE': '0.850 ± 0.050', 'n': 2, 'unit': 'seeds'}}
+    """
     rows = [
         {
             **{key: row.get(key, "") for key in index},

@@ -139,8 +139,7 @@ def test_describe_comparison_with_dropped_pairs_or_an_undefined_p():
     assert "(paired over 4 seeds, 1 incomplete pair dropped; Holm-adjusted p = 0.02" in text
     text = describe_comparison("x", _comparison(0.031, math.nan, n=1), math.nan, 2)
     assert text.endswith(
-        "(paired over 1 seed; Holm-adjusted p = n/a in a family of 2): "
-        "no difference detectable at this sample size."
+        "(paired over 1 seed): not testable, a paired test needs two or more seeds."
     )
 
 
@@ -180,3 +179,17 @@ def test_describe_family_takes_every_number_from_the_comparisons():
 )
 def test_format_p(p, text):
     assert format_p(p) == text
+
+
+def test_one_seed_is_not_testable_and_says_so_without_nan():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no numpy warning either
+        one = paired_comparison([0.5], [0.6], unit="seeds", names=("classical", "hybrid"))
+        sentence = describe_comparison("test accuracy", one, 1.0, 1, "more accurate")
+    assert sentence == (
+        "test accuracy: hybrid − classical = 0.100 (paired over 1 seed): not testable, a paired "
+        "test needs two or more seeds."
+    )
+    assert "nan" not in sentence and format_value(0.039, float("nan")) == "0.039"
