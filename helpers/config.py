@@ -3,8 +3,9 @@
 ``Config``'s fields are the *shared* parameters, those every notebook reads: data, backbone,
 circuit, training, seeds, models, where things go. Each says in its metadata which artifacts it
 changes (``affects``: the cached backbone ``features``, the ``classical`` and the ``hybrid``
-checkpoints); :func:`fingerprint` derives every cache and checkpoint key from those fields, so
-there is one list of "what invalidates what". Each analysis declares its own parameters
+checkpoints, and whether every notebook of a run must agree on it);
+:func:`helpers.fingerprints.fingerprint` derives every cache and checkpoint key from those fields,
+so there is one list of "what invalidates what". Each analysis declares its own parameters
 (:mod:`helpers.declare`); the configuration holds them too, by name (``cfg.saliency_images``),
 with their defaults, rules and smoke values read from those declarations.
 """
@@ -12,7 +13,6 @@ with their defaults, rules and smoke values read from those declarations.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import os
 import random
@@ -23,7 +23,24 @@ from typing import Any
 import numpy as np
 import torch
 
-from helpers.declare import MODEL_NAMES, NOT_SET, QUANTUM_MODELS, Rule, analyses, parameters
+from helpers.declare import (
+    DECAY,
+    FRACTION,
+    MODEL_NAMES,
+    NOT_SET,
+    POSITIVE,
+    POSITIVE_NUMBER,
+    QUANTUM_MODELS,
+    SEED,
+    SEED_LIST,
+    TYPE_WORDS,
+    Rule,
+    analyses,
+    at_least,
+    has_type,
+    one_of,
+    parameters,
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -61,23 +78,6 @@ def smoke_overrides() -> dict[str, Any]:
     return {**SMOKE_SHARED, **declared}
 
 
-def at_least(low: float) -> Rule:
-    return Rule(lambda value: value >= low, f">= {low:g}")
-
-
-def one_of(*choices: str) -> Rule:
-    return Rule(lambda value: value in choices, f"one of {', '.join(choices)}")
-
-
-POSITIVE = Rule(lambda value: value >= 1, "a positive integer")
-POSITIVE_NUMBER = Rule(lambda value: value > 0, "positive")
-DECAY = Rule(lambda value: 0 < value <= 1, "in (0, 1]: the factor the rate is multiplied by")
-SEED = Rule(lambda value: 0 <= value < 2**32, "an integer in [0, 2**32)")
-FRACTION = Rule(lambda value: 0 < value < 1, "a fraction in (0, 1)")
-SEED_LIST = Rule(
-    lambda values: bool(values) and len(set(values)) == len(values) and min(values) >= 0,
-    "a list of distinct non-negative integers (each trains every model once)",
-)
 MODEL_LIST = Rule(
     lambda values: bool(values) and set(values) <= set(MODELS) and len(set(values)) == len(values),
     f"a list of distinct model names among {', '.join(MODELS)}",
@@ -86,15 +86,6 @@ DEVICE = Rule(
     lambda value: value in DEVICES or (value.startswith("cuda:") and value[5:].isdigit()),
     f"one of {', '.join(DEVICES)} (or cuda:N for the N-th GPU)",
 )
-POSITIVE_LIST = Rule(lambda values: bool(values) and min(values) >= 1, "positive")
-TYPE_WORDS = {
-    "int": "an integer",
-    "float": "a number",
-    "str": "a string",
-    "bool": "true or false",
-    "list[str]": "a list of names",
-    "list[int]": "a list of integers",
-}
 
 
 class ConfigError(ValueError):
@@ -182,7 +173,27 @@ class Config:
         for name, value in self.to_dict().items():
             if isinstance(value, tuple):
                 self._set(name, list(value))
+        if self.q_depth == 0 and {"hybrid", "product"} <= set(self.models):
+            self.models = [kind for kind in self.models if kind != "product"]  # see notes()
         self.validate()
+
+    def notes(self) -> list[str]:
+        """What the parameters make of the run, in words, where it is not what they say at face
+        value: a hybrid at depth 0 is its own control; one seed compares nothing."""
+        found = []
+        if self.q_depth == 0 and "hybrid" in self.models:
+            found.append(
+                "q_depth=0: the hybrid is its own depth-0 control (⟨Z_j⟩ = −sin(x_j), no circuit "
+                "weights); the product model is left out of this run rather than trained twice "
+                "and compared with itself."
+            )
+        if len(self.seeds) == 1:
+            found.append(
+                f"seeds={self.seeds}: one trained model per architecture; the numbers are this "
+                "seed's, and no comparison between models is testable (a paired test needs two "
+                "or more seeds)."
+            )
+        return found
 
     def __getattr__(self, name: str) -> Any:
         analysis = self.__dict__.get("_analysis", {})
@@ -214,7 +225,7 @@ class Config:
         kinds.update({name: (p.kind, p.rule) for name, p in parameters().items()})
         for name, (kind, rule) in kinds.items():
             value = getattr(self, name)
-            if not _has_type(value, kind):
+            if not has_type(value, kind):
                 found.append(f"{name}={value!r}: must be {TYPE_WORDS[kind]}.")
             elif rule is not None and not rule.holds(value):
                 found.append(f"{name}={value!r}: must be {rule.text}.")
@@ -296,6 +307,15 @@ class Config:
         return {**shared, **{name: _copied(value) for name, value in self._analysis.items()}}
 
     def to_json(self) -> str:
+        """:meth:`to_dict` as JSON, indented, keys sorted.
+
+        Returns:
+            The JSON text.
+
+        Example:
+            >>> json.loads(Config().to_json())["n_qubits"]
+            4
+        """
         return json.dumps(self.to_dict(), indent=2, sort_keys=True)
 
     # ----------------------------------------------------------------- derived values
@@ -343,51 +363,6 @@ class Config:
 def _copied(value: Any) -> Any:
     """A list default or value copied, so no two configurations share it."""
     return list(value) if isinstance(value, list) else value
-
-
-def _has_type(value: Any, kind: str) -> bool:
-    """Whether ``value`` is of the annotated type ``kind`` (booleans are not numbers)."""
-    if isinstance(value, bool):
-        return kind == "bool"
-    if kind.startswith("list["):
-        item = kind[5:-1]
-        return isinstance(value, list) and all(_has_type(entry, item) for entry in value)
-    return isinstance(value, {"int": int, "float": int | float, "str": str}.get(kind, type(None)))
-
-
-def _file_digest(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def resolved(cfg: Config, name: str, artifact: str = "features") -> Any:
-    """What a field means for an artifact: the data folder as an absolute path (nothing for
-    generated data), weights files by their content hash, and the seed, which carves the
-    validation split for every model but changes the features only where it makes them
-    (synthetic data, random weights)."""
-    if name == "data_dir":
-        return "generated" if cfg.dataset == "synthetic" else str(cfg.data_path.resolve())
-    if name == "weights" and cfg.weights not in WEIGHT_PRESETS:
-        path = Path(cfg.weights_source)
-        return f"file:{_file_digest(path)}" if path.is_file() else f"missing:{path}"
-    if name == "seed" and artifact == "features":
-        return cfg.seed if cfg.dataset == "synthetic" or cfg.weights == "none" else None
-    return getattr(cfg, name)
-
-
-def describe(cfg: Config, artifact: str) -> dict[str, Any]:
-    """The resolved values of every field that changes ``artifact``."""
-    return {name: resolved(cfg, name, artifact) for name in Config.fields_affecting(artifact)}
-
-
-def fingerprint(cfg: Config, artifact: str, **extra: Any) -> str:
-    """The one cache and checkpoint key: a hash of :func:`describe` and any ``extra`` details
-    (a split, a sample count, trained weights, ...)."""
-    text = json.dumps({**describe(cfg, artifact), **extra}, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
 def set_seed(seed: int) -> torch.Generator:

@@ -36,6 +36,46 @@ class Rule:
     text: str
 
 
+def at_least(low: float) -> Rule:
+    """A number at least ``low``."""
+    return Rule(lambda value: value >= low, f">= {low:g}")
+
+
+def one_of(*choices: str) -> Rule:
+    """One of ``choices``."""
+    return Rule(lambda value: value in choices, f"one of {', '.join(choices)}")
+
+
+POSITIVE = Rule(lambda value: value >= 1, "a positive integer")
+POSITIVE_NUMBER = Rule(lambda value: value > 0, "positive")
+DECAY = Rule(lambda value: 0 < value <= 1, "in (0, 1]: the factor the rate is multiplied by")
+SEED = Rule(lambda value: 0 <= value < 2**32, "an integer in [0, 2**32)")
+FRACTION = Rule(lambda value: 0 < value < 1, "a fraction in (0, 1)")
+SEED_LIST = Rule(
+    lambda values: bool(values) and len(set(values)) == len(values) and min(values) >= 0,
+    "a list of distinct non-negative integers (each trains every model once)",
+)
+POSITIVE_LIST = Rule(lambda values: bool(values) and min(values) >= 1, "positive")
+TYPE_WORDS = {
+    "int": "an integer",
+    "float": "a number",
+    "str": "a string",
+    "bool": "true or false",
+    "list[str]": "a list of names",
+    "list[int]": "a list of integers",
+}
+
+
+def has_type(value: Any, kind: str) -> bool:
+    """Whether ``value`` is of the annotated type ``kind`` (booleans are not numbers)."""
+    if isinstance(value, bool):
+        return kind == "bool"
+    if kind.startswith("list["):
+        item = kind[5:-1]
+        return isinstance(value, list) and all(has_type(entry, item) for entry in value)
+    return isinstance(value, {"int": int, "float": int | float, "str": str}.get(kind, type(None)))
+
+
 @dataclasses.dataclass(frozen=True)
 class Parameter:
     """An analysis parameter: its name, default, rule (beyond its type), value under ``--smoke``

@@ -47,7 +47,18 @@ def save_torch(obj: Any, path: str | os.PathLike) -> Path:
 
 
 def save_json(obj: Any, path: str | os.PathLike) -> Path:
-    """Write JSON (indented, keys sorted) atomically."""
+    """Write JSON (indented, keys sorted) atomically.
+
+    Args:
+        obj: A JSON-serialisable object; other values are written as ``str(value)``.
+        path: The file to write; missing parent folders are made.
+
+    Returns:
+        ``path``, as a :class:`~pathlib.Path`.
+
+    Example:
+        >>> save_json(rows, cfg.artifacts_path / "saliency" / "scores.json")  # doctest: +SKIP
+    """
     text = json.dumps(obj, indent=2, sort_keys=True, default=str).encode()
     return atomic_write(path, lambda handle: handle.write(text))
 

@@ -2,16 +2,15 @@ import re
 
 import pytest
 
-from helpers.analysis.embedding import UMAP_METRICS
+from helpers.analysis.whitening import UMAP_METRICS
 from helpers.config import (
     PROJECT_ROOT,
     Config,
     ConfigError,
-    fingerprint,
-    resolved,
     smoke_overrides,
 )
 from helpers.declare import analysis
+from helpers.fingerprints import fingerprint, resolved
 
 
 def test_defaults_are_mari_cats_vs_dogs():
@@ -168,3 +167,12 @@ def test_a_damaged_run_configuration_is_named(tmp_path):
         ConfigError, match=r"config\.json is not readable JSON .*rerun 01_classical"
     ):
         Config.for_notebook({"artifacts_dir": str(tmp_path)})
+
+
+def test_degenerate_settings_are_said_in_words():
+    assert Config().notes() == []
+    flat = Config(q_depth=0)
+    assert flat.models == ["hybrid", "classical"]  # the product model would be the hybrid again
+    assert flat.notes()[0].startswith("q_depth=0: the hybrid is its own depth-0 control")
+    single = Config(seeds=[7])
+    assert "no comparison between models is testable" in single.notes()[0]

@@ -80,8 +80,8 @@ TOY_ANALYSIS = '''
 """A toy analysis: a number per model and seed, compared between models."""
 
 from helpers.analysis.results import Results
-from helpers.config import POSITIVE, Config
-from helpers.declare import Analysis, Parameter, Tab
+from helpers.config import Config
+from helpers.declare import POSITIVE, Analysis, Parameter, Tab
 
 
 def check_draws(cfg: Config) -> None:

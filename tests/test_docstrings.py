@@ -158,6 +158,10 @@ class Notebook:
             return {v for base in self.values(node.value) for v in _attribute(base, node.attr)}
         if isinstance(node, ast.Call):
             return {v for func in self.values(node.func) for v in _called(func)}
+        if isinstance(node, ast.IfExp):  # ``f(...) if ... else None``
+            return self.values(node.body) | self.values(node.orelse)
+        if isinstance(node, ast.BoolOp):  # ``a or b``
+            return {v for part in node.values for v in self.values(part)}
         return set()
 
     def calls(self) -> Iterator[Value]:
@@ -178,7 +182,9 @@ def called_helpers() -> dict[str, Value]:
     for path in sorted(NOTEBOOK_DIR.glob("*.ipynb")):
         for value in Notebook(path).calls():
             if isinstance(value, Method) or (
-                callable(value.value) and not inspect.ismodule(value.value)
+                callable(value.value)
+                and not inspect.ismodule(value.value)
+                and _is_helpers(value.value)  # not what a helpers module imported from elsewhere
             ):
                 found[_qualified(value)] = value
     return dict(sorted(found.items()))

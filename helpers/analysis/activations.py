@@ -22,7 +22,8 @@ from torch import nn
 from torch.nn import functional
 from torch.utils.data import DataLoader, Dataset, Subset
 
-from helpers.config import Config, fingerprint
+from helpers.config import Config
+from helpers.fingerprints import fingerprint
 from helpers.io import load_cached, save_torch
 from helpers.model.data import loader_workers
 from helpers.model.device import images_per_batch
@@ -93,7 +94,18 @@ UNIT_LAYERS = {"hybrid": "q_out", "classical": "h_out", "product": "q_out"}  # t
 
 def unit_layer(model: nn.Module, kind: str) -> nn.Module:
     """The module whose output is the head's units: the circuit's <Z_j> (hybrid) or the hidden
-    ReLU units (classical); ``model`` is a head or a full model with a ``head``."""
+    ReLU units (classical); ``model`` is a head or a full model with a ``head``.
+
+    Args:
+        model: A head, or a whole model whose ``head`` attribute is one.
+        kind: The model kind: ``"hybrid"``, ``"classical"`` or ``"product"``.
+
+    Returns:
+        The module: the quantum layer (hybrid, product) or the hidden activation (classical).
+
+    Example:
+        >>> layer = unit_layer(models["hybrid"], "hybrid")  # the QuantumLayer  # doctest: +SKIP
+    """
     head = getattr(model, "head", model)
     return head_modules(head, kind)[UNIT_LAYERS[kind]]
 
@@ -170,7 +182,21 @@ class Activations:
         return {**self.layers["backbone"], **self.layers[kind]}
 
     def flat(self, kind: str, layer: str) -> torch.Tensor:
-        """One layer as ``(N, D)`` vectors."""
+        """One layer as ``(N, D)`` vectors.
+
+        Args:
+            kind: The model (``"hybrid"``, ``"classical"``, ...); backbone layers are shared.
+            layer: The layer's name (e.g. ``"q_out"``, ``"avgpool"``).
+
+        Returns:
+            The layer's activations flattened per image, as float32 ``(N, D)``.
+
+        Example:
+            >>> layers = {"backbone": {}, "hybrid": {"q_out": torch.zeros(5, 2, 2)}}
+            >>> acts = Activations(layers, torch.zeros(5), list(range(5)))
+            >>> tuple(acts.flat("hybrid", "q_out").shape)
+            (5, 4)
+        """
         return self.of(kind)[layer].flatten(1).float()
 
 

@@ -21,8 +21,8 @@ from torch.nn import functional
 
 from helpers.analysis.activations import record_outputs
 from helpers.analysis.results import absent, explore_path
-from helpers.config import POSITIVE, Config
-from helpers.declare import Analysis, Parameter, Tab
+from helpers.config import Config
+from helpers.declare import POSITIVE, Analysis, Parameter, Tab
 from helpers.io import save_torch
 from helpers.model.data import normalize
 

@@ -30,16 +30,9 @@ from helpers.analysis.activations import (
 )
 from helpers.analysis.results import Results, absent, explore_path
 from helpers.analysis.stats import as_matrix
-from helpers.config import POSITIVE, POSITIVE_NUMBER, Config
-from helpers.declare import Analysis, Parameter, Tab
+from helpers.config import Config
+from helpers.declare import POSITIVE, POSITIVE_NUMBER, Analysis, Parameter, Tab
 from helpers.io import atomic_write
-
-# UMAP distances (umap-learn's named metrics that need no extra arguments)
-UMAP_METRICS = (
-    "euclidean", "manhattan", "chebyshev", "minkowski", "canberra", "braycurtis", "cosine",
-    "correlation", "hamming", "jaccard", "dice", "russellrao", "kulsinski", "rogerstanimoto",
-    "sokalmichener", "sokalsneath", "yule", "hellinger",
-)  # fmt: skip
 
 
 def check_sizes(cfg: Config) -> None:
@@ -166,6 +159,19 @@ def embed_layers(
 
     ``layers`` defaults to every layer of each model; a shared backbone layer is laid out once
     and the same array is used in both models' entries. ``options`` go to the layout function.
+
+    Args:
+        activations: The captured activations of N test images.
+        method: ``"tsne"`` or ``"umap"``.
+        layers: The layer names to lay out, by model; None for every layer of every model.
+        **options: Passed on to :func:`tsne` (``perplexity``, ``seed``) or :func:`umap_layout`
+            (``metric``, ``seed``).
+
+    Returns:
+        Layouts ``(N, 2)`` keyed ``[model][layer]``.
+
+    Example:
+        >>> layouts = embed_layers(activations, "tsne", perplexity=30.0, seed=0)  # doctest: +SKIP
     """
     layout = {"tsne": tsne, "umap": umap_layout}[method]
     layers = layers or {
@@ -190,7 +196,20 @@ def separability_table(
     layouts: Mapping[str, Mapping[str, np.ndarray]],
     seed: int = 0,
 ) -> list[dict[str, object]]:
-    """Per model and layer: k-NN accuracy, silhouette (both ± SE) and layout trustworthiness."""
+    """Per model and layer: k-NN accuracy, silhouette (both ± SE) and layout trustworthiness.
+
+    Args:
+        activations: The captured activations the layouts were made from.
+        layouts: Layouts ``(N, 2)`` keyed ``[model][layer]`` (:func:`embed_layers`).
+        seed: Seeds the k-NN cross-validation folds.
+
+    Returns:
+        One row per model and layer: ``model``, ``layer``, ``depth``, ``knn_accuracy``,
+        ``silhouette`` (each with ``_se``), ``trustworthiness``, ``dimensions``.
+
+    Example:
+        >>> rows = separability_table(activations, layouts, seed=0)  # doctest: +SKIP
+    """
     rows: list[dict[str, object]] = []
     shared: dict[str, dict[str, object]] = {}
     for kind, by_layer in layouts.items():
@@ -228,7 +247,18 @@ def standardised(values: torch.Tensor | np.ndarray) -> np.ndarray:
 
 def head_separability(activations: Activations, seed: int = 0) -> Separability:
     """k-NN accuracy and silhouette of every head layer of every model on standardised units
-    (:func:`standardised`), ``[model][layer][score]``: one seed's models."""
+    (:func:`standardised`), ``[model][layer][score]``: one seed's models.
+
+    Args:
+        activations: One seed's activations (e.g. ``session.activations_of(seed)``).
+        seed: Seeds the k-NN cross-validation folds.
+
+    Returns:
+        ``knn_accuracy`` and ``silhouette``, keyed ``[model][layer][score]``.
+
+    Example:
+        >>> scores = head_separability(session.activations_of(0), seed=0)  # doctest: +SKIP
+    """
     labels = activations.labels
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -251,7 +281,17 @@ def separability_results(
     """Head-layer separability over seeds (:func:`head_separability` of each seed's models, on
     standardised units): every layer's scores as mean ± SE over seeds, and the models compared
     at the layer their last Linear reads (q_out, h_out) for both scores, paired by seed, as one
-    family."""
+    family.
+
+    Args:
+        per_seed: :func:`head_separability` of each seed's models, by seed.
+
+    Returns:
+        The analysis' :class:`~helpers.analysis.results.Results` (``"separability"``).
+
+    Example:
+        >>> results = separability_results({0: scores_0, 1: scores_1})  # doctest: +SKIP
+    """
     results = Results(ANALYSIS.name)
     first = next(iter(per_seed.values()))
     for kind, layers in first.items():
@@ -285,59 +325,6 @@ def umap_layout(
 
 
 @dataclasses.dataclass
-class Atlas:
-    """An activation atlas (Carter et al. 2019): a 2-D layout binned into a grid of cells.
-
-    ``cell_of[i]`` is the (row, column) index of sample i's cell, flattened as row * grid + col;
-    ``images[c]`` is the mean input image of the samples in cell c, ``counts[c]`` their number
-    and ``dominant[c]`` their most frequent class (-1 for empty cells).
-    """
-
-    grid: int
-    cell_of: np.ndarray
-    counts: np.ndarray
-    images: torch.Tensor
-    dominant: np.ndarray
-    purity: np.ndarray
-    extent: tuple[float, float, float, float]
-
-    @property
-    def occupied(self) -> int:
-        """Number of cells holding at least one sample."""
-        return int((self.counts > 0).sum())
-
-    @property
-    def weighted_purity(self) -> float:
-        """Share of samples whose cell's dominant class is their own (cells weighted by size)."""
-        occupied = self.counts > 0
-        return float((self.purity[occupied] * self.counts[occupied]).sum() / self.counts.sum())
-
-
-def activation_atlas(
-    layout: np.ndarray, images: torch.Tensor, labels: torch.Tensor, grid: int = 8
-) -> Atlas:
-    """Bin ``layout`` into ``grid`` x ``grid`` cells; average the images that land in each."""
-    low, high = layout.min(axis=0), layout.max(axis=0)
-    span = np.where(high > low, high - low, 1.0)
-    bins = np.clip(((layout - low) / span * grid).astype(int), 0, grid - 1)
-    cell_of = (grid - 1 - bins[:, 1]) * grid + bins[:, 0]  # row 0 at the top (largest y)
-    n_cells = grid * grid
-    counts = np.bincount(cell_of, minlength=n_cells)
-    sums = torch.zeros(n_cells, *images.shape[1:], dtype=torch.float64)
-    sums.index_add_(0, torch.from_numpy(cell_of), images.double())
-    means = sums / torch.from_numpy(np.maximum(counts, 1)).view(-1, *[1] * (images.dim() - 1))
-    labels = np.asarray(labels)
-    dominant = np.full(n_cells, -1)
-    purity = np.full(n_cells, np.nan)
-    for cell in np.flatnonzero(counts):
-        votes = np.bincount(labels[cell_of == cell])
-        dominant[cell] = votes.argmax()
-        purity[cell] = votes.max() / counts[cell]
-    extent = (float(low[0]), float(high[0]), float(low[1]), float(high[1]))
-    return Atlas(grid, cell_of, counts, means.float(), dominant, purity, extent)
-
-
-@dataclasses.dataclass
 class Layouts:
     """2-D layouts of one method: ``points[model][layer] (N, 2)`` for test images ``indices``."""
 
@@ -358,7 +345,20 @@ def save_layouts(
     activations: Activations,
 ) -> Path:
     """Write the layouts ``[model][layer] (N, 2)`` of ``activations``' images (by ``method``,
-    ``tsne`` or ``umap``) with their test indices and labels, as ``layouts_<method>.npz``."""
+    ``tsne`` or ``umap``) with their test indices and labels, as ``layouts_<method>.npz``.
+
+    Args:
+        cfg: The run's configuration (where to write).
+        method: ``"tsne"`` or ``"umap"``.
+        layouts: Layouts ``(N, 2)`` keyed ``[model][layer]``.
+        activations: The activations they were made from (their indices and labels).
+
+    Returns:
+        The written file, ``<artifacts_dir>/explore/layouts_<method>.npz``.
+
+    Example:
+        >>> save_layouts(cfg, "tsne", layouts, activations)  # doctest: +SKIP
+    """
     if method not in LAYOUT_METHODS:
         raise ValueError(f"method={method!r} is unknown; use one of {list(LAYOUT_METHODS)}.")
     arrays = {

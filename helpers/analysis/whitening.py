@@ -32,12 +32,17 @@ from helpers.analysis.activations import (
     Activations,
     layer_order,
 )
-from helpers.analysis.embedding import UMAP_METRICS, check_sizes, umap_layout
+from helpers.analysis.embedding import check_sizes, umap_layout
 from helpers.analysis.results import Results
 from helpers.analysis.stats import as_matrix
-from helpers.config import one_of
-from helpers.declare import Analysis, Parameter
+from helpers.declare import Analysis, Parameter, one_of
 
+# UMAP distances (umap-learn's named metrics that need no extra arguments)
+UMAP_METRICS = (
+    "euclidean", "manhattan", "chebyshev", "minkowski", "canberra", "braycurtis", "cosine",
+    "correlation", "hamming", "jaccard", "dice", "russellrao", "kulsinski", "rogerstanimoto",
+    "sokalmichener", "sokalsneath", "yule", "hellinger",
+)  # fmt: skip
 ANALYSIS = Analysis(
     name="whitening",
     notebook="05_manifold_whitening",
@@ -63,7 +68,20 @@ def covariance(values: torch.Tensor | np.ndarray) -> np.ndarray:
 
 def correlation(values: torch.Tensor | np.ndarray) -> np.ndarray:
     """Pearson correlation ``(D, D)``; units with zero variance get 0 off the diagonal (fine for
-    a picture, not for averaging: :func:`unit_coupling` leaves such units out)."""
+    a picture, not for averaging: :func:`unit_coupling` leaves such units out).
+
+    Args:
+        values: Activations ``(N, D)``, one unit per column.
+
+    Returns:
+        The correlation matrix ``(D, D)``, 1 on the diagonal.
+
+    Example:
+        >>> correlation(np.array([[0.0, 0.0, 1.0], [1.0, 2.0, 1.0], [2.0, 4.0, 1.0]]))
+        array([[1., 1., 0.],
+               [1., 1., 0.],
+               [0., 0., 1.]])
+    """
     cov = covariance(values)
     scale = np.sqrt(np.clip(np.diag(cov), 0, None))
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -149,7 +167,22 @@ class Whitening:
 
 
 def fit_zca(values: torch.Tensor | np.ndarray, epsilon: float = EPSILON) -> Whitening:
-    """The ZCA whitening of ``(N, D)`` activations (D up to a few thousand)."""
+    """The ZCA whitening of ``(N, D)`` activations (D up to a few thousand).
+
+    Args:
+        values: Activations ``(N, D)``.
+        epsilon: The regulariser, relative to the mean eigenvalue.
+
+    Returns:
+        The fitted :class:`Whitening`: its mean ``(D,)``, symmetric ``matrix`` ``(D, D)`` and
+        the covariance eigenvalues, largest first; calling it whitens ``(N, D)`` values.
+
+    Example:
+        >>> x = np.random.default_rng(0).normal(size=(500, 3)) * [1.0, 2.0, 3.0]
+        >>> zca = fit_zca(x)
+        >>> np.allclose(np.cov(zca(x), rowvar=False), np.eye(3), atol=1e-3)
+        True
+    """
     x = as_matrix(values)
     eigenvalues, vectors = np.linalg.eigh(covariance(x))
     eigenvalues = np.clip(eigenvalues, 0, None)
@@ -160,7 +193,17 @@ def fit_zca(values: torch.Tensor | np.ndarray, epsilon: float = EPSILON) -> Whit
 
 def layer_spectra(activations: Activations) -> dict[str, dict[str, np.ndarray]]:
     """Covariance spectrum of every layer of both models, keyed [model][layer] in depth order;
-    each shared backbone layer is decomposed once and the same array used for both models."""
+    each shared backbone layer is decomposed once and the same array used for both models.
+
+    Args:
+        activations: The captured activations of N test images.
+
+    Returns:
+        Covariance eigenvalues ``(min(N, D),)``, largest first, keyed ``[model][layer]``.
+
+    Example:
+        >>> spectra = layer_spectra(session.activations)  # doctest: +SKIP
+    """
     shared = {name: spectrum(activations.layers["backbone"][name]) for name in BACKBONE_LAYERS}
     return {
         kind: {
@@ -185,7 +228,20 @@ def dimensionality_table(
 ) -> list[dict[str, object]]:
     """Per model and layer (``spectra`` from :func:`layer_spectra`): dimension D, participation
     ratio, PR / D, the share of the variance along the top eigenvector, the number of dead units
-    (:func:`dead_units`) and the participation ratio of the live units alone."""
+    (:func:`dead_units`) and the participation ratio of the live units alone.
+
+    Args:
+        activations: The activations the spectra were computed from.
+        spectra: Covariance eigenvalues keyed ``[model][layer]`` (:func:`layer_spectra`).
+
+    Returns:
+        One row per model and layer: ``model``, ``layer``, ``depth``, ``dimensions``,
+        ``participation_ratio``, ``pr_per_dimension``, ``top_eigenvalue_share``,
+        ``dead_units``, ``live_participation_ratio``.
+
+    Example:
+        >>> rows = dimensionality_table(activations, layer_spectra(activations))  # doctest: +SKIP
+    """
     rows: list[dict[str, object]] = []
     live: dict[str, dict[str, object]] = {}  # backbone layers once, shared by every model
     for model, by_layer in spectra.items():
@@ -265,7 +321,18 @@ def whitening_results(per_seed: Mapping[int, Activations]) -> Results:
     live-unit effective dimensions (of the correlation matrix, so units' scales do not matter)
     and coupling, and dead-unit counts, as mean ± SE over seeds
     (``per_seed[seed]`` holds that seed's models), the statistics compared between models
-    paired by seed, as one family."""
+    paired by seed, as one family.
+
+    Args:
+        per_seed: Each seed's activations (e.g. ``session.activations_of(seed)``), by seed.
+
+    Returns:
+        The analysis' :class:`~helpers.analysis.results.Results` (``"whitening"``).
+
+    Example:
+        >>> per_seed = {s: session.activations_of(s) for s in cfg.seeds}  # doctest: +SKIP
+        >>> results = whitening_results(per_seed)  # doctest: +SKIP
+    """
     results = Results(ANALYSIS.name)
     first = next(iter(per_seed.values()))
     kinds = [kind for kind in first.layers if kind != "backbone"]
@@ -294,7 +361,22 @@ def whitened_layouts(
 ) -> dict[str, dict[str, np.ndarray]]:
     """The units layer (q_out, h_out) of each model of ``layouts`` laid out raw and after its
     ZCA whitening (``transforms["<model> <layer>"]``), keyed [model]["<layer> raw" |
-    "<layer> whitened"]."""
+    "<layer> whitened"].
+
+    Args:
+        activations: The captured activations the layouts were made from.
+        layouts: UMAP layouts ``(N, 2)`` keyed ``[model][layer]``; the raw ones are reused.
+        transforms: :func:`fit_zca` transforms keyed ``"<model> <layer>"`` (e.g.
+            ``"hybrid q_out"``).
+        metric: The UMAP distance of the whitened layouts.
+        seed: Seeds UMAP.
+
+    Returns:
+        Layouts ``(N, 2)`` keyed ``[model]["<layer> raw" | "<layer> whitened"]``.
+
+    Example:
+        >>> pairs = whitened_layouts(activations, layouts, zca, seed=0)  # doctest: +SKIP
+    """
     result = {}
     for kind, by_layer in layouts.items():
         layer = UNIT_LAYERS[kind]

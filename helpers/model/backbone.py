@@ -13,7 +13,8 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 from torchvision import models
 
-from helpers.config import Config, fingerprint
+from helpers.config import Config
+from helpers.fingerprints import fingerprint
 from helpers.io import error_summary, load_cached, save_torch
 from helpers.model.data import (
     SMOKE_COMMAND,

@@ -21,8 +21,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from helpers.config import MODELS, RUN_CONFIG, Config, describe
+from helpers.config import MODELS, RUN_CONFIG, Config
 from helpers.declare import trainer
+from helpers.fingerprints import describe
 from helpers.io import error_summary, save_json, save_torch
 from helpers.model.backbone import load_backbone
 from helpers.model.heads import TransferModel, build_head

@@ -290,7 +290,20 @@ class SyntheticObjects(Dataset):
 
 
 def dataset_images(dataset: Dataset, indices: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor]:
-    """Normalised images ``(k, 3, H, W)`` and labels ``(k,)`` of chosen samples."""
+    """Normalised images ``(k, 3, H, W)`` and labels ``(k,)`` of chosen samples.
+
+    Args:
+        dataset: A dataset of (normalised image ``(3, H, W)``, label) pairs.
+        indices: The k samples' indices.
+
+    Returns:
+        The stacked images ``(k, 3, H, W)`` and labels ``(k,)``.
+
+    Example:
+        >>> images, labels = dataset_images(SyntheticObjects(4, 32), range(4))
+        >>> tuple(images.shape), tuple(labels.shape)
+        ((4, 3, 32, 32), (4,))
+    """
     pairs = [dataset[int(i)] for i in indices]
     return torch.stack([image for image, _ in pairs]), torch.tensor([label for _, label in pairs])
 
@@ -311,7 +324,18 @@ def balanced_indices(labels: Sequence[int] | torch.Tensor, n: int, seed: int = 0
 
 
 def pil_image(image: torch.Tensor) -> Image.Image:
-    """A normalised image ``(3, H, W)`` as a PIL image (e.g. to stand in for a user's photo)."""
+    """A normalised image ``(3, H, W)`` as a PIL image (e.g. to stand in for a user's photo).
+
+    Args:
+        image: A normalised image ``(3, H, W)``; it is clipped to [0, 1] after denormalising.
+
+    Returns:
+        An 8-bit RGB image, ``W`` x ``H`` pixels.
+
+    Example:
+        >>> pil_image(normalize(torch.full((3, 8, 8), 0.5))).size
+        (8, 8)
+    """
     array = (denormalize(image).permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
     return Image.fromarray(array)
 

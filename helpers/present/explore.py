@@ -192,7 +192,18 @@ class Explorer:
         return index, image, int(label[0])
 
     def figures(self, view: str) -> list[Figure]:
-        """The current state of ``view`` as the notebooks' figures (for the report)."""
+        """The current state of ``view`` as the notebooks' figures (for the report).
+
+        Args:
+            view: A tab's key, one of :attr:`views`.
+
+        Returns:
+            The tab's figures as it now stands (matplotlib, publishable).
+
+        Example:
+            >>> for view in explorer.views:  # doctest: +SKIP
+            ...     figures = explorer.figures(view)
+        """
         return self.tabs[view].figures()
 
 

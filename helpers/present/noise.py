@@ -23,7 +23,20 @@ def plot_against_shots(averaged: Sequence[Mapping[str, Any]], metric: str, title
     """``metric`` (``accuracy`` or ``z_error``) against shots (log scale) per setting: the mean
     over repeats with error bars of ± one standard deviation over sampling seeds. Settings
     without shots (exact, device noise evaluated exactly) are horizontal lines, the exact one
-    with a band of ± one SE over test images."""
+    with a band of ± one SE over test images.
+
+    Args:
+        averaged: ``noise.mean_over_repeats`` rows (``setting``, ``shots``, the metric and its
+            ``_std`` and ``_se``).
+        metric: ``"accuracy"`` or ``"z_error"``.
+        title: The figure's title.
+
+    Returns:
+        The figure.
+
+    Example:
+        >>> fig = plot_against_shots(averaged, "accuracy", "Test accuracy")  # doctest: +SKIP
+    """
     if metric not in METRICS:
         raise ValueError(f"metric={metric!r} is unknown; use one of {list(METRICS)}.")
     fig, ax = plt.subplots(figsize=(9.5, 4.5))
@@ -61,12 +74,34 @@ def plot_against_shots(averaged: Sequence[Mapping[str, Any]], metric: str, title
 
 
 def shots_table(averaged: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
-    """Accuracy and ⟨Z_j⟩ error per setting and shot count (``noise.mean_over_repeats`` rows)."""
+    """Accuracy and ⟨Z_j⟩ error per setting and shot count (``noise.mean_over_repeats`` rows).
+
+    Args:
+        averaged: ``noise.mean_over_repeats`` rows.
+
+    Returns:
+        The rows indexed by (setting, shots), rounded to 4 decimals.
+
+    Example:
+        >>> table = shots_table(noise.mean_over_repeats(rows))  # doctest: +SKIP
+    """
     return pd.DataFrame(averaged).set_index(["setting", "shots"]).round(4)
 
 
 def describe_device(device: BackendV2, n_images: int) -> str:
-    """The evaluated images and the fake device: its size and two-qubit and native gates."""
+    """The evaluated images and the fake device: its size and two-qubit and native gates.
+
+    Args:
+        device: The fake device (``noise.fake_device``).
+        n_images: How many test images are evaluated.
+
+    Returns:
+        One line.
+
+    Example:
+        >>> print(describe_device(noise.fake_device("FakeManilaV2"), 500))  # doctest: +SKIP
+        500 test images; device fake_manila (5 qubits, gates ['cx', 'rz', 'sx', 'x'])
+    """
     gates = sorted(set(device.operation_names) & {"cx", "ecr", "cz", "rz", "sx", "x"})
     return (
         f"{n_images} test images; device {device.name} ({device.num_qubits} qubits, gates {gates})"
@@ -76,7 +111,21 @@ def describe_device(device: BackendV2, n_images: int) -> str:
 def describe_budget(plan: Mapping[str, Mapping[str, Any]], n_images: int) -> str:
     """Markdown: per setting the fewest of the shot counts tried from which accuracy stays
     within one SE over images of the exact accuracy, and what one evaluation of ``n_images``
-    then needs on hardware (``noise.hardware_plan``)."""
+    then needs on hardware (``hardware.hardware_plan``).
+
+    Args:
+        plan: ``hardware.hardware_plan`` by setting.
+        n_images: The images of one evaluation the plan was made for.
+
+    Returns:
+        Markdown, one bullet per setting.
+
+    Example:
+        >>> plan = {"shots only": {"shots_per_image": 256, "reached": True, "circuits": 500,
+        ...                        "shots": 128000}}
+        >>> print(describe_budget(plan, 500))  # doctest: +ELLIPSIS
+        - **shots only**: 256 shots, ... take 500 circuits and 128,000 shots in all.
+    """
     lines = []
     for setting, need in plan.items():
         count = f"{need['shots_per_image']:,}"

@@ -11,14 +11,13 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
-from helpers.analysis.saliency import MIN_CURVE_CHANGE, MODES, Explanation, SaliencyScores
+from helpers.analysis.saliency import MODES, Explanation, SaliencyScores
 from helpers.present.style import (
     MODEL_COLOURS,
     image_array,
     image_panels,
     themed,
 )
-from helpers.present.tables import format_value
 
 
 def _normalised(maps: torch.Tensor) -> torch.Tensor:
@@ -315,134 +314,4 @@ def plot_explanation(explanation: Explanation, classes: Sequence[str]) -> Figure
         explanation.maps,
         explanation.probabilities,
         f"{explanation.method.replace('_', ' ')} saliency of {explanation.name}",
-    )
-
-
-def _value(row: Mapping[str, object], score: str) -> str:
-    return format_value(float(row[score]), float(row[f"{score}_se"]))
-
-
-def describe_unit_similarity(similarity: Mapping[str, tuple[float, float]]) -> str:
-    """One line per model: mean rank correlation between the maps of its different units.
-
-    Args:
-        similarity: ``(mean, standard error)`` over images of each model's unit-map
-            similarity (``saliency.unit_similarity``), by model name.
-
-    Returns:
-        The lines, joined by newlines.
-
-    Example:
-        >>> print(describe_unit_similarity({"hybrid": (0.41, 0.02)}))  # doctest: +ELLIPSIS
-        hybrid: mean rank correlation between the maps of different units 0.410 ± 0.020 (...)
-    """
-    return "\n".join(
-        f"{name}: mean rank correlation between the maps of different units "
-        f"{mean:.3f} ± {error:.3f} (± SE over images; one seed's model)"
-        for name, (mean, error) in similarity.items()
-    )
-
-
-def _by_method(rows: list[dict[str, object]]) -> dict[str, dict[str, dict[str, object]]]:
-    grouped: dict[str, dict[str, dict[str, object]]] = {}
-    for row in rows:
-        grouped.setdefault(str(row["method"]), {})[str(row["model"])] = row
-    return grouped
-
-
-def _values(rows: Mapping[str, Mapping[str, object]], score: str) -> str:
-    """``classical 0.100 ± 0.010, hybrid 0.200 ± 0.010``."""
-    return ", ".join(f"{name} {_value(row, score)}" for name, row in rows.items())
-
-
-def _describe_exclusions(summary: Mapping[str, Mapping[str, object]]) -> str:
-    """The images left out of the normalised curves, per model (one method's summary rows)."""
-    counts = "; ".join(
-        f"{name} {row['deletion_excluded']} (deletion) and {row['insertion_excluded']} "
-        f"(insertion) of {row['images']}"
-        for name, row in summary.items()
-    )
-    return (
-        "- Normalised curves leave out images whose probability of the explained class does "
-        f"not fall under deletion (rise under insertion) by at least {MIN_CURVE_CHANGE} between "
-        f"the end points: {counts}; the same images for every method."
-    )
-
-
-def describe_scores(
-    rows: list[dict[str, object]], gains: list[dict[str, object]], chance: float | None = None
-) -> str:
-    """A markdown summary of one seed's scores and gains over random maps, ± SE over images
-    (descriptive: the comparisons between models are paired over seeds, in
-    ``saliency.SaliencyStudy.results``).
-
-    Gains are those of the normalised curves; when the rows carry them, it also states
-    Integrated Gradients' relative completeness gap and the images the normalised curves
-    exclude.
-
-    Args:
-        rows: One seed's score rows (``saliency.score_rows``), with a ``classical`` and a
-            ``hybrid`` row per method.
-        gains: The gains over random maps (``saliency.gains_over_random``).
-        chance: The pointing game's chance level (a fraction), stated when given.
-
-    Returns:
-        Markdown: one bullet per method, then the exclusions, chance level and a note on ± SE.
-
-    Example:
-        >>> text = describe_scores(rows, gains, chance=0.25)  # doctest: +SKIP
-    """
-    summaries, gain_rows = _by_method(rows), _by_method(gains)
-    lines = []
-    for method, models in gain_rows.items():
-        summary = summaries[method]
-        first_row = next(iter(summary.values()))
-        parts = [f"**{method.replace('_', ' ')}**"]
-        if {"classical", "hybrid"} <= set(summary):  # the correlation needs both models
-            parts[0] += (
-                ": classical-hybrid rank correlation "
-                f"{_value(summary['classical'], 'rank_corr_classical_hybrid')} "
-                f"({summary['classical']['rank_corr_images']} images with non-constant maps)"
-            )
-        for score in ("deletion_gain", "insertion_gain"):
-            parts.append(
-                f"normalised {score.replace('_', ' ')} over random maps: {_values(models, score)}"
-            )
-        if "pointing_game" in first_row:
-            parts.append(f"pointing game: {_values(summary, 'pointing_game')}")
-        if "completeness_gap" in first_row:
-            parts.append(
-                "completeness gap |Σ attributions − ΔF| / |ΔF| (ΔF = F(x) − F(baseline), F the "
-                f"explained logit): {_values(summary, 'completeness_gap')}"
-            )
-        lines.append("- " + "; ".join(parts) + ".")
-    first = summaries[next(iter(gain_rows))] if gain_rows else None
-    if first is not None and "deletion_excluded" in next(iter(first.values())):
-        lines.append(_describe_exclusions(first))
-    if chance is not None:
-        lines.append(f"- The pointing game's chance level is {chance:.0%}.")
-    if lines:
-        lines.append("- All ± are standard errors over images, for one seed's models.")
-    return "\n".join(lines)
-
-
-def describe_accuracy(probabilities: Mapping[str, torch.Tensor], labels: torch.Tensor) -> str:
-    """Each model's accuracy on the explained images.
-
-    Args:
-        probabilities: Class probabilities ``(B, C)`` by model name.
-        labels: True class indices ``(B,)``.
-
-    Returns:
-        One line per model, joined by newlines.
-
-    Example:
-        >>> import torch
-        >>> print(describe_accuracy({"hybrid": torch.eye(2)}, torch.tensor([0, 0])))
-        hybrid: accuracy 0.500 on these 2 images
-    """
-    return "\n".join(
-        f"{name}: accuracy {(probs.argmax(1) == labels).float().mean():.3f} on these "
-        f"{len(labels)} images"
-        for name, probs in probabilities.items()
     )

@@ -24,6 +24,7 @@ from matplotlib import cycler
 from matplotlib.figure import Figure
 
 from helpers.config import Config
+from helpers.io import atomic_write
 from helpers.model.data import denormalize
 
 MODEL_COLOURS = {"classical": "#1f77b4", "hybrid": "#d62728"}
@@ -54,10 +55,10 @@ def themed(plot: Callable[Arguments, Figure]) -> Callable[Arguments, Figure]:
 def save_figure(fig: Figure, cfg: Config, name: str) -> Path:
     """Write ``fig`` as ``<artifacts_dir>/figures/<name>.png`` and return the path."""
     path = cfg.figures_path / f"{name}.png"
-    path.parent.mkdir(parents=True, exist_ok=True)
     with mpl.rc_context(THEME):  # ticks and their labels are made when the figure is drawn
-        fig.savefig(path, dpi=DPI, bbox_inches="tight")
-    return path
+        return atomic_write(
+            path, lambda handle: fig.savefig(handle, format="png", dpi=DPI, bbox_inches="tight")
+        )
 
 
 def show_saved(path: Path, name: str) -> None:
@@ -72,7 +73,16 @@ def show_saved(path: Path, name: str) -> None:
 
 
 def publish(fig: Figure, cfg: Config, name: str) -> None:
-    """Save ``fig`` (:func:`save_figure`), show the saved PNG (:func:`show_saved`), close it."""
+    """Save ``fig`` (:func:`save_figure`), show the saved PNG (:func:`show_saved`), close it.
+
+    Args:
+        fig: The figure to publish; it is closed afterwards.
+        cfg: The run's configuration (where ``<artifacts_dir>/figures/`` is).
+        name: The figure's name: the PNG's stem and its tag for the report.
+
+    Example:
+        >>> publish(fig, cfg, "01_samples")  # doctest: +SKIP
+    """
     show_saved(save_figure(fig, cfg, name), name)
     plt.close(fig)
 

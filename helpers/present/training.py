@@ -36,7 +36,22 @@ def plot_samples(
     title: str,
     columns: int = 8,
 ) -> Figure:
-    """A grid of (normalised) images with their class names."""
+    """A grid of (normalised) images with their class names.
+
+    Args:
+        images: Normalised images ``(B, 3, H, W)``.
+        labels: Their class indices.
+        classes: Class names, indexed by label.
+        title: The figure's title.
+        columns: Images per row.
+
+    Returns:
+        The figure.
+
+    Example:
+        >>> images, labels = dataset_images(splits.train, range(16))  # doctest: +SKIP
+        >>> fig = plot_samples(images, labels, splits.classes, "Training images")  # doctest: +SKIP
+    """
     fig, axes = image_grid(len(images), columns)
     for ax, image, label in zip(axes, images, labels, strict=False):
         ax.imshow(image_array(image))
@@ -49,7 +64,19 @@ def plot_samples(
 def plot_training_curves(
     histories: Mapping[str, Sequence[Mapping[str, float]]], title: str
 ) -> Figure:
-    """Loss and accuracy per epoch, train (dashed) and validation (solid), for each model."""
+    """Loss and accuracy per epoch, train (dashed) and validation (solid), for each model.
+
+    Args:
+        histories: Each model's per-epoch rows (``epoch``, ``train_loss``, ``val_loss``,
+            ``train_accuracy``, ``val_accuracy``), by model name (``metrics["history"]``).
+        title: The figure's title.
+
+    Returns:
+        The figure.
+
+    Example:
+        >>> fig = plot_training_curves({"hybrid": metrics["history"]}, "Curves")  # doctest: +SKIP
+    """
     fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(11, 4))
     for name, history in histories.items():
         epochs = [row["epoch"] for row in history]
@@ -143,11 +170,11 @@ def publish_test_figures(
     Returns:
         The head's logits on every test feature, ``(N, classes)``.
 
-    Example::
-
-        run = train(cfg, "hybrid", features)
-        publish_test_figures(cfg, splits, features, run.head, "Hybrid head", "02")
-        # published: 02_confusion, 02_predictions
+    Example:
+        >>> run = train(cfg, "hybrid", features)  # doctest: +SKIP
+        >>> logits = publish_test_figures(
+        ...     cfg, splits, features, run.head, "Hybrid head", "02"
+        ... )  # published: 02_confusion, 02_predictions  # doctest: +SKIP
     """
     seed = cfg.seeds[0]
     _, _, test_logits = evaluate(head, features.test, features.test_labels)
@@ -173,7 +200,19 @@ def publish_test_figures(
 
 @themed
 def draw_circuit(circuit: QuantumCircuit, title: str) -> Figure:
-    """Qiskit's matplotlib drawing of a circuit, titled."""
+    """Qiskit's matplotlib drawing of a circuit, titled.
+
+    Args:
+        circuit: The circuit (e.g. ``dressed_circuit(4, 5)[0]``, or a transpiled one).
+        title: The figure's title.
+
+    Returns:
+        The figure, unfolded (one line of gates).
+
+    Example:
+        >>> circuit, _, _ = dressed_circuit(4, 5)  # doctest: +SKIP
+        >>> fig = draw_circuit(circuit, "Dressed circuit: 4 qubits, depth 5")  # doctest: +SKIP
+    """
     fig = circuit.draw("mpl", fold=-1)
     fig.suptitle(title)
     return fig
@@ -181,7 +220,18 @@ def draw_circuit(circuit: QuantumCircuit, title: str) -> Figure:
 
 def seed_table(metrics: Mapping[str, Any]) -> pd.DataFrame:
     """A trained model's accuracy and loss per seed (validation: model selection; test: held
-    out), and their mean ± SE over seeds."""
+    out), and their mean ± SE over seeds.
+
+    Args:
+        metrics: The model's ``metrics.json`` content (``per_seed`` rows, the means and
+            ``_se``), e.g. ``train(...).metrics``.
+
+    Returns:
+        One row per seed and a last ``mean ± SE`` row.
+
+    Example:
+        >>> table = seed_table(train(cfg, "classical", features).metrics)  # doctest: +SKIP
+    """
     columns = ("val_accuracy", "test_accuracy", "test_loss", "best_epoch")
     rows = [
         {"seed": str(row["seed"]), **{c: row[c] for c in columns}} for row in metrics["per_seed"]

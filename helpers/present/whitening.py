@@ -11,7 +11,7 @@ import seaborn as sns
 import torch
 from matplotlib.figure import Figure
 
-from helpers.analysis.embedding import Atlas
+from helpers.analysis.atlas import Atlas
 from helpers.present.style import (
     CLASS_PALETTE,
     MODEL_COLOURS,
@@ -30,7 +30,7 @@ def plot_atlas(
 
     Args:
         layout: The 2-D (UMAP) layout ``(N, 2)`` the atlas was binned from.
-        atlas: The atlas of ``layout`` (``embedding.activation_atlas``).
+        atlas: The atlas of ``layout`` (``atlas.activation_atlas``).
         labels: Class indices ``(N,)`` of the points.
         classes: Class names, indexed by label.
         title: The figure's title.
@@ -39,7 +39,7 @@ def plot_atlas(
         The figure.
 
     Example:
-        >>> atlas = embedding.activation_atlas(layout, images, labels, grid=8)  # doctest: +SKIP
+        >>> atlas = activation_atlas(layout, images, labels, grid=8)  # doctest: +SKIP
         >>> fig = plot_atlas(layout, atlas, labels, classes, "Atlas")  # doctest: +SKIP
     """
     grid = atlas.grid
@@ -246,7 +246,7 @@ def describe_atlases(atlases: Mapping[str, Atlas]) -> str:
     """One line per model: occupied cells and the sample-weighted class purity of its atlas.
 
     Args:
-        atlases: Each model's :class:`~helpers.analysis.embedding.Atlas`, by model name.
+        atlases: Each model's :class:`~helpers.analysis.atlas.Atlas`, by model name.
 
     Returns:
         The lines, joined by newlines.

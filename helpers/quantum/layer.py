@@ -32,7 +32,21 @@ BACKENDS = QUANTUM_BACKENDS
 def dressed_circuit(
     n_qubits: int = 4, q_depth: int = DEFAULT_Q_DEPTH
 ) -> tuple[QuantumCircuit, ParameterVector, ParameterVector]:
-    """Mari's variational circuit; returns (circuit, inputs x, weights w layer-major)."""
+    """Mari's variational circuit; returns (circuit, inputs x, weights w layer-major).
+
+    Args:
+        n_qubits: Qubits (inputs x, one per qubit).
+        q_depth: Variational layers, each an entangling CNOT layer and one R_y per qubit.
+
+    Returns:
+        The circuit, its input parameters ``x`` ``(n_qubits,)`` and weight parameters ``w``
+        ``(q_depth * n_qubits,)``.
+
+    Example:
+        >>> circuit, x, w = dressed_circuit(4, 5)
+        >>> circuit.num_qubits, len(x), len(w), circuit.num_parameters
+        (4, 4, 20, 24)
+    """
     inputs = ParameterVector("x", n_qubits)
     weights = ParameterVector("w", q_depth * n_qubits)
     circuit = QuantumCircuit(n_qubits, name="dressed")

@@ -12,10 +12,14 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
 import json
 import logging
 import os
+import shutil
 import signal
+import tempfile
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
@@ -70,24 +74,62 @@ def interruptible() -> Iterator[None]:
             signal.signal(name, handler)
 
 
+CONNECTIONS = "hqnn-kernels-"  # <tmp>/hqnn-kernels-<pid>/: the connection files of one run
+
+
+def connection_folder(pid: int | None = None) -> Path:
+    """Where the kernels of the pipeline process ``pid`` (default: this one) keep their
+    connection files."""
+    return Path(tempfile.gettempdir()) / f"{CONNECTIONS}{pid or os.getpid()}"
+
+
+def remove_stale_connections() -> list[Path]:
+    """Remove the connection folders of pipelines that are no longer running (one killed with
+    SIGKILL cannot clean up after itself); return them."""
+    removed = []
+    for folder in Path(tempfile.gettempdir()).glob(f"{CONNECTIONS}*"):
+        pid = folder.name.removeprefix(CONNECTIONS)
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
 class TrackedKernelManager(AsyncKernelManager):
     """nbclient's kernel manager, remembered so a kernel interrupted while starting is shut
-    down too (nbclient cleans up only kernels that finished starting)."""
+    down too (nbclient cleans up only kernels that finished starting); its connection file is
+    in this run's :func:`connection_folder`."""
 
     started: ClassVar[list[AsyncKernelManager]] = []
 
     def __init__(self, **kwargs: Any) -> None:
+        folder = connection_folder()
+        folder.mkdir(exist_ok=True)
+        kwargs.setdefault("connection_file", str(folder / f"kernel-{uuid.uuid4()}.json"))
         super().__init__(**kwargs)
         self.started.append(self)
 
 
 def shut_down_kernels() -> None:
-    """Stop every kernel :class:`TrackedKernelManager` started and remove its files."""
+    """Stop every kernel :class:`TrackedKernelManager` started and remove its files (and this
+    run's connection folder once it is empty)."""
     while TrackedKernelManager.started:
         manager = TrackedKernelManager.started.pop()
         if manager.has_kernel:
             run_sync(manager.shutdown_kernel)(now=True)
         run_sync(manager.cleanup_resources)()
+    with contextlib.suppress(OSError):
+        connection_folder().rmdir()
 
 
 @dataclasses.dataclass
@@ -247,9 +289,36 @@ def execute(notebook: Path, output_dir: Path, parameters: dict[str, Any], cwd: P
         failure = NotebookFailedError(
             "interrupted", f"{exc} stopped {where}", exit_code=exc.exit_code
         )
+    except OSError as exc:  # e.g. a full disk while papermill writes the running copy
+        failure = NotebookFailedError("failed", _write_error(notebook.name, partial, exc))
     else:
-        _keep(partial, executed, "complete")
-        failed_path(executed).unlink(missing_ok=True)
-        return executed
-    failure.kept = _keep(partial, failed_path(executed), failure.status, failure.message)
+        try:
+            _keep(partial, executed, "complete")
+        except OSError as exc:
+            failure = NotebookFailedError("failed", _write_error(notebook.name, partial, exc))
+        else:
+            failed_path(executed).unlink(missing_ok=True)
+            return executed
+    if "No space left" in failure.message and "free on" not in failure.message:
+        failure.message += f" ({free_space(output_dir)})"
+    try:
+        failure.kept = _keep(partial, failed_path(executed), failure.status, failure.message)
+    except OSError as exc:  # keeping the copy needs room too: drop it, say so
+        partial.unlink(missing_ok=True)
+        failure.message += f"; its partial copy could not be kept ({exc.strerror or exc})"
     raise failure
+
+
+def free_space(folder: Path) -> str:
+    """``"1.2 MB free on <folder>"``, or why it is unknown."""
+    try:
+        return f"{shutil.disk_usage(folder).free / 1e6:.1f} MB free on {folder}"
+    except OSError as exc:
+        return f"free space on {folder} unknown ({exc.strerror or exc})"
+
+
+def _write_error(name: str, partial: Path, exc: OSError) -> str:
+    """A failure to write a notebook's copy, in words, with the free space where it matters."""
+    free = f", {free_space(partial.parent)}" if exc.errno == errno.ENOSPC else ""
+    where = _where(name, partial).removesuffix(" before its first cell")
+    return f"{where}: its executed copy could not be written ({exc.strerror or exc}{free})"

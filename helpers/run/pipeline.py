@@ -25,7 +25,13 @@ from typing import Any
 from helpers.config import PROJECT_ROOT, Config, ConfigError
 from helpers.declare import analyses, of_notebook
 from helpers.run.deck import DECK_NAME, build_deck
-from helpers.run.executor import Interrupted, NotebookFailedError, execute, interruptible
+from helpers.run.executor import (
+    Interrupted,
+    NotebookFailedError,
+    execute,
+    interruptible,
+    remove_stale_connections,
+)
 from helpers.run.preflight import (
     changed_since_training,
     recorded_run,
@@ -137,7 +143,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         parameters = run_parameters(args.smoke, args.parameter, args.output_dir, recorded)
     except ConfigError as exc:
         return _cannot_start(exc.problems)
-    models = Config(**parameters).models
+    cfg = Config(**parameters)
+    if "models" in parameters and parameters["models"] != cfg.models:
+        parameters["models"] = cfg.models  # what the notebooks will make of it, said below
+    for note in cfg.notes():
+        print(f"[pipeline] note: {note}")
+    models = cfg.models
     for notebook in [nb for nb in chosen if not _runs_with(nb, models)]:
         needs = " or ".join(of_notebook(notebook.name).needs)
         print(f"[pipeline] skipping {notebook.name}: it needs the {needs} model (models={models})")
@@ -147,6 +158,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     problems += resource_problems(Config(**parameters), args.output_dir, names)
     if problems:
         return _cannot_start(problems)
+    remove_stale_connections()  # a run killed with SIGKILL left its kernels' files behind
     with interruptible():
         try:
             timings = execute_series(parameters, args.output_dir, chosen)

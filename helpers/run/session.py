@@ -78,18 +78,48 @@ class NotebookSession:
         return balanced_indices(self.splits.test.targets, n, seed=self.cfg.seed)
 
     def test_images(self, n: int) -> tuple[torch.Tensor, torch.Tensor, list[int]]:
-        """Images, labels and indices of :meth:`balanced` test samples."""
+        """Images, labels and indices of :meth:`balanced` test samples.
+
+        Args:
+            n: How many test images (balanced classes, drawn with the run's seed).
+
+        Returns:
+            Normalised images ``(n, 3, H, W)``, labels ``(n,)`` and their test-split indices.
+
+        Example:
+            >>> images, labels, indices = session.test_images(16)  # doctest: +SKIP
+        """
         indices = self.balanced(n)
         images, labels = dataset_images(self.splits.test, indices)
         return images, labels, indices
 
     def object_masks(self, indices: list[int]) -> torch.Tensor | None:
-        """Ground-truth object masks of test samples (synthetic data), else None."""
+        """Ground-truth object masks of test samples (synthetic data), else None.
+
+        Args:
+            indices: Test-split indices (e.g. from :meth:`test_images`).
+
+        Returns:
+            Boolean masks ``(k, H, W)``, True on the object, or None without masks.
+
+        Example:
+            >>> masks = session.object_masks(indices)  # doctest: +SKIP
+        """
         masks = getattr(self.splits.test, "masks", None)
         return None if masks is None else masks[indices]
 
     def test_features(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """Cached backbone features and labels of ``n`` balanced test samples."""
+        """Cached backbone features and labels of ``n`` balanced test samples.
+
+        Args:
+            n: How many test samples (balanced classes, drawn with the run's seed).
+
+        Returns:
+            Features ``(n, 512)`` and labels ``(n,)``.
+
+        Example:
+            >>> inputs, labels = session.test_features(500)  # doctest: +SKIP
+        """
         features = self.features
         chosen = balanced_indices(features.test_labels, n, seed=self.cfg.seed)
         return features.test[chosen], features.test_labels[chosen]
@@ -105,10 +135,31 @@ class NotebookSession:
 
     def activations_of(self, seed: int) -> Activations:
         """:attr:`activations` with the head layers of ``seed``'s models (the backbone's are
-        shared: the heads run on the captured avgpool features)."""
+        shared: the heads run on the captured avgpool features).
+
+        Args:
+            seed: A seed of ``cfg.seeds``.
+
+        Returns:
+            The same images' activations, with that seed's head layers.
+
+        Example:
+            >>> per_seed = {s: session.activations_of(s) for s in cfg.seeds}  # doctest: +SKIP
+        """
         return head_activations(self.activations, self.heads_by_seed[seed])
 
 
 def setup(namespace: Mapping[str, Any]) -> NotebookSession:
-    """The session of a notebook from its globals (see the module docstring)."""
+    """The session of a notebook from its globals (see the module docstring).
+
+    Args:
+        namespace: The notebook's globals: its parameters cell's values (and papermill's).
+
+    Returns:
+        The :class:`NotebookSession`, with the run's configuration and seeded generator.
+
+    Example:
+        >>> session = setup(globals())  # doctest: +SKIP
+        >>> cfg = session.cfg  # doctest: +SKIP
+    """
     return NotebookSession(Config.for_notebook(namespace))

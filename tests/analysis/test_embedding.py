@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from helpers.analysis import activations, embedding
+from helpers.analysis.atlas import activation_atlas
 from helpers.model.checkpoints import load_trained_models
 from helpers.model.data import load_splits
 from helpers.present import embedding as draw
@@ -70,7 +71,7 @@ def test_atlas_assigns_every_sample_to_one_cell_and_averages_its_images():
     layout[1] = layout.min(axis=0)
     images = torch.randn(200, 3, 4, 4)
     labels = torch.tensor(rng.integers(0, 2, 200))
-    atlas = embedding.activation_atlas(layout, images, labels, grid=5)
+    atlas = activation_atlas(layout, images, labels, grid=5)
     assert atlas.cell_of.shape == (200,) and atlas.counts.sum() == 200
     assert ((atlas.cell_of >= 0) & (atlas.cell_of < 25)).all()
     for cell in range(25):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from helpers.analysis import noise
+from helpers.analysis import hardware, noise
 from helpers.model.backbone import cached_features
 from helpers.model.checkpoints import load_trained_head
 from helpers.model.train import evaluate
@@ -162,20 +162,20 @@ def test_shot_budget_is_the_fewest_shots_within_one_se_of_exact():
         _summary(0.82, {"a": {64: 0.72, 256: 0.82, 1024: 0.81}, "b": {64: 0.6, 1024: 0.7}}),
     ]
     # exact 0.81 ± 0.02: "a" reaches it at 256 shots (0.80), not at 64 (0.71); "b" never
-    assert noise.shot_budget(summaries) == {"a": 256, "b": None}
+    assert hardware.shot_budget(summaries) == {"a": 256, "b": None}
     again_out = {"c": {64: 0.80, 256: 0.70, 1024: 0.81, 4096: 0.80}, "d": {64: 0.81, 256: 0.7}}
     summaries = [_summary(0.81, again_out), _summary(0.81, again_out)]
     # "c" is within at 64 but falls outside at 256: only from 1024 on does it stay within
-    assert noise.shot_budget(summaries) == {"c": 1024, "d": None}
+    assert hardware.shot_budget(summaries) == {"c": 1024, "d": None}
 
 
 def test_hardware_budget_counts_circuits_and_shots():
-    assert noise.hardware_budget(200, 1024) == {"circuits": 200, "shots": 204_800}
-    zne = noise.hardware_budget(200, 1024, ("zne",))
+    assert hardware.hardware_budget(200, 1024) == {"circuits": 200, "shots": 204_800}
+    zne = hardware.hardware_budget(200, 1024, ("zne",))
     assert zne == {"circuits": 400, "shots": 409_600}  # one circuit per noise factor
-    m3 = noise.hardware_budget(200, 1024, ("m3",), n_qubits=4, calibration_shots=10_000)
+    m3 = hardware.hardware_budget(200, 1024, ("m3",), n_qubits=4, calibration_shots=10_000)
     assert m3 == {"circuits": 208, "shots": 204_800 + 20_000}  # 8 balanced calibrations
-    plan = noise.hardware_plan({"+ M3": None, "shots only": 256}, [64, 4096], 200)
+    plan = hardware.hardware_plan({"+ M3": None, "shots only": 256}, [64, 4096], 200)
     assert plan["+ M3"]["reached"] is False and plan["+ M3"]["shots_per_image"] == 4096
     assert plan["shots only"] == {"shots_per_image": 256, "reached": True, "circuits": 200,
                                   "shots": 51_200}  # fmt: skip

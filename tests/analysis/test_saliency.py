@@ -28,7 +28,8 @@ from helpers.model.backbone import load_backbone
 from helpers.model.checkpoints import load_trained_models
 from helpers.model.data import load_splits, pil_image
 from helpers.model.heads import DressedQuantumHead, TransferModel
-from helpers.present.saliency import describe_scores, plot_explanation
+from helpers.present.saliency import plot_explanation
+from helpers.present.saliency_text import describe_scores
 from helpers.present.tables import rows_frame
 
 SIZE = 8

@@ -6,8 +6,9 @@ from functools import partial
 
 import pytest
 
-from helpers.config import Config, describe
+from helpers.config import Config
 from helpers.declare import trainer
+from helpers.fingerprints import describe
 from helpers.io import save_torch
 from helpers.model import checkpoints, train
 

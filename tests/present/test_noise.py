@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from helpers.analysis.noise import fake_device, hardware_plan, mean_over_repeats
+from helpers.analysis.hardware import hardware_plan
+from helpers.analysis.noise import fake_device, mean_over_repeats
 from helpers.present.noise import (
     describe_budget,
     describe_device,

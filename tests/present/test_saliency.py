@@ -11,15 +11,17 @@ from matplotlib.container import BarContainer
 from helpers.analysis import saliency
 from helpers.analysis.saliency import Explanation, SaliencyScores
 from helpers.present.saliency import (
-    describe_accuracy,
-    describe_scores,
-    describe_unit_similarity,
     plot_explanation,
     plot_perturbation_curves,
     plot_saliency_comparison,
     plot_saliency_methods,
     plot_score_bars,
     plot_unit_saliency,
+)
+from helpers.present.saliency_text import (
+    describe_accuracy,
+    describe_scores,
+    describe_unit_similarity,
 )
 from helpers.present.style import MODEL_COLOURS, image_array
 from tests.present.figure_checks import (

@@ -7,7 +7,7 @@ import seaborn as sns
 import torch
 from matplotlib.colors import to_rgba
 
-from helpers.analysis.embedding import activation_atlas
+from helpers.analysis.atlas import activation_atlas
 from helpers.present.style import CLASS_PALETTE, MODEL_COLOURS, image_array
 from helpers.present.whitening import (
     describe_atlases,

@@ -112,7 +112,7 @@ def test_readout_error_moves_outputs_as_its_confusion_matrices_predict_and_m3_un
 def test_m3_calibrates_balanced_on_a_simulator_of_the_device():
     from qiskit_ibm_runtime.fake_provider import FakeManilaV2
 
-    from helpers.analysis.noise import hardware_budget
+    from helpers.analysis.hardware import hardware_budget
 
     device = FakeManilaV2()
     model = NoiseModel.from_backend(device)

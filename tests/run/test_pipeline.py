@@ -1,5 +1,6 @@
 """The papermill pipeline: the smoke run end to end, failures named, offline runs stopped early."""
 
+import errno
 import json
 import os
 import shutil
@@ -19,7 +20,7 @@ from helpers.declare import analyses
 from helpers.declare import analysis as declared
 from helpers.model import backbone, data
 from helpers.present.explore import tab_class
-from helpers.run import pipeline, report
+from helpers.run import executor, pipeline, report
 from tests.run.test_report import assert_summary_matches_results, external_references
 from tests.test_integration_shared import ANALYSES
 
@@ -401,3 +402,95 @@ def test_the_series_runs_for_the_hybrid_alone(tmp_path):
     ran = sorted(path.name for path in out.glob("[0-9][0-9]_*.ipynb"))
     assert ran == [f"{a.notebook}.ipynb" for a in analyses() if a.runs_with(["hybrid"])]
     assert (out / "report.html").is_file() and (out / "deck.html").is_file()
+
+
+FILL = """import os
+block = b"x" * 65536
+handle = open(os.path.join(os.path.dirname(artifacts_dir), "fill.bin"), "wb")
+try:
+    while True:
+        handle.write(block)
+        handle.flush()
+except OSError:
+    pass"""
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 3 MB file system (tmpfs), where the test runner may mount one."""
+    folder = tmp_path / "small disk"
+    folder.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(folder)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here ({mounted.stderr.decode().strip()})")
+    yield folder
+    subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+def _assert_full_disk_stop(err: str, out, earlier: bytes) -> None:
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("[pipeline] stopped: 01_fill.ipynb") and "No space left" in last
+    assert "MB free on" in last and "Traceback" not in err
+    assert (out / "01_fill.ipynb").read_bytes() == earlier  # the earlier copy is untouched
+    assert not list(out.glob(".*running*")) and not list(out.rglob("*.tmp"))
+
+
+@pytest.mark.slow
+def test_a_full_disk_stops_the_run_with_one_line_and_loses_nothing(small_disk, tmp_path, capsys):
+    folder = _notebooks(tmp_path / "notebooks", **{"01_fill": [FILL, "print('filled')"]})
+    out = small_disk / "out"
+    earlier = _previous_run(out, "01_fill")
+    assert pipeline.main(_pipeline_args(folder, out, tmp_path)) == 1
+    _assert_full_disk_stop(capsys.readouterr().err, out, earlier)
+
+
+@pytest.mark.slow
+def test_a_failed_write_while_keeping_a_copy_still_gives_the_stop_line(
+    tmp_path, capsys, monkeypatch
+):
+    """Where no small file system can be mounted: every write of the executed copy fails as on
+    a full disk."""
+
+    def full(*_args, **_kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(executor, "atomic_write", full)
+    folder = _notebooks(tmp_path / "notebooks", **{"01_fill": ["x = 1"]})
+    out = tmp_path / "out"
+    earlier = _previous_run(out, "01_fill")
+    assert pipeline.main(_pipeline_args(folder, out, tmp_path)) == 1
+    err = capsys.readouterr().err
+    _assert_full_disk_stop(err, out, earlier)
+    assert "its partial copy could not be kept (No space left on device)" in err
+
+
+@pytest.mark.slow
+def test_connection_files_of_a_killed_run_are_removed_by_the_next(tmp_path):
+    started = tmp_path / "started"
+    folder = _notebooks(
+        tmp_path / "notebooks",
+        **{"01_slow": [f"open({str(started)!r}, 'w').close()", "import time\ntime.sleep(120)"]},
+    )
+    private_tmp = tmp_path / "tmp"  # kernel connection files land here
+    private_tmp.mkdir()
+    command = [sys.executable, "-m", "helpers.pipeline"]
+    env = {**os.environ, "TMPDIR": str(private_tmp)}
+    process = subprocess.Popen(
+        [*command, *_pipeline_args(folder, tmp_path / "out", tmp_path)], cwd=PROJECT_ROOT,
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while not started.exists() and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.1)
+    process.kill()  # SIGKILL: no handler runs, the connection file stays
+    process.wait(timeout=30)
+    assert list(private_tmp.glob("hqnn-kernels-*/kernel-*.json"))
+    quick = _notebooks(tmp_path / "quick", **{"01_quick": ["x = 1"]})
+    done = subprocess.run(
+        [*command, *_pipeline_args(quick, tmp_path / "again", tmp_path)], cwd=PROJECT_ROOT,
+        env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert list(private_tmp.glob("hqnn-kernels-*")) == []

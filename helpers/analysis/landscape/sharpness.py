@@ -21,8 +21,7 @@ from helpers.analysis.landscape.directions import (
 from helpers.analysis.landscape.grid import evaluate_points, loss_at_centre
 from helpers.analysis.results import Results
 from helpers.analysis.stats import mean_and_error, ratio_comparison
-from helpers.config import POSITIVE, at_least
-from helpers.declare import MODEL_PAIRS, Analysis, Parameter, Tab
+from helpers.declare import MODEL_PAIRS, POSITIVE, Analysis, Parameter, Tab, at_least
 
 ANALYSIS = Analysis(
     name="landscape",

@@ -299,6 +299,18 @@ def unit_similarity(unit_maps: torch.Tensor) -> np.ndarray:
     """Mean rank correlation between the maps of different units of one image, ``(B,)``.
 
     Near 1: all units (qubits) look at the same pixels; near 0: they look at different ones.
+
+    Args:
+        unit_maps: Per-unit saliency maps ``(B, U, H, W)`` (:func:`unit_saliency`).
+
+    Returns:
+        The mean over unit pairs of the maps' rank correlation, per image ``(B,)`` (NaN where
+        every unit's map is undefined).
+
+    Example:
+        >>> maps = torch.rand(2, 1, 8, 8).repeat(1, 3, 1, 1)  # three units, the same map
+        >>> unit_similarity(maps).round(3)
+        array([1., 1.])
     """
     ranks = [_normalised_ranks(unit_maps[:, unit]) for unit in range(unit_maps.shape[1])]
     pairs = [
@@ -328,7 +340,21 @@ def explain_user_image(
     cfg: Config,
     method: str = "integrated_gradients",
 ) -> Explanation:
-    """Both models' maps of any photo (a PIL image or a path), through the models' transform."""
+    """Both models' maps of any photo (a PIL image or a path), through the models' transform.
+
+    Args:
+        source: A PIL image, or the path of an image file.
+        models: The models to explain (images to logits), by name.
+        cfg: The run's configuration (the image transform and the seed).
+        method: A method of :data:`METHODS`, or ``"random"``.
+
+    Returns:
+        The :class:`Explanation`: the image ``(1, 3, S, S)``, each model's map ``(1, S, S)`` of
+        its predicted class and its probabilities ``(1, C)``.
+
+    Example:
+        >>> explanation = explain_user_image("photo.jpg", models, cfg)  # doctest: +SKIP
+    """
     image = load_user_image(source, cfg)
     maps, probabilities = explain(models, image, method, seed=cfg.seed)
     name = str(source) if isinstance(source, str | Path) else "your image"

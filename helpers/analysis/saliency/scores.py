@@ -320,7 +320,18 @@ def score_methods(
 
 
 def score_rows(scores: Mapping[str, SaliencyScores]) -> list[dict[str, object]]:
-    """Every method's :meth:`SaliencyScores.summary` rows, one list."""
+    """Every method's :meth:`SaliencyScores.summary` rows, one list.
+
+    Args:
+        scores: Each method's :class:`SaliencyScores`, by method.
+
+    Returns:
+        One row per method and model: ``method``, ``model``, every score with its ``_se``, and
+        the image counts.
+
+    Example:
+        >>> rows = score_rows(scores)  # doctest: +SKIP
+    """
     return [row for score in scores.values() for row in score.summary()]
 
 
@@ -331,6 +342,16 @@ def gains_over_random(scores: Mapping[str, SaliencyScores]) -> list[dict[str, ob
     insertion area - random insertion area, both of the normalised curves (the primary score: it
     does not depend on each model's probability scale; images excluded from them drop out);
     ``*_gain_raw`` are the same in probability units. Positive means more faithful than chance.
+
+    Args:
+        scores: Each method's :class:`SaliencyScores`, by method, including ``"random"``.
+
+    Returns:
+        One row per method (random excluded) and model: ``method``, ``model``, the four gains
+        and their ``_se`` over images.
+
+    Example:
+        >>> gains = gains_over_random(scores)  # doctest: +SKIP
     """
     reference = scores[RANDOM]
     rows: list[dict[str, object]] = []

@@ -40,8 +40,7 @@ from helpers.analysis.saliency.maps import (
     unit_similarity,
 )
 from helpers.analysis.saliency.scores import CURVE_STEPS, SaliencyScores, score_methods
-from helpers.config import POSITIVE
-from helpers.declare import Analysis, Parameter, Tab
+from helpers.declare import POSITIVE, Analysis, Parameter, Tab
 from helpers.model.device import DEFAULT_MEMORY_BUDGET_MB
 
 ANALYSIS = Analysis(
@@ -98,7 +97,18 @@ class SaliencyStudy:
         return list(dict.fromkeys(seed for seed, _ in self.probabilities))
 
     def of_seed(self, seed: int) -> SeedSaliency:
-        """The models of ``seed``, keyed by kind."""
+        """The models of ``seed``, keyed by kind.
+
+        Args:
+            seed: A training seed of the study.
+
+        Returns:
+            The :class:`SeedSaliency`: maps ``[method][kind]`` ``(B, H, W)``, probabilities
+            ``(B, C)``, scores ``[method]``, unit maps ``(B, U, H, W)`` and values ``(B, U)``.
+
+        Example:
+            >>> maps, probabilities, scores, unit_maps, values = study.of_seed(0)  # doctest: +SKIP
+        """
         keys = {kind: (s, kind) for s, kind in self.probabilities if s == seed}
         if not keys:
             raise KeyError(f"seed {seed} is not in this study; its seeds are {self.seeds}.")
@@ -140,7 +150,14 @@ class SaliencyStudy:
 
     def results(self) -> Results:
         """:meth:`seed_scores` as mean ± SE over seeds; the faithfulness gains and the unit-map
-        similarity compared between models, paired by seed (one family)."""
+        similarity compared between models, paired by seed (one family).
+
+        Returns:
+            The analysis' :class:`~helpers.analysis.results.Results` (``"saliency"``).
+
+        Example:
+            >>> publish_results(study.results(), cfg)  # doctest: +SKIP
+        """
         results = Results(ANALYSIS.name)
         per_seed = list(self.seed_scores().values())
         for name in per_seed[0]:
@@ -170,7 +187,27 @@ def saliency_study(
     """Integrated Gradients and random maps of every model of every seed, ``picture_methods``
     for the models of ``picture_seed`` (default: the first), all scored (pointing game with
     ``masks``; deletion/insertion at ``curve_steps``), and every model's unit maps; ``seed``
-    seeds the random maps and SmoothGrad's noise."""
+    seeds the random maps and SmoothGrad's noise.
+
+    Args:
+        models_by_seed: The models (images to logits), ``[seed][kind]``.
+        images: Normalised test images ``(B, 3, H, W)``.
+        seed: Seeds the random maps and SmoothGrad's noise.
+        masks: Object masks ``(B, H, W)`` for the pointing game (synthetic data), or None.
+        memory_budget_mb: Memory one batch of images may take.
+        picture_methods: The methods computed for the models of ``picture_seed`` only.
+        picture_seed: The seed whose models get ``picture_methods``; None for the first.
+        ig_steps: Integrated Gradients' integration steps.
+        curve_steps: Steps of the deletion and insertion curves.
+
+    Returns:
+        The :class:`SaliencyStudy`, keyed by ``(seed, kind)``.
+
+    Example:
+        >>> study = saliency_study(
+        ...     session.models_by_seed, images, seed=0, masks=masks, picture_seed=0
+        ... )  # doctest: +SKIP
+    """
     models = {(s, kind): m for s, by_kind in models_by_seed.items() for kind, m in by_kind.items()}
     first = next(iter(models_by_seed)) if picture_seed is None else picture_seed
     if first not in models_by_seed:
