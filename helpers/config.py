@@ -179,7 +179,15 @@ class Config:
 
     def notes(self) -> list[str]:
         """What the parameters make of the run, in words, where it is not what they say at face
-        value: a hybrid at depth 0 is its own control; one seed compares nothing."""
+        value: a hybrid at depth 0 is its own control; one seed compares nothing.
+
+        Returns:
+            One sentence per such setting (none for an ordinary run).
+
+        Example:
+            >>> Config(seeds=[7]).notes()[0].startswith("seeds=[7]: one trained model")
+            True
+        """
         found = []
         if self.q_depth == 0 and "hybrid" in self.models:
             found.append(

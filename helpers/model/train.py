@@ -20,9 +20,20 @@ from torch.nn.utils import parameters_to_vector
 
 from helpers.config import Config, set_seed
 from helpers.estimates import mean_and_error
+from helpers.fingerprints import describe
 from helpers.io import save_json, save_torch
 from helpers.model.backbone import Features, cached_features
-from helpers.model.checkpoints import library_versions, run_dir, save_checkpoint, save_run_config
+from helpers.model.checkpoints import (
+    CheckpointMismatchError,
+    CorruptArtifactError,
+    library_versions,
+    load_checkpoint,
+    load_trained_heads,
+    read_metrics,
+    run_dir,
+    save_checkpoint,
+    save_run_config,
+)
 from helpers.model.heads import build_head
 from helpers.progress import progress
 
@@ -180,9 +191,30 @@ def _over_seeds(per_seed: list[dict[str, Any]]) -> dict[str, float]:
     return summary
 
 
+def trained_before(cfg: Config, kind: str) -> dict[int, nn.Module] | None:
+    """The heads of ``kind`` the run holds if they were trained for exactly ``cfg.seeds`` with
+    every field that shapes a head as in ``cfg`` (:func:`helpers.fingerprints.describe`, the
+    training fingerprint), else None. A checkpoint from before a field was recorded, or one that
+    cannot be read, is trained again."""
+    path = run_dir(cfg, kind) / "checkpoint.pt"
+    if not path.is_file():
+        return None
+    try:
+        metrics = read_metrics(cfg, kind)
+        checkpoint = load_checkpoint(path, cfg, kind)
+    except (CheckpointMismatchError, CorruptArtifactError):
+        return None
+    if metrics is None or metrics.get("seeds") != list(cfg.seeds):
+        return None
+    if checkpoint.get("model") != describe(cfg, kind):
+        return None
+    return load_trained_heads(cfg, kind)
+
+
 def train(cfg: Config, kind: str, features: Features | None = None) -> TrainingResult:
     """Train a ``kind`` head once per seed in ``cfg.seeds`` on cached features and write its
-    artifacts; never reads old ones.
+    artifacts, unless the run already holds heads trained with exactly this configuration
+    (:func:`trained_before`, the training fingerprint): then those are read back.
 
     Args:
         cfg: The run's configuration (head, epochs, learning rate, seeds, ``artifacts_dir``).
@@ -199,6 +231,10 @@ def train(cfg: Config, kind: str, features: Features | None = None) -> TrainingR
     """
     directory = run_dir(cfg, kind)
     features = features if features is not None else cached_features(cfg)
+    heads = trained_before(cfg, kind)
+    if heads is not None:
+        save_run_config(cfg)
+        return TrainingResult(kind, heads, read_metrics(cfg, kind), features, directory)
     heads, per_seed, trajectories = {}, [], {}
     for seed in cfg.seeds:
         heads[seed], metrics, trajectories[seed] = _train_seed(cfg, kind, seed, features)

@@ -25,8 +25,9 @@ def _stable(metrics):
 def test_identical_seeds_give_identical_models_and_other_seeds_other_ones(smoke_cfg, kind):
     cfg = Config(**{**smoke_cfg.to_dict(), "seeds": [4, 7]})
     first = train.train(cfg, kind)
-    second = train.train(cfg, kind)
-    assert _stable(first.metrics) == _stable(second.metrics)
+    elsewhere = Config(**{**cfg.to_dict(), "artifacts_dir": f"{cfg.artifacts_dir}_again"})
+    second = train.train(elsewhere, kind)  # trained again: no checkpoint there
+    assert {**_stable(first.metrics), "config": None} == {**_stable(second.metrics), "config": None}
     for seed in (4, 7):
         for a, b in zip(
             first.heads[seed].parameters(), second.heads[seed].parameters(), strict=True
@@ -92,3 +93,19 @@ def test_the_product_control_is_the_dressed_head_at_depth_zero(smoke_cfg):
     angles = torch.linspace(-1.5, 1.5, 8).view(2, 4)
     torch.testing.assert_close(head.q_layer(angles), -torch.sin(angles), atol=1e-6, rtol=0)
     assert run.metrics["q_depth"] == 0
+
+
+def test_heads_are_reused_exactly_when_nothing_that_shapes_them_changed(smoke_cfg, monkeypatch):
+    first = train.train(smoke_cfg, "hybrid")
+    trained = []
+    original = train._train_seed
+    monkeypatch.setattr(train, "_train_seed", lambda *a: trained.append(a) or original(*a))
+    again = train.train(Config(**{**smoke_cfg.to_dict(), "saliency_images": 4}), "hybrid")
+    assert trained == [] and _stable(again.metrics) == _stable(first.metrics)
+    for seed in smoke_cfg.seeds:
+        for a, b in zip(
+            first.heads[seed].parameters(), again.heads[seed].parameters(), strict=True
+        ):
+            assert torch.equal(a, b)
+    train.train(Config(**{**smoke_cfg.to_dict(), "lr": 0.01}), "hybrid")  # shapes the head
+    assert len(trained) == len(smoke_cfg.seeds)
