@@ -16,7 +16,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from helpers.config import PROJECT_ROOT
-from helpers.declare import analyses
+from helpers.declare import analyses, parameters
 
 PACKAGE = PROJECT_ROOT / "helpers"
 
@@ -212,3 +212,19 @@ def test_a_new_analysis_is_three_files_and_everything_picks_it_up(tmp_path):
         o.get("metadata", {}).get("figure") for c in explorer.cells for o in c.get("outputs", [])
     ]
     assert "09_explore_toy_1" in shown  # the explorer's new tab
+
+
+def test_the_readme_parameter_table_lists_every_declared_parameter_with_its_default():
+    text = (PROJECT_ROOT / "README.md").read_text()
+    section = text[text.index("### Parameters") :]
+    rows = [line for line in section.splitlines() if line.startswith("| `")]
+    for parameter in parameters().values():
+        [row] = [row for row in rows if f"`{parameter.name}`" in row.split("|")[1]]
+        value = parameter.default
+        if isinstance(value, list):
+            shown = f"`{json.dumps(value)}`"
+        elif isinstance(value, str):
+            shown = f"`{value}`" if value else '`""`'
+        else:
+            shown = f"{value:g}"
+        assert shown in row.split("|")[2], (parameter.name, row)
