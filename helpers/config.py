@@ -123,7 +123,7 @@ class Config:
 
     dataset: str = parameter("cifar10", affects=FEATURES, rule=one_of(*DATASETS))
     classes: list[str] = parameter(["cat", "dog"], affects=FEATURES)
-    data_dir: str = parameter("data", affects=("features",))
+    data_dir: str = parameter("data", affects=FEATURES)
     weights: str = parameter("imagenet", affects=FEATURES)
     image_size: int = parameter(224, affects=FEATURES, rule=POSITIVE)
     resize_size: int = parameter(0, affects=FEATURES, rule=at_least(0))

@@ -34,9 +34,16 @@ def resolved(cfg: Config, name: str, artifact: str = "features") -> Any:
     return getattr(cfg, name)
 
 
+# The version of the training code (helpers.model.train, heads, the quantum layer): part of every
+# head's fingerprint, so raise it when a change of that code changes what training gives.
+TRAINING_VERSION = 1
+
+
 def describe(cfg: Config, artifact: str) -> dict[str, Any]:
-    """The resolved values of every field that changes ``artifact``."""
-    return {name: resolved(cfg, name, artifact) for name in Config.fields_affecting(artifact)}
+    """The resolved values of every field that changes ``artifact`` (and, for a trained head,
+    the training code's version)."""
+    found = {name: resolved(cfg, name, artifact) for name in Config.fields_affecting(artifact)}
+    return found if artifact == "features" else {**found, "training_version": TRAINING_VERSION}
 
 
 def fingerprint(cfg: Config, artifact: str, **extra: Any) -> str:

@@ -191,18 +191,15 @@ def unit_dreams(
         >>> units = unit_dreams(models, layers, start, steps=20, octaves=3)  # doctest: +SKIP
     """
     table = DreamTable()
-    if "hybrid" in models:
-        for j in range(_layer_output(models["hybrid"], layers["hybrid"], start).shape[1]):
-            for sign, symbol in ((1.0, "+"), (-1.0, "−")):
-                objective = unit_objective(models["hybrid"], layers["hybrid"], j, sign)
-                name = f"{symbol}⟨Z_{j}⟩"
-                run = dream(objective, start, **settings)
-                table.add(DREAM_ROWS["hybrid"], name, run, f"hybrid {name}")
-    if "classical" in models:
-        for j in range(_layer_output(models["classical"], layers["classical"], start).shape[1]):
-            objective = unit_objective(models["classical"], layers["classical"], j)
-            run = dream(objective, start, **settings)
-            table.add(DREAM_ROWS["classical"], f"+h_{j}", run, f"classical +h_{j}")
+    kinds = [kind for kind in DREAM_ROWS if kind in models]
+    units = {kind: _layer_output(models[kind], layers[kind], start).shape[1] for kind in kinds}
+    for j in range(max(units.values(), default=0)):  # unit by unit, the models side by side
+        for kind in kinds:
+            signs = ((1.0, "+"), (-1.0, "−")) if kind == "hybrid" else ((1.0, "+"),)
+            for sign, symbol in signs if j < units[kind] else ():
+                name = f"{symbol}⟨Z_{j}⟩" if kind == "hybrid" else f"+h_{j}"
+                run = dream(unit_objective(models[kind], layers[kind], j, sign), start, **settings)
+                table.add(DREAM_ROWS[kind], name, run, f"{kind} {name}")
     return table
 
 

@@ -206,8 +206,11 @@ def trained_before(cfg: Config, kind: str) -> dict[int, nn.Module] | None:
         return None
     if metrics is None or metrics.get("seeds") != list(cfg.seeds):
         return None
-    if checkpoint.get("model") != describe(cfg, kind):
-        return None
+    recorded = Config.from_namespace(metrics.get("config", {}))
+    if checkpoint.get("model") != describe(cfg, kind) or describe(recorded, kind) != describe(
+        cfg, kind
+    ):
+        return None  # e.g. the metrics of another training, cut short before its checkpoint
     return load_trained_heads(cfg, kind)
 
 
@@ -260,7 +263,6 @@ def train(cfg: Config, kind: str, features: Features | None = None) -> TrainingR
         "n_parameters": sum(p.numel() for p in head.parameters()),
         "versions": library_versions(),
     }
-    save_checkpoint(directory / "checkpoint.pt", heads, cfg, kind, metrics)
     save_torch(
         {
             "seeds": trajectories,
@@ -270,5 +272,7 @@ def train(cfg: Config, kind: str, features: Features | None = None) -> TrainingR
         directory / "trajectory.pt",
     )
     save_json(metrics, directory / "metrics.json")
+    # last: a checkpoint that matches the configuration vouches for the files written before it
+    save_checkpoint(directory / "checkpoint.pt", heads, cfg, kind, metrics)
     save_run_config(cfg)
     return TrainingResult(kind, heads, metrics, features, directory)

@@ -63,10 +63,11 @@ def findings_html(run: Findings) -> str:
     """The report's first screen: the accuracy table, then a line per analysis."""
     lines = "".join(map(_line, run.findings)) or "<li>No analysis wrote a results.json.</li>"
     cfg = run.cfg
+    notes = "".join(f'<p class="note">{html.escape(note)}</p>' for note in cfg.notes())
     return (
         f'<section id="{FINDINGS_ID}"><h2>Findings</h2>'
         f"<p>{html.escape(' vs '.join(cfg.classes))} ({html.escape(cfg.dataset)}); models trained "
         f"once per seed, compared seed by seed (paired t-tests), each notebook's comparisons "
-        f"Holm-corrected as one family; α = {ALPHA:g}.</p>{accuracy_html(run)}"
+        f"Holm-corrected as one family; α = {ALPHA:g}.</p>{notes}{accuracy_html(run)}"
         f'<ul class="verdicts">{lines}</ul></section>'
     )

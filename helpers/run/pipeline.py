@@ -29,6 +29,7 @@ from helpers.run.executor import (
     Interrupted,
     NotebookFailedError,
     execute,
+    free_space,
     interruptible,
     remove_stale_connections,
 )
@@ -144,7 +145,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         return _cannot_start(exc.problems)
     cfg = Config(**parameters)
-    if "models" in parameters and parameters["models"] != cfg.models:
+    if cfg.models != Config(**{**parameters, "q_depth": 1}).models:
         parameters["models"] = cfg.models  # what the notebooks will make of it, said below
     for note in cfg.notes():
         print(f"[pipeline] note: {note}")
@@ -194,6 +195,14 @@ def _report(output_dir: Path) -> int:
     try:
         print(f"[pipeline] report: {build_report(output_dir)}")
         print(f"[pipeline] slides: {build_deck(output_dir)}")
+    except OSError as exc:  # e.g. a full disk: the earlier pages stay (atomic writes)
+        _pages_kept(output_dir)
+        print(
+            f"[pipeline] stopped: the report and deck could not be written ({exc.strerror or exc}"
+            f", {free_space(output_dir)})",
+            file=sys.stderr,
+        )
+        return 1
     except ReportProblemsError as exc:
         print(
             f"[pipeline] report not built: {output_dir} is not one complete run:", file=sys.stderr

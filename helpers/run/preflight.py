@@ -16,6 +16,7 @@ from typing import Any
 
 from helpers.config import RUN_CONFIG, WEIGHT_PRESETS, Config, ConfigError, smoke_overrides
 from helpers.declare import of_notebook, trainer
+from helpers.fingerprints import resolved
 
 PATH_PARAMETERS = ("data_dir", "weights", "user_image", "artifacts_dir", "cache_dir")
 
@@ -112,11 +113,13 @@ def changed_since_training(
     kept = [kind for kind in before.models if kind not in trains]  # heads read, not retrained
     lines = []
     for name in Config.run_names():
-        old, new = getattr(before, name), getattr(now, name)
         shaped = [k for k in kept if name in Config.fields_affecting(k)]
         if name in ("seeds", "models"):
             shaped = kept
-        if old != new and shaped:
+        if not shaped:
+            continue
+        old, new = getattr(before, name), getattr(now, name)
+        if resolved(before, name, shaped[0]) != resolved(now, name, shaped[0]):  # paths resolved
             retrain = sorted({trainer(kind).notebook for kind in shaped})
             lines.append(
                 f"{name}={new!r} differs from the run's trained heads ({name}={old!r}, "
