@@ -52,6 +52,8 @@ DEVICES = ("auto", "cpu", "cuda", "mps")  # "auto": cuda, else mps, else cpu; al
 FAST_MAX_QUBITS = 10  # the fast statevector simulator's limit (helpers.quantum.simulator)
 DEFAULT_Q_DEPTH = 5  # Mari et al.'s depth for CIFAR-10 cats vs dogs, the default experiment
 RUN_CONFIG = "config.json"  # the run's configuration, beside its artifacts
+# parameters that name files or folders: relative ones resolve against the repository root
+PATH_PARAMETERS = ("data_dir", "weights", "user_image", "artifacts_dir", "cache_dir")
 
 # What `--smoke` changes in the shared parameters (each analysis declares its own smoke values):
 # synthetic data, random weights, small images, one short epoch.

@@ -160,21 +160,30 @@ class Analysis:
 
 @dataclasses.dataclass(frozen=True)
 class Model:
-    """A model every notebook trains or compares: its name, what it is, and what its head's
-    units are called (in words, and as a symbol with ``{}`` for the unit's index). The analysis
+    """A model every notebook trains or compares: its name, what it is, what its head's units
+    are called (in words, and as a symbol with ``{}`` for the unit's index), the head's named
+    layers (forward hooks capture them) and the one whose outputs are its units. The analysis
     that trains it says so (:attr:`Analysis.trains`)."""
 
     name: str
     description: str
     unit: str
     symbol: str
+    layers: tuple[str, ...]
+    unit_layer: str
 
 
+DRESSED_LAYERS = ("q_pre", "q_in", "q_out", "logits")  # the dressed circuit's head
 MODELS: tuple[Model, ...] = (
-    Model("hybrid", "the dressed quantum circuit", "⟨Z⟩ qubit", "⟨Z_{}⟩"),
-    Model("classical", "its classical twin", "ReLU unit", "ReLU h_{}"),
-    Model("product", "its depth-0 control", "⟨Z⟩ qubit (depth 0)", "⟨Z_{}⟩"),
-)
+    Model("hybrid", "the dressed quantum circuit", "⟨Z⟩ qubit", "⟨Z_{}⟩", DRESSED_LAYERS, "q_out"),
+    Model(
+        "classical", "its classical twin", "ReLU unit", "ReLU h_{}", ("h_in", "h_out", "logits"),
+        "h_out",
+    ),
+    Model(
+        "product", "its depth-0 control", "⟨Z⟩ qubit (depth 0)", "⟨Z_{}⟩", DRESSED_LAYERS, "q_out"
+    ),
+)  # fmt: skip
 MODEL_NAMES = tuple(model.name for model in MODELS)
 # (a, b): each comparison reports b − a: the hybrid against its classical twin and against its
 # depth-0 control, and the control against the twin (what a bounded, sine-shaped nonlinearity

@@ -23,6 +23,7 @@ from torch.nn import functional
 from torch.utils.data import DataLoader, Dataset, Subset
 
 from helpers.config import Config
+from helpers.declare import MODELS
 from helpers.fingerprints import fingerprint
 from helpers.io import load_cached, save_torch
 from helpers.model.data import loader_workers
@@ -30,12 +31,7 @@ from helpers.model.device import images_per_batch
 from helpers.progress import progress
 
 BACKBONE_LAYERS = ("input", "conv1", "layer1", "layer2", "layer3", "layer4", "avgpool")
-DRESSED_LAYERS = ("q_pre", "q_in", "q_out", "logits")
-HEAD_LAYERS = {
-    "hybrid": DRESSED_LAYERS,
-    "classical": ("h_in", "h_out", "logits"),
-    "product": DRESSED_LAYERS,
-}
+HEAD_LAYERS = {model.name: model.layers for model in MODELS}  # declared with each model
 COUNTERPARTS = {"q_pre": "h_in", "q_out": "h_out", "logits": "logits"}  # dressed -> classical
 MAX_FEATURES = 4096  # spatial layers are average-pooled to at most this many values per image
 
@@ -89,7 +85,7 @@ def head_modules(head: nn.Module, kind: str) -> dict[str, nn.Module]:
     return {name: getattr(head, attr) for name, attr in attributes.items() if hasattr(head, attr)}
 
 
-UNIT_LAYERS = {"hybrid": "q_out", "classical": "h_out", "product": "q_out"}  # the 4 hidden units
+UNIT_LAYERS = {model.name: model.unit_layer for model in MODELS}  # the head's hidden units
 
 
 def unit_layer(model: nn.Module, kind: str) -> nn.Module:

@@ -33,28 +33,33 @@ from helpers.analysis.stats import as_matrix
 from helpers.config import Config
 from helpers.declare import POSITIVE, POSITIVE_NUMBER, Analysis, Parameter, Tab
 from helpers.io import atomic_write
+from helpers.model.data import drawn_per_class
 
 
 def check_sizes(cfg: Config) -> None:
-    """Raise if ``embedding_images`` and ``perplexity`` cannot feed the layouts and separability
-    statistics (preflight): the cross-validated k-NN needs more than :data:`NEIGHBOURS` images
-    of each class, trustworthiness more than twice as many images as neighbours, and t-SNE a
-    perplexity below the number of images."""
-    least = max(cfg.n_classes * (NEIGHBOURS + 1), 2 * NEIGHBOURS + 1)
-    problems = []
-    if cfg.embedding_images < least:
-        problems.append(
-            f"embedding_images={cfg.embedding_images}: the k-NN accuracy and trustworthiness "
-            f"({NEIGHBOURS} neighbours) need at least {least} test images for "
-            f"{cfg.n_classes} classes; give embedding_images >= {least}"
+    """Raise if the images drawn cannot feed the k-NN, trustworthiness or t-SNE (preflight)."""
+    n, least = cfg.embedding_images, max(cfg.n_classes * (NEIGHBOURS + 1), 2 * NEIGHBOURS + 1)
+    counts = drawn_per_class(cfg, n) or [n]  # None: the data check says why
+    if n < least:
+        problem = (
+            f"embedding_images={n}: the k-NN accuracy and trustworthiness ({NEIGHBOURS} "
+            f"neighbours) need at least {least} test images for {cfg.n_classes} classes; give "
+            f"embedding_images >= {least}."
         )
-    elif cfg.perplexity >= cfg.embedding_images:
-        problems.append(
+    elif min(counts) < NEIGHBOURS + 1:
+        problem = (
+            f"embedding_images={n}: the test split gives {counts} images per class, and the k-NN "
+            f"accuracy needs at least {NEIGHBOURS + 1} of each; use a larger test split."
+        )
+    elif cfg.perplexity >= sum(counts):
+        problem = (
             f"perplexity={cfg.perplexity:g}: t-SNE needs a perplexity below the number of images "
-            f"(embedding_images={cfg.embedding_images}); give a smaller perplexity or more images"
+            f"({sum(counts)} test images for embedding_images={n}); give a smaller perplexity "
+            "or more images."
         )
-    if problems:
-        raise ValueError("; ".join(problems) + ".")
+    else:
+        return
+    raise ValueError(problem)
 
 
 ANALYSIS = Analysis(

@@ -323,6 +323,18 @@ def balanced_indices(labels: Sequence[int] | torch.Tensor, n: int, seed: int = 0
     return interleaved[: min(n, len(interleaved))]
 
 
+def drawn_per_class(cfg: Config, n: int) -> list[int] | None:
+    """How many test images of each class :func:`balanced_indices` gives for ``n`` (fewer than
+    asked where the test split is small), in class order; None when the data cannot be read
+    (preflight names that problem on its own)."""
+    try:
+        targets = np.asarray(load_splits(cfg).test.targets)
+    except (OSError, ValueError):
+        return None
+    chosen = targets[balanced_indices(targets, n, seed=cfg.seed)]
+    return np.bincount(chosen, minlength=cfg.n_classes).tolist()
+
+
 def pil_image(image: torch.Tensor) -> Image.Image:
     """A normalised image ``(3, H, W)`` as a PIL image (e.g. to stand in for a user's photo).
 

@@ -14,11 +14,16 @@ from difflib import get_close_matches
 from pathlib import Path
 from typing import Any
 
-from helpers.config import RUN_CONFIG, WEIGHT_PRESETS, Config, ConfigError, smoke_overrides
+from helpers.config import (
+    PATH_PARAMETERS,
+    RUN_CONFIG,
+    WEIGHT_PRESETS,
+    Config,
+    ConfigError,
+    smoke_overrides,
+)
 from helpers.declare import of_notebook, trainer
 from helpers.fingerprints import resolved
-
-PATH_PARAMETERS = ("data_dir", "weights", "user_image", "artifacts_dir", "cache_dir")
 
 
 def parse_value(text: str) -> Any:

@@ -25,7 +25,7 @@ from typing import Any
 
 from nbconvert.filters import markdown2html
 
-from helpers.config import Config
+from helpers.config import PATH_PARAMETERS, WEIGHT_PRESETS, Config
 from helpers.declare import of_notebook, parameters
 from helpers.io import save_text
 from helpers.model.checkpoints import library_versions
@@ -72,7 +72,11 @@ td, th { border: 1px solid #ccc; padding: 0.2em 0.5em; text-align: right; }
 """
 
 
-def _text(value: Any) -> str:
+def _text(value: Any, name: str = "") -> str:
+    """A parameter's value as the table shows it; a path as the absolute path it resolves to
+    (``data`` and ``/repo/data`` are one folder)."""
+    if name in PATH_PARAMETERS and isinstance(value, str) and value not in ("", *WEIGHT_PRESETS):
+        return str(Config().path(value))
     return value if isinstance(value, str) else json.dumps(value)
 
 
@@ -95,9 +99,9 @@ def _parameters(sections: list[Section]) -> tuple[dict[str, dict[str, list[str]]
         groups: dict[str, list[str]] = {}
         for notebook in readers:
             value = used[notebook].get(name, defaults.get(name))
-            groups.setdefault(_text(value), []).append(notebook)
+            groups.setdefault(_text(value, name), []).append(notebook)
         ordered = sorted(groups.items(), key=lambda group: -len(group[1]))
-        values[name] = dict(ordered) or {_text(defaults.get(name)): []}
+        values[name] = dict(ordered) or {_text(defaults.get(name), name): []}
     return values, overridden
 
 

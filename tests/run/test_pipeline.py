@@ -359,13 +359,14 @@ def test_a_run_mixing_parameters_gets_no_report_and_says_why(tmp_path, capsys):
     first = _pipeline_args(folder, out, tmp_path)
     first.remove("--no-report")
     assert pipeline.main(first) == 0
-    assert (out / "report.html").is_file()
+    complete = (out / "report.html").read_bytes()
     rerun = [*_pipeline_args(folder, out, tmp_path), "--only", "02", "-p", "q_depth", "3"]
     rerun.remove("--no-report")
     assert pipeline.main(rerun) == 1
     err = capsys.readouterr().err
     assert "report not built:" in err and "parameter q_depth differs between notebooks" in err
-    assert not (out / "report.html").exists()  # the old page no longer describes this folder
+    assert "report.html and" in err and "stay as they were: they do not show this run" in err
+    assert (out / "report.html").read_bytes() == complete  # the last complete one, still readable
 
 
 def test_cell_labels_name_the_section_and_first_line_of_every_code_cell():

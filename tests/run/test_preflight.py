@@ -164,7 +164,8 @@ def test_preflight_continues_the_run_it_was_given(tmp_path):
         ("embedding_images", "5", "embedding_images=5: the k-NN accuracy and trustworthiness "
          "(5 neighbours) need at least 12 test images for 2 classes; give embedding_images >= 12."),
         ("perplexity", "200", "perplexity=200: t-SNE needs a perplexity below the number of "
-         "images (embedding_images=128); give a smaller perplexity or more images."),
+         "images (128 test images for embedding_images=128); give a smaller perplexity or more "
+         "images."),
         ("saliency_images", "1", "saliency_images=1: the scores' standard errors over images "
          "need at least two images of each class; give saliency_images >= 4."),
         ("noise_images", "1", "noise_images=1: the accuracy's standard error over images needs "

@@ -29,7 +29,7 @@ from helpers.analysis.saliency.algorithms import (
     unit_maps,
 )
 from helpers.config import Config
-from helpers.model.data import image_transform
+from helpers.model.data import drawn_per_class, image_transform
 from helpers.model.device import DEFAULT_MEMORY_BUDGET_MB
 
 METHODS = ("gradient", "smoothgrad", "integrated_gradients")
@@ -362,27 +362,30 @@ def explain_user_image(
 
 
 def check_inputs(cfg: Config) -> None:
-    """Raise if ``saliency_images`` gives fewer than two images of each class (an SE over images,
-    and a curve for each class, need two), or if ``user_image`` is set but is no image Pillow
-    can read (preflight)."""
-    least = 2 * cfg.n_classes
+    """Raise if ``user_image`` is set but is no image Pillow can read, or if ``saliency_images``
+    (or the test split) gives fewer than two images of a class, which an SE over images and a
+    curve for each class need (preflight)."""
+    path, least = cfg.user_image_path, 2 * cfg.n_classes
+    if path is not None and not path.is_file():
+        raise FileNotFoundError(f"user_image={str(path)!r}: no such file.")
+    try:
+        if path is not None:
+            with Image.open(path) as image:
+                image.verify()
+    except (UnidentifiedImageError, OSError) as exc:
+        raise ValueError(
+            f"user_image={str(path)!r} is not an image Pillow can read: {exc}"
+        ) from exc
     if cfg.saliency_images < least:
         raise ValueError(
             f"saliency_images={cfg.saliency_images}: the scores' standard errors over images need "
             f"at least two images of each class; give saliency_images >= {least}."
         )
-    path = cfg.user_image_path
-    if path is None:
-        return
-    if not path.is_file():
-        raise FileNotFoundError(f"user_image={str(path)!r}: no such file.")
-    try:
-        with Image.open(path) as image:
-            image.verify()
-    except (UnidentifiedImageError, OSError) as exc:
+    if min(counts := drawn_per_class(cfg, cfg.saliency_images) or [2]) < 2:
         raise ValueError(
-            f"user_image={str(path)!r} is not an image Pillow can read: {exc}"
-        ) from exc
+            f"saliency_images={cfg.saliency_images}: the test split gives {counts} images per "
+            "class, and the scores' standard errors need two of each; use a larger test split."
+        )
 
 
 def load_user_image(source: Image.Image | str | Path, cfg: Config) -> torch.Tensor:

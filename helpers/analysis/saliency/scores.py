@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
+from typing import Literal
 
 import numpy as np
 import torch
@@ -52,8 +53,9 @@ def perturbation_curves(
     map makes deletion fall fast (small area) and insertion rise fast (large area).
     """
     curves = model_curves(
-        {0: model}, images, {0: targets}, {0: order}, mode, steps, memory_budget_mb
-    )
+        {0: model}, images, {0: targets}, {0: order}, mode=mode, steps=steps,
+        memory_budget_mb=memory_budget_mb,
+    )  # fmt: skip
     return curves[0]
 
 
@@ -73,7 +75,8 @@ def model_curves(
     images: torch.Tensor,
     targets: Mapping[Key, torch.Tensor],
     orders: Mapping[Key, torch.Tensor],
-    mode: str,
+    *,
+    mode: Literal["deletion", "insertion"],
     steps: int = CURVE_STEPS,
     memory_budget_mb: int = DEFAULT_MEMORY_BUDGET_MB,
 ) -> dict[Key, torch.Tensor]:
@@ -267,9 +270,9 @@ def method_curves(
             images,
             {pair: targets[pair[1]] for pair in pairs},
             {(method, name): orders[id(maps[method][name])] for method, name in pairs},
-            mode,
-            steps,
-            memory_budget_mb,
+            mode=mode,
+            steps=steps,
+            memory_budget_mb=memory_budget_mb,
         )
         for mode in MODES
     }
