@@ -6,10 +6,16 @@ cached features, split and batch order for that seed, so models are compared see
 
 from __future__ import annotations
 
+import copy
+
+import torch
+
 from helpers.analysis.results import Results
 from helpers.config import Config
 from helpers.declare import Analysis
 from helpers.model.checkpoints import read_metrics
+from helpers.model.heads import DressedQuantumHead
+from helpers.quantum import QuantumLayer
 
 SHARED = (
     "dataset", "classes", "data_dir", "weights", "image_size", "resize_size", "n_qubits",
@@ -80,3 +86,64 @@ def accuracy_results(cfg: Config) -> Results:
         test[kind] = per_seed(metrics, "test_accuracy", cfg.seeds)
     results.compare_models("test accuracy", test, "seeds", "more accurate")
     return results
+
+
+DISTANCE = "distance from the depth-0 control"  # the RMS over test images and qubits of ⟨Z_j⟩
+SAME_FUNCTION = 1e-3  # below this RMS distance, the hybrid computes its control's function
+
+
+@torch.no_grad()
+def control_distance(head: DressedQuantumHead, features: torch.Tensor) -> dict[str, float]:
+    """How far a trained dressed head's circuit is from its depth-0 control in function space,
+    on the circuit inputs these features give (the test images' own).
+
+    Args:
+        head: A trained dressed head (the hybrid).
+        features: Backbone features ``(N, 512)`` of the test images.
+
+    Returns:
+        ``trained``: the RMS over images and qubits of ⟨Z_j⟩ minus the control's output on the
+        same inputs (−sin(x_j) for Mari's circuit); ``zero weights``: the same for the circuit
+        with every weight at 0 (a CNOT ladder of order 4 at 3-4 qubits makes depths 4 and 8
+        equal the control there); ``angles``: the RMS of the trained circuit weights, radians.
+
+    Example:
+        >>> control_distance(heads[0], features.test)["trained"]  # doctest: +SKIP
+    """
+    angles = head.encode(head.pre_net(features))
+    layer = head.q_layer
+    control = QuantumLayer(layer.n_qubits, 0)(angles)
+    zeroed = copy.deepcopy(layer)
+    zeroed.weight.zero_()
+    weights = layer.weight.detach().double()
+    rms = weights.pow(2).mean().sqrt() if weights.numel() else torch.tensor(0.0)
+    return {
+        "trained": float((layer(angles) - control).pow(2).mean().sqrt()),
+        "zero weights": float((zeroed(angles) - control).pow(2).mean().sqrt()),
+        "angles": float(rms),
+    }
+
+
+def add_control_distance(
+    results: Results, heads: dict[int, DressedQuantumHead], features: torch.Tensor
+) -> list[dict[str, float]]:
+    """State every seed's :func:`control_distance` of the hybrid in ``results`` (mean ± SE over
+    seeds, descriptive numbers: no verdict).
+
+    Args:
+        results: The accuracy analysis's results, which gain three numbers.
+        heads: The hybrid's trained heads, by seed.
+        features: Backbone features ``(N, 512)`` of the test images.
+
+    Returns:
+        The per-seed values, in the order of ``heads``.
+
+    Example:
+        >>> found = add_control_distance(accuracy, heads, features.test)  # doctest: +SKIP
+    """
+    per_seed = [control_distance(head, features) for head in heads.values()]
+    for key, unit in (("trained", "⟨Z_j⟩ RMS"), ("zero weights", "⟨Z_j⟩ RMS"), ("angles", "rad")):
+        name = DISTANCE if key == "trained" else f"{DISTANCE}, {key}"
+        name = "circuit weights, RMS" if key == "angles" else name
+        results.add(name, [row[key] for row in per_seed], "seeds", model="hybrid", measure=unit)
+    return per_seed

@@ -14,7 +14,9 @@ from qiskit.circuit import QuantumCircuit
 from sklearn.metrics import confusion_matrix
 from torch import nn
 
+from helpers.analysis.accuracy import SAME_FUNCTION
 from helpers.config import Config
+from helpers.estimates import mean_and_error
 from helpers.model.backbone import Features
 from helpers.model.data import Splits, dataset_images
 from helpers.model.train import evaluate
@@ -242,3 +244,41 @@ def seed_table(metrics: Mapping[str, Any]) -> pd.DataFrame:
         for c in columns
     ]
     return frame
+
+
+def describe_control_distance(per_seed: Sequence[Mapping[str, float]], q_depth: int) -> str:
+    """The hybrid's distance from its depth-0 control in function space, in words, saying so
+    when the trained hybrid computes the control's function (or its untrained circuit does).
+
+    Args:
+        per_seed: Every seed's :func:`helpers.analysis.accuracy.control_distance`.
+        q_depth: The hybrid's circuit depth.
+
+    Returns:
+        One paragraph (mean ± SE over seeds).
+
+    Example:
+        >>> seed = {"trained": 0.0, "zero weights": 0.0, "angles": 0.01}
+        >>> "computes its control's function" in describe_control_distance([seed, seed], 4)
+        True
+    """
+    values = {key: [row[key] for row in per_seed] for key in ("trained", "zero weights", "angles")}
+    shown = {key: format_value(*mean_and_error(found)) for key, found in values.items()}
+    text = (
+        f"The trained hybrid's ⟨Z_j⟩ differ from its depth-0 control's on the same circuit inputs "
+        f"(−sin(x_j)) by {shown['trained']} RMS over the test images (mean ± SE over "
+        f"{len(per_seed)} seeds); with every circuit weight at 0 its depth-{q_depth} circuit "
+        f"differs by {shown['zero weights']}; the trained weights are {shown['angles']} rad RMS."
+    )
+    if max(values["trained"]) < SAME_FUNCTION:
+        return text + (
+            f" In every seed the hybrid computes its control's function (RMS distance below "
+            f"{SAME_FUNCTION:g}): a comparison of the hybrid with the product model tests how far "
+            "training moved its weights, not what the circuit adds."
+        )
+    if max(values["zero weights"]) < SAME_FUNCTION:
+        text += (
+            f" At depth {q_depth} the untrained circuit equals its control (the CNOT ladder's "
+            "order divides the depth): what the hybrid adds comes from its trained weights alone."
+        )
+    return text

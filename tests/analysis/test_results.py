@@ -4,11 +4,19 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
-from helpers.analysis.accuracy import accuracy_results
+from helpers.analysis.accuracy import (
+    DISTANCE,
+    accuracy_results,
+    add_control_distance,
+    control_distance,
+)
 from helpers.analysis.results import MODEL_PAIRS, Results
 from helpers.analysis.stats import holm, paired_comparison
 from helpers.config import Config
+from helpers.model.heads import build_head
+from helpers.present.training import describe_control_distance
 
 
 def test_numbers_and_comparisons_are_written_with_their_unit_and_correction(tmp_path):
@@ -56,3 +64,26 @@ def test_accuracy_results_compare_the_trained_models_seed_by_seed(trained_smoke_
         np.mean(np.subtract(per_seed["hybrid"], per_seed["classical"]))
     )
     assert results.family.size <= 3 and len(results.family.comparisons) == 3
+
+
+@pytest.mark.parametrize(
+    ("depth", "trained_zero", "zeroed_zero"), [(0, True, True), (4, False, True), (5, False, False)]
+)
+def test_the_hybrids_distance_from_its_depth0_control_in_function_space(
+    depth, trained_zero, zeroed_zero
+):
+    """At 4 qubits a CNOT ladder layer has order 4: depth 4 with zero weights is the control."""
+    torch.manual_seed(0)
+    head = build_head("hybrid", Config(q_depth=depth))
+    found = control_distance(head, torch.randn(40, 512))
+    assert (found["trained"] < 1e-6) == trained_zero
+    assert (found["zero weights"] < 1e-6) == zeroed_zero
+    assert (found["angles"] == 0.0) == (depth == 0)
+    results = Results("demo")
+    add_control_distance(results, {0: head, 1: head}, torch.randn(40, 512))
+    assert results.number(DISTANCE, model="hybrid")["n"] == 2
+    sentence = describe_control_distance([found, found], depth)
+    assert ("computes its control's function" in sentence) == trained_zero
+    assert ("the untrained circuit equals its control" in sentence) == (
+        zeroed_zero and not trained_zero
+    )
