@@ -48,9 +48,9 @@ class Comparison(_Record):
 
     ``difference`` is ``mean(b − a)`` over the complete pairs; its error is the standard error
     of the differences (their sample standard deviation / √n), so variation shared by both
-    models within a pair (a seed's initialisation and batch order, an image's difficulty)
-    cancels. ``p_value`` is the
-    two-sided paired t-test of ``difference = 0`` (n − 1 degrees of freedom).
+    models within a pair cancels: a seed's validation split and batch order, an image's
+    difficulty (the two heads' initial weights are not shared: they have different shapes).
+    ``p_value`` is the two-sided paired t-test of ``difference = 0`` (n − 1 degrees of freedom).
     """
 
     names: tuple[str, str]
