@@ -14,7 +14,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from helpers.analysis.stats import ALPHA, Compared, Comparison, RatioComparison
+import numpy as np
+
+from helpers.analysis.stats import ALPHA, Compared, Comparison, RatioComparison, holm
 from helpers.present.tables import describe_comparison
 
 
@@ -83,17 +85,20 @@ class Headline:
     verdict: Verdict | None
     sentence: str
     null: bool = False
+    exploratory: bool = False
 
     def __str__(self) -> str:
         return f"{self.outcome} {self.sentence}".strip()
 
     @property
     def kind(self) -> str:
-        """How to style it: ``"null"`` (a null result), ``"found"`` (the comparison quoted is
-        below α) or ``"neutral"`` (nothing testable, or exploratory with nothing below α)."""
+        """How to style it: ``"null"`` (a null result), ``"found"`` (the family's comparison
+        quoted is detected) or ``"neutral"`` (nothing testable, or exploratory comparisons only:
+        never styled as a finding)."""
         if self.null:
             return "null"
-        return "found" if self.verdict is not None and self.verdict.detected else "neutral"
+        found = self.verdict is not None and self.verdict.detected and not self.exploratory
+        return "found" if found else "neutral"
 
 
 def _count(n: int) -> str:
@@ -112,9 +117,17 @@ def headline(found: list[Verdict]) -> Headline:
     family, null = [v for v in found if not v.exploratory], False
     if not found:
         return Headline("No comparison: fewer than two models or seeds.", None, "")
-    if not family:
-        outcome = f"Exploratory only ({_count(len(found))}, uncorrected). Smallest p:"
+    if not family:  # no confirmatory family: say what survives correction within the set
+        within = holm([v.p for v in found])
+        below = int(np.sum(within < ALPHA))
         chosen = _strongest(found)
+        held = f"{below} of {len(found)}" if below else "none"
+        outcome = (
+            f"Exploratory only ({_count(len(found))}): {held} below α = {ALPHA:g} after Holm "
+            "correction within them. Smallest uncorrected p:"
+        )
+        sentence = chosen.sentence().rsplit("): ", 1)[0] + ")."  # the effect, not a conclusion
+        return Headline(outcome, chosen, sentence, exploratory=True)
     elif all(math.isnan(v.p) for v in family):  # a family of size 0
         outcome = f"Not testable (fewer than 2 {family[0].comparison.unit}):"
         chosen = family[0]

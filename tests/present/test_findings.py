@@ -79,9 +79,13 @@ def test_exploratory_comparisons_alone_say_so_and_no_comparison_says_why():
     results = Results("demo")
     results.explore("clear", paired_comparison(A, CLEAR, unit="seeds"))
     line = headline(_read_back(results))
-    assert line.outcome == "Exploratory only (1 comparison, uncorrected). Smallest p:"
-    assert "exploratory, uncorrected p = 0.0033" in line.sentence and not line.null
-    assert line.kind == "found"  # below α, labelled exploratory
+    assert line.outcome == (
+        "Exploratory only (1 comparison): 1 of 1 below α = 0.05 after Holm correction within "
+        "them. Smallest uncorrected p:"
+    )
+    assert "exploratory, uncorrected p = 0.0033)." in line.sentence and not line.null
+    assert "b higher" not in line.sentence  # an effect, not a conclusion
+    assert line.kind == "neutral"  # exploratory: never styled as a finding
     results = Results("demo")
     results.explore("unclear", paired_comparison(A, UNCLEAR, unit="seeds"))
     line = headline(_read_back(results))
@@ -132,3 +136,17 @@ def test_a_large_family_keeps_its_smallest_p_values_in_one_panel():
     assert fig.get_suptitle() == "Many (6 smallest p of 8)"
     labels = [t.get_text() for t in ax.get_yticklabels()]
     assert len(labels) == 6 and labels[0] == "k = 0 (b − a)" and "k = 3 (b − a)" in labels
+
+
+def test_the_exploratory_headline_does_not_cherry_pick_among_many_nulls():
+    """24 exploratory comparisons, one with p = 0.0033: nothing survives Holm within the set,
+    and the headline says so instead of quoting a conclusion."""
+    results = Results("demo")
+    results.explore("m0", paired_comparison(A, CLEAR, unit="seeds"))
+    for index in range(1, 24):
+        results.explore(f"m{index}", paired_comparison(A, UNCLEAR, unit="seeds"))
+    found = _read_back(results)
+    assert min(v.p for v in found) < 0.05
+    line = headline(found)
+    assert line.outcome.startswith("Exploratory only (24 comparisons): none below α")
+    assert line.kind == "neutral" and not line.sentence.endswith("higher.")
