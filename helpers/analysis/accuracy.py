@@ -7,6 +7,7 @@ cached features, split and batch order for that seed, so models are compared see
 from __future__ import annotations
 
 import copy
+import math
 
 import torch
 
@@ -105,7 +106,8 @@ def control_distance(head: DressedQuantumHead, features: torch.Tensor) -> dict[s
         ``trained``: the RMS over images and qubits of ⟨Z_j⟩ minus the control's output on the
         same inputs (−sin(x_j) for Mari's circuit); ``zero weights``: the same for the circuit
         with every weight at 0 (a CNOT ladder of order 4 at 3-4 qubits makes depths 4 and 8
-        equal the control there); ``angles``: the RMS of the trained circuit weights, radians.
+        equal the control there); ``angles``: the RMS of the trained circuit weights, radians,
+        each taken in (−π, π] so that a shift by the period changes nothing.
 
     Example:
         >>> control_distance(heads[0], features.test)["trained"]  # doctest: +SKIP
@@ -115,7 +117,8 @@ def control_distance(head: DressedQuantumHead, features: torch.Tensor) -> dict[s
     control = QuantumLayer(layer.n_qubits, 0)(angles)
     zeroed = copy.deepcopy(layer)
     zeroed.weight.zero_()
-    weights = layer.weight.detach().double()
+    # each angle in (−π, π]: RY(θ + 2π) = −RY(θ) leaves every ⟨Z_j⟩ as it is (period-invariant)
+    weights = torch.remainder(layer.weight.detach().double() + math.pi, 2 * math.pi) - math.pi
     rms = weights.pow(2).mean().sqrt() if weights.numel() else torch.tensor(0.0)
     return {
         "trained": float((layer(angles) - control).pow(2).mean().sqrt()),

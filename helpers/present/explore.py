@@ -129,7 +129,8 @@ class Explorer:
     def __init__(self, session: ExplorerSession) -> None:
         self.session, self.cfg = session, session.cfg
         models = session.models
-        order = [k for k in (*MODEL_NAMES[1:], MODEL_NAMES[0]) if k in models]  # the hybrid last
+        order = [k for k in MODEL_NAMES if k != "hybrid"] + ["hybrid"]  # the hybrid last
+        order = [k for k in order if k in models]
         self.models = {kind: models[kind] for kind in order}
         self.classes = list(self.cfg.classes)
         self.probe = ImageProbe(self.models, seed=self.cfg.seed)

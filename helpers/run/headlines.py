@@ -7,6 +7,7 @@ from __future__ import annotations
 import html
 
 from helpers.analysis.stats import ALPHA
+from helpers.declare import analyses
 from helpers.present.tables import format_value
 from helpers.run.findings import Finding, Findings
 
@@ -39,7 +40,9 @@ def accuracy_html(run: Findings) -> str:
 
 
 def title(finding: Finding) -> str:
-    return finding.analysis.replace("_", " ").capitalize()
+    """The analysis's declared title (:attr:`helpers.declare.Analysis.title`), else its name."""
+    declared = {analysis.name: analysis.title for analysis in analyses()}
+    return declared.get(finding.analysis) or finding.analysis.replace("_", " ").capitalize()
 
 
 def _line(finding: Finding) -> str:

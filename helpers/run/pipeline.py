@@ -145,8 +145,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         return _cannot_start(exc.problems)
     cfg = Config(**parameters)
-    if cfg.models != Config(**{**parameters, "q_depth": 1}).models:
-        parameters["models"] = cfg.models  # what the notebooks will make of it, said below
+    if "models" in parameters or cfg.q_depth == 0:  # q_depth 0 drops product: said below
+        parameters["models"] = cfg.models
     for note in cfg.notes():
         print(f"[pipeline] note: {note}")
     models = cfg.models

@@ -22,7 +22,7 @@ from helpers.config import (
     ConfigError,
     smoke_overrides,
 )
-from helpers.declare import of_notebook, trainer
+from helpers.declare import of_notebook, parameters, trainer
 from helpers.fingerprints import resolved
 
 
@@ -36,7 +36,8 @@ def parse_value(text: str) -> Any:
 
 def _unknown(name: str) -> str:
     close = get_close_matches(name, Config.field_names(), n=1)
-    hint = f"did you mean {close[0]!r}? " if close else ""
+    what = parameters().get(close[0]) if close else None
+    hint = f"did you mean {close[0]!r}{f' ({what.help})' if what else ''}? " if close else ""
     return f"unknown parameter {name!r}: {hint}valid: {', '.join(Config.field_names())}."
 
 

@@ -87,3 +87,14 @@ def test_the_hybrids_distance_from_its_depth0_control_in_function_space(
     assert ("the untrained circuit equals its control" in sentence) == (
         zeroed_zero and not trained_zero
     )
+
+
+def test_the_circuit_angles_are_measured_modulo_their_period():
+    torch.manual_seed(0)
+    head = build_head("hybrid", Config(q_depth=5))
+    features = torch.randn(20, 512)
+    before = control_distance(head, features)
+    with torch.no_grad():
+        head.q_layer.weight.add_(2 * torch.pi)  # the same function
+    after = control_distance(head, features)
+    assert after == pytest.approx(before, abs=1e-5)

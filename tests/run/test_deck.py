@@ -31,7 +31,7 @@ def test_deck_has_a_title_the_model_and_a_slide_per_finding(tmp_path):
     assert "cat vs dog (cifar10)" in slides[0] and "3 seeds" in slides[0]
     assert "The model" in slides[1] and "Linear 512→4" in slides[1]
     assert '<tr data-model="hybrid"><th>hybrid</th><td>0.800</td>' in slides[2]
-    assert "Accuracy" in slides[3] and "hybrid more accurate." in slides[3]
+    assert "Test accuracy: the hybrid" in slides[3] and "hybrid more accurate." in slides[3]
     assert "1 of 1 comparison detected" in slides[3] and "In the notebook" not in slides[3]
     assert "Sharpness" in slides[4] and html.escape("Null result: none of 1") in slides[4]
     assert "In the notebook: 02_key" in slides[4] and _png("02_key") in slides[4]
