@@ -1,7 +1,10 @@
 """Test accuracy of every trained model over seeds, and the paired comparisons between them.
 
-The unit of replication is the training seed: every model was trained once per seed on the same
-cached features, split and batch order for that seed, so models are compared seed by seed.
+Every model was trained once per seed on the same cached features, split and batch order for
+that seed, and every seed's models classify the same test images: accuracies are compared on
+each image's correctness over seeds × images (a crossed design,
+:func:`helpers.analysis.stats.paired_comparison`), so a verdict holds for new seeds and new
+images alike, with an equivalence margin of ``accuracy_margin``.
 """
 
 from __future__ import annotations
@@ -9,12 +12,13 @@ from __future__ import annotations
 import copy
 import math
 
+import numpy as np
 import torch
 
 from helpers.analysis.results import Results
 from helpers.config import Config
-from helpers.declare import Analysis
-from helpers.model.checkpoints import read_metrics
+from helpers.declare import FRACTION, Analysis, Parameter
+from helpers.model.checkpoints import load_trained_heads, read_metrics
 from helpers.model.heads import DressedQuantumHead
 from helpers.quantum import QuantumLayer
 
@@ -37,6 +41,15 @@ ANALYSES = (
         name="accuracy",
         notebook="02_hybrid_train",
         title="Test accuracy: the hybrid, its classical twin and its depth-0 control",
+        parameters=(
+            Parameter(
+                "accuracy_margin",
+                0.02,
+                FRACTION,
+                help="equivalence margin of test accuracy: differences within ±this are "
+                "equivalent (2 percentage points)",
+            ),
+        ),
         shared=("q_depth", "q_delta", "backend"),
         trains=("hybrid", "product"),
         needs=("hybrid", "product"),
@@ -62,30 +75,67 @@ def test_accuracy_by_seed(cfg: Config) -> dict[str, dict[int, float]]:
     return found
 
 
-def accuracy_results(cfg: Config) -> Results:
+@torch.no_grad()
+def test_correctness(
+    cfg: Config, kind: str, features: torch.Tensor, labels: torch.Tensor
+) -> np.ndarray:
+    """Whether each seed's trained ``kind`` head classifies each test image correctly.
+
+    Args:
+        cfg: The run's configuration (the checkpoint must match it).
+        kind: The model kind.
+        features: Backbone features ``(N, 512)`` of the test images.
+        labels: Their labels ``(N,)``.
+
+    Returns:
+        A ``(seeds, N)`` array of 1.0 (correct) and 0.0, rows in ``cfg.seeds`` order.
+
+    Example:
+        >>> labels = features.test_labels  # doctest: +SKIP
+        >>> correct = test_correctness(cfg, "hybrid", features.test, labels)  # doctest: +SKIP
+        >>> correct.mean()  # the accuracy over seeds and images  # doctest: +SKIP
+    """
+    heads = load_trained_heads(cfg, kind)
+    rows = [(heads[seed](features).argmax(1) == labels).double().numpy() for seed in cfg.seeds]
+    return np.stack(rows)
+
+
+def accuracy_results(cfg: Config, features: torch.Tensor, labels: torch.Tensor) -> Results:
     """Validation and test accuracy of every trained model of ``cfg.models`` (mean ± SE over
-    seeds) and the paired test-accuracy comparisons between the models (one Holm family).
+    seeds) and the paired test-accuracy comparisons between the models over seeds × test images
+    (one Holm family, equivalence within ``cfg.accuracy_margin``).
 
     Args:
         cfg: The run's configuration: the models trained and their ``metrics.json``.
+        features: Backbone features ``(N, 512)`` of the test images.
+        labels: Their labels ``(N,)``.
 
     Returns:
         The analysis' :class:`~helpers.analysis.results.Results` (``"accuracy"``); models not
         trained yet are left out.
 
     Example:
-        >>> results = accuracy_results(cfg)  # doctest: +SKIP
+        >>> results = accuracy_results(cfg, features.test, features.test_labels)  # doctest: +SKIP
         >>> publish_results(results, cfg)  # doctest: +SKIP
     """
     results = Results(ANALYSES[1].name)
     trained = {kind: m for kind in cfg.models if (m := read_metrics(cfg, kind)) is not None}
-    test = {}
+    correct = {}
     for kind, metrics in trained.items():
         for split in ("val", "test"):
             values = per_seed(metrics, f"{split}_accuracy", cfg.seeds)
             results.add(f"{split} accuracy", values, "seeds", model=kind, split=split)
-        test[kind] = per_seed(metrics, "test_accuracy", cfg.seeds)
-    results.compare_models("test accuracy", test, "seeds", "more accurate")
+        correct[kind] = test_correctness(cfg, kind, features, labels)
+        recorded = np.asarray(per_seed(metrics, "test_accuracy", cfg.seeds))
+        if not np.allclose(correct[kind].mean(axis=1), recorded, atol=1e-6):
+            raise ValueError(
+                f"the {kind} heads' accuracy on these features is not the one its metrics.json "
+                "records: pass the test features of this run (features.test)"
+            )
+    margin = cfg.accuracy_margin
+    results.compare_models(
+        "test accuracy", correct, "seeds × images", "more accurate", margin=margin
+    )
     return results
 
 

@@ -2,8 +2,9 @@
 
 Every number a notebook states goes in with its standard error, n and unit of replication
 (seeds, images, directions), and every verdict is a paired comparison in the notebook's one
-family, corrected together with Holm's method (comparisons outside it are kept as exploratory),
-so a script can compare runs and the generated conclusions read from the same numbers.
+family, its difference and equivalence tests corrected together with Holm's method
+(comparisons outside it are kept as exploratory), with its outcome and the interval that agrees
+with it, so a script can compare runs and the generated conclusions read from the same numbers.
 """
 
 from __future__ import annotations
@@ -14,7 +15,15 @@ from typing import Any
 
 import numpy as np
 
-from helpers.analysis.stats import Compared, Family, mean_and_error, paired_comparison
+from helpers.analysis.stats import (
+    NO_MARGIN,
+    Compared,
+    Decision,
+    Family,
+    exploratory_decision,
+    mean_and_error,
+    paired_comparison,
+)
 from helpers.config import Config
 from helpers.declare import MODEL_PAIRS, writer
 from helpers.io import save_json
@@ -22,7 +31,11 @@ from helpers.io import save_json
 RESULTS_FILE = "results.json"
 # 2: every comparison carries its ``comparative`` (the words for "b higher"), so a script can
 # rebuild every sentence the notebook printed from the file alone.
-SCHEMA_VERSION = 2
+# 3: every comparison carries its test (``method``, ``df``), its equivalence ``margin`` and
+# ``equivalence_p``, its ``outcome`` and the ``low``/``high`` interval at ``confidence`` that
+# agrees with the outcome; ``family_size`` counts every comparison and ``family_tests`` the
+# hypotheses Holm corrects.
+SCHEMA_VERSION = 3
 
 
 class Results:
@@ -68,13 +81,18 @@ class Results:
         unit: str,
         comparative: str = "higher",
         exploratory: bool = False,
+        margin: float = NO_MARGIN,
     ) -> None:
-        """Paired comparisons of ``metric`` (one value per unit, units aligned across models)
-        for every pair of :data:`MODEL_PAIRS` whose models are both in ``values``."""
+        """Paired comparisons of ``metric`` for every pair of :data:`MODEL_PAIRS` whose models
+        are both in ``values``: one value per seed, or a ``(seeds, images)`` matrix of a
+        per-image measure (:func:`~helpers.analysis.stats.paired_comparison`), aligned across
+        models; ``margin`` is the equivalence margin in the measure's units."""
         add = self.explore if exploratory else self.compare
         for a, b in MODEL_PAIRS:
             if a in values and b in values:
-                comparison = paired_comparison(values[a], values[b], unit=unit, names=(a, b))
+                comparison = paired_comparison(
+                    values[a], values[b], unit=unit, names=(a, b), margin=margin
+                )
                 add(f"{metric}, {b} vs {a}", comparison, comparative)
 
     def number(self, name: str, **labels: Any) -> dict[str, Any]:
@@ -84,23 +102,44 @@ class Results:
                 return row
         raise KeyError(f"no number {name!r} with {labels} in the {self.analysis} results")
 
+    def decisions(self) -> dict[str, Decision]:
+        """Every comparison's :class:`~helpers.analysis.stats.Decision`: the family's after
+        Holm's correction, then the exploratory ones uncorrected."""
+        found = self.family.decisions()
+        return found | {name: exploratory_decision(c) for name, c in self.exploratory.items()}
+
     def to_dict(self) -> dict[str, Any]:
-        adjusted = self.family.adjusted()
-        words = self.comparatives
+        decisions = self.decisions()
+
+        def row(name: str, comparison: Compared, exploratory: bool) -> dict[str, Any]:
+            decision = decisions[name]
+            tests = {"p_value": comparison.p_value, "equivalence_p": comparison.equivalence_p}
+            holm = (
+                {}
+                if exploratory
+                else {"holm_p": decision.p, "holm_equivalence_p": decision.equivalence_p}
+            )
+            return {
+                "name": name,
+                **comparison.to_dict(),
+                **tests,
+                **holm,
+                "outcome": decision.outcome,
+                "interval_low": decision.low,
+                "interval_high": decision.high,
+                "interval_confidence": decision.confidence,
+                "exploratory": exploratory,
+                "comparative": self.comparatives[name],
+            }
+
         return {
             "schema": SCHEMA_VERSION,
             "analysis": self.analysis,
             "numbers": self.numbers,
             "family_size": self.family.size,
-            "comparisons": [
-                {"name": name, **c.to_dict(), "holm_p": adjusted[name], "exploratory": False,
-                 "comparative": words[name]}
-                for name, c in self.family.comparisons.items()
-            ],
-            "exploratory": [
-                {"name": name, **c.to_dict(), "exploratory": True, "comparative": words[name]}
-                for name, c in self.exploratory.items()
-            ],
+            "family_tests": self.family.tests,
+            "comparisons": [row(n, c, False) for n, c in self.family.comparisons.items()],
+            "exploratory": [row(n, c, True) for n, c in self.exploratory.items()],
         }  # fmt: skip
 
     def save(self, cfg: Config) -> Path:

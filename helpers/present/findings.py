@@ -16,38 +16,53 @@ from typing import Any
 
 import numpy as np
 
-from helpers.analysis.stats import ALPHA, Compared, Comparison, RatioComparison, holm
+from helpers.analysis.results import SCHEMA_VERSION
+from helpers.analysis.stats import (
+    ALPHA,
+    OUTCOMES,
+    Compared,
+    Comparison,
+    Decision,
+    RatioComparison,
+    holm,
+)
 from helpers.present.tables import describe_comparison
 
 
 @dataclass(frozen=True)
 class Verdict:
-    """One comparison of ``results.json``: in the Holm family (``holm_p`` and ``family_size``
-    given) or exploratory (both None); ``comparative`` says what "b higher" means."""
+    """One comparison of ``results.json`` and its :class:`Decision`: in the Holm family
+    (``family`` is its ``(comparisons, tests)``) or exploratory (``family`` None);
+    ``comparative`` says what "b higher" means."""
 
     name: str
     comparison: Compared
-    holm_p: float | None = None
-    family_size: int | None = None
+    decision: Decision
     comparative: str = "higher"
+    family: tuple[int, int] | None = None
 
     @property
     def exploratory(self) -> bool:
-        return self.holm_p is None
+        return self.family is None
 
     @property
     def p(self) -> float:
         """The p-value the verdict rests on: Holm-adjusted, or uncorrected if exploratory."""
-        return self.comparison.p_value if self.holm_p is None else self.holm_p
+        return self.decision.p
 
     @property
     def detected(self) -> bool:
-        return self.p < ALPHA  # NaN (no variance, one seed) is never detected
+        """A difference detected (the outcome "different")."""
+        return self.decision.outcome == "different"
+
+    @property
+    def equivalent(self) -> bool:
+        return self.decision.outcome == "equivalent"
 
     def sentence(self) -> str:
         """The notebook's sentence (:func:`describe_comparison`), rebuilt from the file."""
         return describe_comparison(
-            self.name, self.comparison, self.holm_p, self.family_size, self.comparative, ALPHA
+            self.name, self.comparison, self.decision, self.comparative, self.family
         )
 
 
@@ -57,22 +72,29 @@ def _compared(row: Mapping[str, Any]) -> Compared:
     return kind.from_dict({k: v for k, v in row.items() if k in fields | {"name_a", "name_b"}})
 
 
+def _verdict(row: Mapping[str, Any], family: tuple[int, int] | None) -> Verdict:
+    comparison = _compared(row)
+    p = "p_value" if family is None else "holm_p"
+    equivalence = "equivalence_p" if family is None else "holm_equivalence_p"
+    decision = Decision(
+        row["outcome"], float(row[p]), float(row[equivalence]), float(row["interval_low"]),
+        float(row["interval_high"]), float(row["interval_confidence"]),
+    )  # fmt: skip
+    return Verdict(row["name"], comparison, decision, row["comparative"], family)
+
+
 def verdicts(results: Mapping[str, Any]) -> list[Verdict]:
     """The family's verdicts (in the order the notebook added them), then the exploratory ones,
-    from a ``results.json`` dictionary."""
-    size = int(results.get("family_size", 0))
-    found = [
-        Verdict(row["name"], _compared(row), float(row["holm_p"]), size, _comparative(row))
-        for row in results.get("comparisons", [])
+    from a ``results.json`` dictionary (schema 3; run the notebook again for an older one)."""
+    if results.get("schema", 1) < SCHEMA_VERSION:
+        raise ValueError(
+            f"results.json of {results.get('analysis')!r} has schema {results.get('schema', 1)}, "
+            f"older than {SCHEMA_VERSION}: run its notebook again to rewrite it"
+        )
+    family = (int(results["family_size"]), int(results["family_tests"]))
+    return [_verdict(row, family) for row in results["comparisons"]] + [
+        _verdict(row, None) for row in results["exploratory"]
     ]
-    return found + [
-        Verdict(row["name"], _compared(row), comparative=_comparative(row))
-        for row in results.get("exploratory", [])
-    ]
-
-
-def _comparative(row: Mapping[str, Any]) -> str:
-    return row.get("comparative", "higher")  # schema 1 files did not keep it
 
 
 @dataclass(frozen=True)
@@ -105,16 +127,31 @@ def _count(n: int) -> str:
     return f"{n} comparison{'s' * (n != 1)}"
 
 
-def _strongest(found: list[Verdict]) -> Verdict:
-    """The comparison with the smallest p-value (the first one when none is defined)."""
-    return min(found, key=lambda v: (math.isnan(v.p), v.p if not math.isnan(v.p) else 0.0))
+def _strongest(found: list[Verdict], key: str = "p") -> Verdict:
+    """The comparison with the smallest p-value (``"p"``, or ``"equivalence"``'s), the first
+    one when none is defined."""
+
+    def p(verdict: Verdict) -> float:
+        value = verdict.p if key == "p" else verdict.decision.equivalence_p
+        return math.inf if math.isnan(value) else value
+
+    return min(found, key=p)
+
+
+def _tally(family: list[Verdict]) -> str:
+    """``"1 different, 2 equivalent within their margins, 1 inconclusive"``."""
+    counts = {outcome: sum(v.decision.outcome == outcome for v in family) for outcome in OUTCOMES}
+    words = {"equivalent": "equivalent within their margins"}
+    return ", ".join(f"{n} {words.get(o, o)}" for o, n in counts.items() if n)
 
 
 def headline(found: list[Verdict]) -> Headline:
-    """The outcome of the Holm family and its strongest comparison's sentence; exploratory
-    comparisons only when there is no family (labelled as such); "not testable" when no p-value
-    of the family is defined (one seed), which is no null result."""
-    family, null = [v for v in found if not v.exploratory], False
+    """The outcome of the Holm family and its strongest comparison's sentence: a detected
+    difference first, else an equivalence, else the smallest p (a null result: nothing
+    different). Exploratory comparisons only when there is no family: how many hold after Holm
+    correction within them, and the smallest uncorrected p's effect without a conclusion.
+    "Not testable" when no comparison of the family is (one seed), which is no null result."""
+    family = [v for v in found if not v.exploratory]
     if not found:
         return Headline("No comparison: fewer than two models or seeds.", None, "")
     if not family:  # no confirmatory family: say what survives correction within the set
@@ -123,21 +160,26 @@ def headline(found: list[Verdict]) -> Headline:
         chosen = _strongest(found)
         held = f"{below} of {len(found)}" if below else "none"
         outcome = (
-            f"Exploratory only ({_count(len(found))}): {held} below α = {ALPHA:g} after Holm "
-            "correction within them. Smallest uncorrected p:"
+            f"Exploratory only ({_count(len(found))}): {held} with a difference at α = "
+            f"{ALPHA:g} after Holm correction within them. Smallest uncorrected p:"
         )
         sentence = chosen.sentence().rsplit("): ", 1)[0] + ")."  # the effect, not a conclusion
         return Headline(outcome, chosen, sentence, exploratory=True)
-    elif all(math.isnan(v.p) for v in family):  # a family of size 0
-        outcome = f"Not testable (fewer than 2 {family[0].comparison.unit}):"
+    if all(v.decision.outcome == "not testable" for v in family):
         chosen = family[0]
+        return Headline(f"Not testable (fewer than 2 {chosen.comparison.unit}):", chosen,
+                        chosen.sentence())  # fmt: skip
+    size, tests = family[0].family or (len(family), len(family))
+    corrected = f"Holm over {tests} tests of {_count(size)}"
+    detected = [v for v in family if v.detected]
+    equivalent = [v for v in family if v.equivalent]
+    if detected:
+        chosen = _strongest(detected)
+        outcome = f"{_tally(family)} ({corrected}). Strongest:"
+    elif equivalent:
+        chosen = _strongest(equivalent, "equivalence")
+        outcome = f"No difference detected: {_tally(family)} ({corrected}). Closest:"
     else:
-        detected = [v for v in family if v.detected]
-        size = _count(family[0].family_size or len(family))
-        chosen = _strongest(detected or family)
-        if detected:
-            outcome = f"{len(detected)} of {size} detected (Holm-corrected). Strongest:"
-        else:
-            outcome = f"Null result: none of {size} detected (Holm-corrected). Smallest p:"
-            null = True
-    return Headline(outcome, chosen, chosen.sentence(), null)
+        chosen = _strongest(family)
+        outcome = f"Null result: {_tally(family)} ({corrected}). Smallest p:"
+    return Headline(outcome, chosen, chosen.sentence(), null=not detected)

@@ -3,13 +3,11 @@ tables for paired comparisons corrected as a family (:mod:`helpers.analysis.stat
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import numpy as np
 import pandas as pd
 
 from helpers.analysis.results import Results
-from helpers.analysis.stats import ALPHA, Compared, Comparison, Family
+from helpers.analysis.stats import Compared, Comparison, Decision
 from helpers.config import Config
 
 
@@ -67,91 +65,128 @@ def _p_clause(label: str, p: float) -> str:
     return f"{label} {text}" if text.startswith("<") else f"{label} = {text}"
 
 
-def _effect(comparison: Compared) -> str:
-    """``b − a = mean ± SE``, or ``b / a = ratio [unadjusted 95% CI low, high]`` for a ratio."""
+def _bound(value: float) -> str:
+    return "∞" if value == np.inf else "−∞" if value == -np.inf else f"{value:#.3g}"
+
+
+def _interval(comparison: Compared, decision: Decision) -> str:
+    """``[95% CI low, high]`` at the decision's level (the one that agrees with its outcome)."""
+    if np.isnan(decision.low):
+        return ""
+    level = f"{100 * decision.confidence:.3g}%"
+    return f" [{level} CI {_bound(decision.low)}, {_bound(decision.high)}]"
+
+
+def _effect(comparison: Compared, decision: Decision) -> str:
+    """``b − a = mean ± SE [CI]``, or ``b / a = ratio [CI]`` for a ratio."""
     a, b = comparison.names
     if isinstance(comparison, Comparison):
-        return f"{b} − {a} = {format_value(comparison.difference, comparison.difference_se)}"
-    c = comparison
-    if np.isnan(c.low):
-        return f"{b} / {a} = {c.ratio:#.3g}"
-    interval = f"unadjusted {c.confidence:.0%} CI {c.low:#.3g}, {c.high:#.3g}"
-    return f"{b} / {a} = {c.ratio:#.3g} [{interval}]"
+        value = format_value(comparison.difference, comparison.difference_se)
+        return f"{b} − {a} = {value}{_interval(comparison, decision)}"
+    return f"{b} / {a} = {comparison.ratio:#.3g}{_interval(comparison, decision)}"
 
 
 def _sample(comparison: Compared) -> str:
-    """``paired over 5 seeds`` (and the pairs dropped for a missing value, if any)."""
-    unit = comparison.unit.removesuffix("s") if comparison.n == 1 else comparison.unit
-    kind = "" if isinstance(comparison, Comparison) else "geometric-mean ratio, "
+    """``paired t over 5 seeds × 40 images`` (and the pairs dropped, if any)."""
+    if comparison.n < 2:
+        return f"paired over {comparison.n} {comparison.unit.split(' ')[0].removesuffix('s')}"
+    method = (
+        comparison.method
+        if isinstance(comparison, Comparison)
+        else (f"geometric-mean ratio, {comparison.method}")
+    )
+    images = getattr(comparison, "n_images", 0)
+    units = (
+        f"{comparison.n} seeds × {images} images"
+        if images
+        else (f"{comparison.n} {comparison.unit}")
+    )
     k = comparison.n_dropped
-    dropped = f", {k} incomplete pair{'s' if k > 1 else ''} dropped" if k else ""
-    return f"{kind}paired over {comparison.n} {unit}{dropped}"
+    what = "image" if images else "pair"
+    dropped = f", {k} incomplete {what}{'s' if k > 1 else ''} dropped" if k else ""
+    return f"{method} over {units}{dropped}"  # fmt: skip
 
 
-def describe_comparison(
-    name: str,
-    comparison: Compared,
-    adjusted_p: float | None = None,
-    family_size: int | None = None,
-    comparative: str = "higher",
-    alpha: float = ALPHA,
-) -> str:
-    """One sentence for a comparison in a Holm-corrected family of ``family_size`` (give its
-    ``adjusted_p``), or, with neither given, an exploratory one on the uncorrected p-value:
+def margin_text(comparison: Compared) -> str:
+    """The equivalence margin as the sentences state it: ``±0.02`` or ``×/÷ 1.25``."""
+    if np.isnan(comparison.margin):
+        return "no margin"
+    if isinstance(comparison, Comparison):
+        return f"±{comparison.margin:g}"
+    return f"×/÷ {comparison.margin:g}"
 
-    ``"{name}: b − a = 0.031 ± 0.012 (paired over 5 seeds; Holm-adjusted p = 0.04 in a family
-    of 7): b higher."``, ending ``": no difference detectable at this sample size."`` when the
-    p-value is not below ``alpha``. ``comparative`` says what the higher value means
-    (``higher``, ``sharper``, ``more accurate``); every number comes from the arguments.
-    """
-    if (adjusted_p is None) != (family_size is None):
-        raise ValueError("give both adjusted_p and family_size, or neither (exploratory)")
-    if comparison.n < 2:  # one seed (or image): nothing to test, which is no null result
-        plural = comparison.unit if comparison.unit.endswith("s") else f"{comparison.unit}s"
-        return (
-            f"{name}: {_effect(comparison)} ({_sample(comparison)}): not testable, a paired "
-            f"test needs two or more {plural}."
-        )
-    if adjusted_p is None:
-        p, test = comparison.p_value, _p_clause("exploratory, uncorrected p", comparison.p_value)
-    else:
-        p = adjusted_p
-        test = f"{_p_clause('Holm-adjusted p', p)} in a family of {family_size}"
-    if p < alpha:
+
+def conclusion(comparison: Compared, decision: Decision, comparative: str = "higher") -> str:
+    """What a decision concludes, in words: "b more accurate", "equivalent within ±Δ",
+    "inconclusive at this sample size" or "not testable"."""
+    if decision.outcome == "not testable":
+        plural = comparison.unit.split(" ")[0]
+        return f"not testable, a paired test needs two or more {plural}"
+    if decision.outcome == "different":
         a, b = comparison.names
         if isinstance(comparison, Comparison):
             higher = comparison.difference > 0
         else:
             higher = comparison.ratio > 1
-        conclusion = f"{b if higher else a} {comparative}"
+        return f"{b if higher else a} {comparative}"
+    if decision.outcome == "equivalent":
+        return f"equivalent within {margin_text(comparison)}"
+    if np.isnan(comparison.margin):
+        return "inconclusive at this sample size (no difference detected; no equivalence margin)"
+    return (
+        "inconclusive at this sample size (neither a difference nor equivalence within "
+        f"{margin_text(comparison)} detected)"
+    )
+
+
+def describe_comparison(
+    name: str,
+    comparison: Compared,
+    decision: Decision,
+    comparative: str = "higher",
+    family: tuple[int, int] | None = None,
+) -> str:
+    """One sentence for a comparison and its :class:`~helpers.analysis.stats.Decision`, in a
+    Holm-corrected family of ``family = (comparisons, tests)`` or, without it, exploratory:
+
+    ``"{name}: b − a = 0.031 ± 0.012 [98.8% CI 0.004, 0.058] (paired t over 5 seeds;
+    Holm-adjusted p = 0.04, equivalence p = 0.3 over 8 tests of 4 comparisons): b higher."``
+    The conclusion is :func:`conclusion`'s; ``comparative`` says what the higher value means
+    (``higher``, ``sharper``, ``more accurate``); every number comes from the arguments.
+    """
+    head = f"{name}: {_effect(comparison, decision)} ({_sample(comparison)}"
+    if decision.outcome == "not testable":
+        return f"{head}): {conclusion(comparison, decision, comparative)}."
+    equivalence = (
+        "" if np.isnan(decision.equivalence_p) else
+        f", {_p_clause('equivalence p', decision.equivalence_p)}"
+    )  # fmt: skip
+    if family is None:
+        test = f"exploratory, {_p_clause('uncorrected p', decision.p)}{equivalence}"
     else:
-        conclusion = "no difference detectable at this sample size"
-    return f"{name}: {_effect(comparison)} ({_sample(comparison)}; {test}): {conclusion}."
-
-
-def describe_family(
-    family: Family, comparatives: Mapping[str, str] | None = None, alpha: float = ALPHA
-) -> list[str]:
-    """:func:`describe_comparison` for every comparison of ``family``, in the order added
-    (``comparatives`` by name, ``"higher"`` by default)."""
-    adjusted = family.adjusted()
-    return [
-        describe_comparison(
-            name, c, adjusted[name], family.size, (comparatives or {}).get(name, "higher"), alpha
+        size, tests = family
+        test = (
+            f"{_p_clause('Holm-adjusted p', decision.p)}{equivalence} over {tests} "
+            f"test{'s' * (tests != 1)} of {size} comparison{'s' * (size != 1)}"
         )
-        for name, c in family.comparisons.items()
-    ]
+    return f"{head}; {test}): {conclusion(comparison, decision, comparative)}."
 
 
-def describe_results(results: Results, alpha: float = ALPHA) -> str:
+def describe_results(results: Results) -> str:
     """The verdicts of an analysis as markdown: the family (Holm-corrected, its size stated),
     then any exploratory comparisons, labelled as such."""
-    lines = [f"- {line}" for line in describe_family(results.family, results.comparatives, alpha)]
-    lines += [
-        f"- {describe_comparison(name, c, comparative=results.comparatives[name], alpha=alpha)}"
+    decisions = results.decisions()
+    family = (results.family.size, results.family.tests)
+    lines = [
+        describe_comparison(name, c, decisions[name], results.comparatives[name], family)
+        for name, c in results.family.comparisons.items()
+    ] + [
+        describe_comparison(name, c, decisions[name], results.comparatives[name])
         for name, c in results.exploratory.items()
     ]
-    return "\n".join(lines) or "- No comparison: fewer than two models or seeds."
+    return "\n".join(f"- {line}" for line in lines) or (
+        "- No comparison: fewer than two models or seeds."
+    )
 
 
 def publish_results(results: Results, cfg: Config) -> None:

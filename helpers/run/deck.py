@@ -29,7 +29,7 @@ from helpers.io import save_text
 from helpers.present.effects import plot_effects
 from helpers.present.style import figure_base64
 from helpers.run.findings import Finding, Findings, figures, read_findings
-from helpers.run.headlines import accuracy_html, title
+from helpers.run.headlines import accuracy_html, caveat, title
 from helpers.run.sections import (
     Problem,
     ReportProblemsError,
@@ -70,6 +70,7 @@ html, body.jp-Notebook, main, .reveal { height: 100%; margin: 0; padding: 0; ove
 .reveal h1 { font-size: 2.0em; margin-top: 1.5em; } .reveal h2 { font-size: 1.35em; }
 .reveal .headline { font-size: 0.8em; line-height: 1.3; }
 .reveal .outcome { font-weight: bold; } .reveal .null .outcome { color: #555; }
+.reveal .caveat { font-size: 0.55em; color: #555; font-style: italic; }
 .reveal .neutral .outcome { font-weight: normal; font-style: italic; color: #555; }
 .reveal .jp-OutputArea-output img { display: block; margin: 0 auto; }
 .reveal .jp-OutputArea-output img { max-height: 470px; max-width: 100%; }
@@ -149,7 +150,7 @@ def _model_slides(run: Findings, pngs: Mapping[str, str]) -> list[NotebookNode]:
     ]
 
 
-def _finding_slides(finding: Finding, pngs: Mapping[str, str]) -> list[NotebookNode]:
+def _finding_slides(finding: Finding, run: Findings, pngs: Mapping[str, str]) -> list[NotebookNode]:
     """The headline above every comparison's effect (:func:`plot_effects`, drawn for a
     projector); below it (↓) the key figure of the notebook, then every comparison's sentence."""
     where = f" <small>({finding.section})</small>" if finding.section else ""
@@ -159,6 +160,8 @@ def _finding_slides(finding: Finding, pngs: Mapping[str, str]) -> list[NotebookN
         f'<p class="headline {headline.kind}"><span class="outcome">'
         f"{html.escape(headline.outcome)}</span> {html.escape(headline.sentence)}</p>"
     )
+    if note := caveat(finding, run):
+        text += f'\n<p class="caveat">{html.escape(note)}</p>'
     if not finding.verdicts:
         return [_slide(new_markdown_cell(text))]
     unit = finding.verdicts[0].comparison.unit
@@ -178,7 +181,7 @@ def deck_notebook(run: Findings, sections: Mapping[str, NotebookNode]) -> Notebo
     pngs = figure_pngs(sections)
     cells = [_title_slide(run.cfg), *_model_slides(run, pngs)]
     for finding in run.findings:
-        cells += _finding_slides(finding, pngs)
+        cells += _finding_slides(finding, run, pngs)
     return new_notebook(cells=cells, metadata={"title": "Inside a hybrid network"})
 
 

@@ -45,7 +45,21 @@ def title(finding: Finding) -> str:
     return declared.get(finding.analysis) or finding.analysis.replace("_", " ").capitalize()
 
 
-def _line(finding: Finding) -> str:
+def caveat(finding: Finding, run: Findings) -> str:
+    """The headline's caveat on conclusions that span notebooks: Holm corrects each notebook's
+    tests alone, so the run's total is stated beside the notebook's."""
+    tests = {f.analysis: (f.verdicts[0].family or (0, 0))[1] for f in run.findings if f.verdicts}
+    total, notebooks = sum(tests.values()), sum(1 for n in tests.values() if n)
+    own = tests.get(finding.analysis, 0)
+    if not own or notebooks < 2:
+        return ""
+    return (
+        f"Corrected within this notebook ({own} of the run's {total} tests in {notebooks} "
+        "notebooks): a conclusion that combines notebooks is not covered by it."
+    )
+
+
+def _line(finding: Finding, run: Findings) -> str:
     links = []
     if finding.section:
         links.append(
@@ -55,22 +69,29 @@ def _line(finding: Finding) -> str:
         links.append(f'<a href="#{html.escape(figure_id(finding.figure))}">key figure</a>')
     where = f" ({' · '.join(links)})" if links else " (no executed notebook states these verdicts)"
     kind = finding.headline.kind
+    note = caveat(finding, run)
+    note = f' <span class="caveat">{html.escape(note)}</span>' if note else ""
     return (
         f'<li class="{kind}" data-analysis="{html.escape(finding.analysis)}">'
         f"<strong>{html.escape(title(finding))}</strong>{where}: "
-        f"{html.escape(finding.headline.outcome)} {html.escape(finding.headline.sentence)}</li>"
+        f"{html.escape(finding.headline.outcome)} {html.escape(finding.headline.sentence)}"
+        f"{note}</li>"
     )
 
 
 def findings_html(run: Findings) -> str:
     """The report's first screen: the accuracy table, then a line per analysis."""
-    lines = "".join(map(_line, run.findings)) or "<li>No analysis wrote a results.json.</li>"
+    lines = "".join(_line(finding, run) for finding in run.findings)
+    lines = lines or "<li>No analysis wrote a results.json.</li>"
     cfg = run.cfg
     notes = "".join(f'<p class="note">{html.escape(note)}</p>' for note in cfg.notes())
     return (
         f'<section id="{FINDINGS_ID}"><h2>Findings</h2>'
         f"<p>{html.escape(' vs '.join(cfg.classes))} ({html.escape(cfg.dataset)}); models trained "
-        f"once per seed, compared seed by seed (paired t-tests), each notebook's comparisons "
-        f"Holm-corrected as one family; α = {ALPHA:g}.</p>{notes}{accuracy_html(run)}"
+        "once per seed and compared pair by pair, over seeds or, for a measure taken on every "
+        "test image, over seeds × images (a crossed design: the verdict holds for new images "
+        "too); each comparison tested for a difference and for equivalence within its stated "
+        f"margin, each notebook's tests Holm-corrected as one family; α = {ALPHA:g}.</p>"
+        f"{notes}{accuracy_html(run)}"
         f'<ul class="verdicts">{lines}</ul></section>'
     )

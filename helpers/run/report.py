@@ -69,6 +69,7 @@ td, th { border: 1px solid #ccc; padding: 0.2em 0.5em; text-align: right; }
 .warning { border-left: 6px solid #d62728; padding: 0.5em 1em; font-weight: bold; }
 #findings { font-size: 0.92em; } #findings li { margin: 0.35em 0; }
 #findings li.null { color: #555; } #findings li.neutral { color: #555; font-style: italic; }
+#findings .caveat { display: block; font-size: 0.85em; color: #666; font-style: italic; }
 """
 
 

@@ -15,6 +15,7 @@ from helpers.analysis.accuracy import (
 from helpers.analysis.results import MODEL_PAIRS, Results
 from helpers.analysis.stats import holm, paired_comparison
 from helpers.config import Config
+from helpers.model.backbone import cached_features
 from helpers.model.heads import build_head
 from helpers.present.training import describe_control_distance
 
@@ -49,12 +50,17 @@ def test_numbers_and_comparisons_are_written_with_their_unit_and_correction(tmp_
         results.number("loss")
 
 
-def test_accuracy_results_compare_the_trained_models_seed_by_seed(trained_smoke_cfg):
-    results = accuracy_results(trained_smoke_cfg)
+def test_accuracy_results_compare_the_trained_models_over_seeds_and_images(trained_smoke_cfg):
+    features = cached_features(trained_smoke_cfg)
+    results = accuracy_results(trained_smoke_cfg, features.test, features.test_labels)
     seeds = trained_smoke_cfg.seeds
     hybrid = results.number("test accuracy", model="hybrid")
     assert (hybrid["n"], hybrid["unit"]) == (len(seeds), "seeds")
     comparison = results.family.comparisons["test accuracy, hybrid vs classical"]
+    assert (comparison.unit, comparison.n, comparison.n_images) == (
+        "seeds × images", len(seeds), len(features.test_labels)
+    )
+    assert comparison.margin == trained_smoke_cfg.accuracy_margin
     metrics = {
         kind: json.loads((trained_smoke_cfg.artifacts_path / kind / "metrics.json").read_text())
         for kind in ("classical", "hybrid")
@@ -63,7 +69,9 @@ def test_accuracy_results_compare_the_trained_models_seed_by_seed(trained_smoke_
     assert comparison.difference == pytest.approx(
         np.mean(np.subtract(per_seed["hybrid"], per_seed["classical"]))
     )
-    assert results.family.size <= 3 and len(results.family.comparisons) == 3
+    assert results.family.size == 3 and len(results.family.comparisons) == 3
+    with pytest.raises(ValueError, match="pass the test features of this run"):
+        accuracy_results(trained_smoke_cfg, features.val, features.val_labels)
 
 
 @pytest.mark.parametrize(

@@ -82,37 +82,144 @@ def test_fewer_than_two_pairs_give_an_undefined_p(a, b):
     assert math.isnan(c.difference_se)
 
 
-def test_constant_differences_allow_no_test_and_never_read_as_an_effect():
-    # e.g. every seed exactly one test image apart: zero variance, no test possible, p = 1
-    assert paired_comparison(A, A, unit="seeds").p_value == 1.0
-    assert paired_comparison(A, [x + 1 for x in A], unit="seeds").p_value == 1.0
-    # 0.2 − 0.1, 0.3 − 0.2, 0.4 − 0.3 differ only by rounding: still a constant difference
+def test_constant_differences_get_the_exact_sign_flip_test():
+    # every seed the same amount apart: no variance for a t, so all 2ⁿ sign flips decide, and
+    # only the identity and its mirror reach the observed |sum|: p = 2 / 2ⁿ (scipy agrees)
+    def exact(n: int, step: float) -> float:
+        return float(scipy.stats.permutation_test(
+            ([step] * n,), np.mean, permutation_type="samples", n_resamples=np.inf
+        ).pvalue)  # fmt: skip
+
+    ten = paired_comparison([0.5] * 10, [0.51] * 10, unit="seeds")
+    assert ten.method == "exact sign-flip" and ten.p_value == pytest.approx(2 / 2**10)
+    assert ten.p_value == pytest.approx(exact(10, 0.01))
+    # 8 seeds, the hybrid 3 of 2,000 test images better each time: detected (p = 2/256)
+    eight = paired_comparison([0.9] * 8, [0.9015] * 8, unit="seeds")
+    assert eight.p_value == pytest.approx(2 / 2**8) == pytest.approx(exact(8, 0.0015))
+    # five seeds cannot reach α = 0.05 by sign flips: 2/32, and the CI is the whole line
+    five = paired_comparison([*A, 5.0], [x + 1 for x in [*A, 5.0]], unit="seeds")
+    assert five.p_value == pytest.approx(2 / 2**5)
+    assert five.interval(0.95) == (-math.inf, math.inf)
+    # from six seeds the 95% interval is the constant itself, excluding 0 with the test
+    assert paired_comparison([0.0] * 6, [1.0] * 6, unit="seeds").interval(0.95) == (1.0, 1.0)
+    # rounding is no variance: 0.2 − 0.1, 0.3 − 0.2, 0.4 − 0.3
     c = paired_comparison([0.1, 0.2, 0.3], [0.2, 0.3, 0.4], unit="seeds")
-    assert c.p_value == 1.0
+    assert c.method == "exact sign-flip" and c.p_value == pytest.approx(2 / 2**3)
+    assert paired_comparison(A, A, unit="seeds").p_value == 1.0  # no difference at all
     assert math.isnan(paired_comparison([0.1], [0.2], unit="seeds").p_value)  # n < 2
-    family = Family(
-        {"constant": c, "tested": paired_comparison(A, [x * 2 for x in A], unit="seeds")}
-    )
-    assert family.size == 2  # a constant difference counts in the family
+
+
+def test_a_near_constant_difference_reads_like_the_constant_one():
+    # 10 seeds all +0.01 and one at +0.0101: both "different", no jump from p = 1 to p < 0.001
+    constant = paired_comparison([0.5] * 10, [0.51] * 10, unit="seeds")
+    nudged = paired_comparison([0.5] * 10, [0.51] * 9 + [0.5101], unit="seeds")
+    for c in (constant, nudged):
+        assert Family({"x": c}).decisions()["x"].outcome == "different"
+
+
+def test_crossed_design_matches_a_hand_computed_anova():
+    differences = np.array([[0.1, 0.3, 0.2], [0.3, 0.4, 0.5]])  # 2 seeds × 3 images
+    a = np.zeros_like(differences)
+    c = paired_comparison(a, differences, unit="seeds × images")
+    # grand mean 0.3; seed means 0.2, 0.4; image means 0.2, 0.35, 0.35
+    seed_ms = 3 * (0.1**2 + 0.1**2) / 1
+    image_ms = 2 * (0.1**2 + 0.05**2 + 0.05**2) / 2
+    assert (c.method, c.n, c.n_images) == ("crossed t", 2, 3)
+    assert c.difference == pytest.approx(0.3)
+    assert c.difference_se == pytest.approx(math.sqrt((seed_ms + image_ms) / 6))
+    df = (seed_ms + image_ms) ** 2 / (seed_ms**2 / 1 + image_ms**2 / 2)
+    assert c.df == pytest.approx(df)
+    t = 0.3 / c.difference_se
+    assert c.p_value == pytest.approx(2 * scipy.stats.t.sf(t, df))
+
+
+def test_crossed_design_counts_the_images_drawn_and_drops_incomplete_images():
+    rng = np.random.default_rng(3)
+    shared = rng.normal(0, 1, (5, 40))
+    per_image = rng.normal(0, 0.1, 40)  # the images disagree with each other, seeds do not
+    b = shared + per_image + rng.normal(0, 0.001, (5, 40))
+    crossed = paired_comparison(shared, b, unit="seeds × images")
+    over_seeds = paired_comparison(shared.mean(1), b.mean(1), unit="seeds")
+    assert crossed.difference_se > 20 * over_seeds.difference_se  # images' sampling counted
+    assert crossed.difference_se == pytest.approx(0.1 / math.sqrt(40), rel=0.35)
+    b[2, 7] = NAN
+    dropped = paired_comparison(shared, b, unit="seeds × images")
+    assert (dropped.n, dropped.n_images, dropped.n_dropped) == (5, 39, 1)
+
+
+def test_tost_matches_a_worked_example():
+    # differences 0.01, 0.03, −0.01, 0.02, 0.00: mean 0.01, SD 0.0158, SE 0.00707, df 4
+    a = np.zeros(5)
+    b = np.array([0.01, 0.03, -0.01, 0.02, 0.00])
+    c = paired_comparison(a, b, unit="seeds", margin=0.05)
+    se = np.std(b, ddof=1) / math.sqrt(5)
+    lower = scipy.stats.t.sf((0.01 + 0.05) / se, 4)  # null: difference ≤ −0.05
+    upper = scipy.stats.t.cdf((0.01 - 0.05) / se, 4)  # null: difference ≥ +0.05
+    assert c.equivalence_p == pytest.approx(max(lower, upper))
+    assert c.equivalence_p == pytest.approx(0.00241, abs=1e-5)  # t = −0.04 / 0.00707 = −5.657, 4 df
+    # TOST at α is the 90% interval inside ±Δ
+    low, high = c.interval(0.90)
+    assert low > -0.05 and high < 0.05
+    narrow = paired_comparison(a, b, unit="seeds", margin=0.02)
+    assert narrow.equivalence_p > 0.05 and narrow.interval(0.90)[1] > 0.02
+    assert math.isnan(paired_comparison(a, b, unit="seeds").equivalence_p)  # no margin
+
+
+def test_decisions_read_different_equivalent_inconclusive_or_not_testable():
+    rng = np.random.default_rng(0)
+    a = rng.normal(0, 1, 12)
+    comparisons = {
+        "different": paired_comparison(a, a + 0.5 + rng.normal(0, 0.05, 12), unit="seeds",
+                                       margin=0.1),
+        "equivalent": paired_comparison(a, a + rng.normal(0, 0.01, 12), unit="seeds", margin=0.1),
+        "inconclusive": paired_comparison(a, a + rng.normal(0, 0.5, 12), unit="seeds",
+                                          margin=0.1),
+        "one seed": paired_comparison([1.0], [2.0], unit="seeds", margin=0.1),
+    }  # fmt: skip
+    family = Family(comparisons)
+    assert (family.size, family.tests) == (4, 6)  # every comparison; two tests each if testable
+    outcomes = {name: d.outcome for name, d in family.decisions().items()}
+    assert outcomes == {
+        "different": "different", "equivalent": "equivalent",
+        "inconclusive": "inconclusive", "one seed": "not testable",
+    }  # fmt: skip
+
+
+def test_the_interval_always_agrees_with_the_corrected_verdict():
+    rng = np.random.default_rng(1)
+    for _ in range(40):
+        family = Family()
+        for k in range(int(rng.integers(1, 6))):
+            n = int(rng.integers(2, 9))
+            a = rng.normal(0, 1, n)
+            shift = rng.choice([0.0, 0.3, 1.0])
+            b = a + shift + rng.normal(0, rng.choice([0.0, 0.2, 1.0]), n)
+            family.add(str(k), paired_comparison(a, b, unit="seeds", margin=0.2))
+        for decision in family.decisions().values():
+            excludes_zero = decision.low > 0 or decision.high < 0
+            assert excludes_zero == (decision.outcome == "different")
 
 
 def test_unequal_lengths_are_an_error():
-    with pytest.raises(ValueError, match="equal lengths"):
+    with pytest.raises(ValueError, match="equal shapes"):
         paired_comparison([1.0, 2.0], [1.0, 2.0, 3.0], unit="seeds")
 
 
 @pytest.mark.parametrize(
     "comparison",
     [
-        paired_comparison(A, B, unit="seeds", names=("classical", "hybrid")),
-        ratio_comparison(A, B, unit="seeds", names=("classical", "hybrid")),
+        paired_comparison(A, B, unit="seeds", names=("classical", "hybrid"), margin=0.1),
+        ratio_comparison(A, B, unit="seeds", names=("classical", "hybrid"), margin=1.25),
     ],
 )
 def test_to_dict_is_plain_json_and_round_trips(comparison):
     record = comparison.to_dict()
     assert record["name_a"] == "classical" and record["name_b"] == "hybrid"
     assert all(type(value) in (float, int, str) for value in record.values())
-    assert type(record["n"]) is int and type(record["p_value"]) is float
+    assert (
+        type(record["n"]) is int
+        and type(record["difference" if "difference" in record else "ratio"]) is float
+    )
     assert type(comparison).from_dict(json.loads(json.dumps(record))) == comparison
 
 
@@ -163,19 +270,18 @@ def test_holm_is_monotone_in_the_sorted_order_and_never_below_the_raw_p():
         assert adjusted.min() == pytest.approx(min(1.0, len(p) * p.min()))
 
 
-def test_family_corrects_its_comparisons_together():
+def test_family_corrects_its_difference_and_equivalence_tests_together():
     family = Family()
     for name, p in [("w", 0.01), ("x", 0.04), ("y", 0.03), ("z", 0.005), ("undefined", NAN)]:
         family.add(name, _with_p(p))
-    assert family.size == 4  # the undefined test takes no part in the correction
+    assert (family.size, family.tests) == (5, 4)  # no margins: one test per testable comparison
     adjusted = family.adjusted()
     assert list(adjusted) == ["w", "x", "y", "z", "undefined"]
     assert [adjusted[k] for k in "wxyz"] == pytest.approx([0.03, 0.06, 0.06, 0.02])
     assert math.isnan(adjusted["undefined"])
-    # detected where the adjusted p is below alpha; an undefined (NaN) p is never detected
-    detected = {name: bool(p < 0.05) for name, p in adjusted.items()}
-    assert detected == {"w": True, "x": False, "y": False, "z": True, "undefined": False}
-    assert adjusted["x"] < 0.1
+    outcomes = {name: d.outcome for name, d in family.decisions().items()}
+    assert outcomes == {"w": "different", "x": "inconclusive", "y": "inconclusive",
+                        "z": "different", "undefined": "not testable"}  # fmt: skip
 
 
 def test_family_takes_a_mapping_and_refuses_duplicate_names():
@@ -187,4 +293,8 @@ def test_family_takes_a_mapping_and_refuses_duplicate_names():
 
 
 def _with_p(p: float) -> Comparison:
-    return Comparison(("a", "b"), "seeds", 5, 0, 0.0, 0.1, 0.1, 0.1, 0.1, 0.05, p)
+    """A comparison over 5 seeds whose two-sided p is ``p`` (NaN: one seed)."""
+    if math.isnan(p):
+        return Comparison(("a", "b"), "seeds", 1, 0, 0.0, NAN, 0.1, NAN, 0.1, NAN)
+    t = scipy.stats.t.isf(p / 2, 4)
+    return Comparison(("a", "b"), "seeds", 5, 0, 0.0, 0.1, 0.1, 0.1, 0.1, 0.1 / t, 4.0)

@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
+import scipy.stats
 
-from helpers.analysis.stats import Comparison, Family, paired_comparison, ratio_comparison
+from helpers.analysis.results import Results
+from helpers.analysis.stats import (
+    Comparison,
+    Decision,
+    exploratory_decision,
+    paired_comparison,
+    ratio_comparison,
+)
 from helpers.present.tables import (
     describe_comparison,
-    describe_family,
+    describe_results,
     format_p,
     format_value,
     rows_frame,
@@ -80,89 +89,98 @@ def test_summary_frame_keeps_index_names_as_given():
     assert frame.loc["none", "mean value"] == "0.500 ± 0.100"
 
 
-def _comparison(difference: float, p: float, n: int = 5, dropped: int = 0) -> Comparison:
+def _comparison(difference: float, p: float, n: int = 5, dropped: int = 0, margin=math.nan):
+    """A comparison over ``n`` seeds whose difference has two-sided p-value ``p``."""
+    se = difference / scipy.stats.t.isf(p / 2, n - 1) if n > 1 else math.nan
     return Comparison(
-        names=("classical", "hybrid"),
-        unit="seeds",
-        n=n,
-        n_dropped=dropped,
-        mean_a=0.8,
-        se_a=0.05,
-        mean_b=0.8 + difference,
-        se_b=0.05,
-        difference=difference,
-        difference_se=0.012,
-        p_value=p,
-    )
+        names=("classical", "hybrid"), unit="seeds", n=n, n_dropped=dropped, mean_a=0.8,
+        se_a=0.05, mean_b=0.8 + difference, se_b=0.05, difference=difference,
+        difference_se=abs(se), df=n - 1.0, margin=margin,
+    )  # fmt: skip
 
 
-def test_describe_comparison_of_a_detected_difference():
-    text = describe_comparison("test accuracy", _comparison(0.031, 0.01), 0.04, 7)
+def _decision(comparison: Comparison, p: float, equivalence_p: float = math.nan) -> Decision:
+    return Decision.of(comparison, p, equivalence_p)
+
+
+def test_a_detected_difference_states_its_interval_at_the_verdicts_level():
+    c = _comparison(0.031, 0.01)
+    text = describe_comparison("test accuracy", c, _decision(c, 0.04), "higher", (7, 7))
+    low, high = c.interval(1 - 0.05 * 0.01 / 0.04)  # Holm's step for this comparison
+    assert low > 0
     assert text == (
-        "test accuracy: hybrid − classical = 0.031 ± 0.012 (paired over 5 seeds; "
-        "Holm-adjusted p = 0.04 in a family of 7): hybrid higher."
+        f"test accuracy: hybrid − classical = 0.031 ± {c.difference_se:.3f} [98.8% CI "
+        f"{low:#.3g}, {high:#.3g}] (paired t over 5 seeds; Holm-adjusted p = 0.04 over 7 tests "
+        "of 7 comparisons): hybrid higher."
     )
-    text = describe_comparison("sharpness", _comparison(-0.031, 0.0001), 0.0004, 3, "sharper")
-    assert text == (
-        "sharpness: hybrid − classical = -0.031 ± 0.012 (paired over 5 seeds; "
-        "Holm-adjusted p < 0.001 in a family of 3): classical sharper."
-    )
-
-
-def test_describe_comparison_of_an_undetected_difference():
-    # the uncorrected p (0.01) would pass; the adjusted one (0.06) decides
-    text = describe_comparison("test accuracy", _comparison(0.031, 0.01), 0.06, 7)
-    assert text == (
-        "test accuracy: hybrid − classical = 0.031 ± 0.012 (paired over 5 seeds; "
-        "Holm-adjusted p = 0.06 in a family of 7): no difference detectable at this sample size."
-    )
-    assert describe_comparison("x", _comparison(0.031, 0.01), 0.05, 7).endswith(
-        ": no difference detectable at this sample size."
-    )
-
-
-def test_describe_comparison_exploratory_form_uses_the_uncorrected_p():
-    assert describe_comparison("loss", _comparison(0.031, 0.03)) == (
-        "loss: hybrid − classical = 0.031 ± 0.012 (paired over 5 seeds; "
-        "exploratory, uncorrected p = 0.03): hybrid higher."
-    )
-    assert describe_comparison("loss", _comparison(0.031, 0.2)) == (
-        "loss: hybrid − classical = 0.031 ± 0.012 (paired over 5 seeds; "
-        "exploratory, uncorrected p = 0.2): no difference detectable at this sample size."
-    )
-    with pytest.raises(ValueError, match="both"):
-        describe_comparison("loss", _comparison(0.031, 0.03), adjusted_p=0.03)
-
-
-def test_describe_comparison_with_dropped_pairs_or_an_undefined_p():
-    text = describe_comparison("x", _comparison(0.031, 0.01, n=4, dropped=1), 0.02, 2)
-    assert "(paired over 4 seeds, 1 incomplete pair dropped; Holm-adjusted p = 0.02" in text
-    text = describe_comparison("x", _comparison(0.031, math.nan, n=1), math.nan, 2)
+    c = _comparison(-0.031, 0.0001)
+    text = describe_comparison("sharpness", c, _decision(c, 0.0004), "sharper", (3, 3))
     assert text.endswith(
+        "Holm-adjusted p < 0.001 over 3 tests of 3 comparisons): classical sharper."
+    )
+
+
+def test_an_undetected_difference_is_equivalent_or_inconclusive_never_a_bare_null():
+    # the uncorrected p (0.01) would pass; the adjusted one (0.06) decides
+    c = _comparison(0.031, 0.01)
+    text = describe_comparison("test accuracy", c, _decision(c, 0.06), "higher", (7, 7))
+    assert text.endswith(
+        "(paired t over 5 seeds; Holm-adjusted p = 0.06 over 7 tests of 7 comparisons): "
+        "inconclusive at this sample size (no difference detected; no equivalence margin)."
+    )
+    low, high = _decision(c, 0.06).low, _decision(c, 0.06).high
+    assert low < 0 < high  # the interval agrees: it holds 0
+    c = _comparison(0.001, 0.8, margin=0.02)
+    text = describe_comparison("x", c, _decision(c, 1.0, 0.01), "higher", (2, 4))
+    assert text.endswith("Holm-adjusted p = 1, equivalence p = 0.01 over 4 tests of 2 "
+                         "comparisons): equivalent within ±0.02.")  # fmt: skip
+    text = describe_comparison("x", c, _decision(c, 1.0, 0.3), "higher", (2, 4))
+    assert text.endswith("inconclusive at this sample size (neither a difference nor "
+                         "equivalence within ±0.02 detected).")  # fmt: skip
+
+
+def test_the_exploratory_form_uses_the_uncorrected_p():
+    c = _comparison(0.031, 0.03)
+    text = describe_comparison("loss", c, exploratory_decision(c))
+    assert "(paired t over 5 seeds; exploratory, uncorrected p = 0.03): hybrid higher." in text
+    assert "[95% CI" in text
+
+
+def test_dropped_pairs_crossed_designs_and_one_seed():
+    c = _comparison(0.031, 0.01, n=4, dropped=1)
+    text = describe_comparison("x", c, _decision(c, 0.02), "higher", (2, 2))
+    assert "(paired t over 4 seeds, 1 incomplete pair dropped; Holm-adjusted p = 0.02" in text
+    crossed = paired_comparison(
+        np.zeros((3, 4)), np.array([[1, 0, 1, 1], [0, 1, 1, 0], [1, 1, 1, 0]]),
+        unit="seeds × images",
+    )  # fmt: skip
+    text = describe_comparison("x", crossed, exploratory_decision(crossed))
+    assert "(crossed t over 3 seeds × 4 images;" in text
+    one = _comparison(0.031, math.nan, n=1)
+    assert describe_comparison("x", one, _decision(one, math.nan), "higher", (2, 2)).endswith(
         "(paired over 1 seed): not testable, a paired test needs two or more seeds."
     )
 
 
-def test_describe_family_takes_every_number_from_the_comparisons():
-    family = Family()
-    family.add(
+def test_describe_results_takes_every_number_from_the_comparisons():
+    results = Results("demo")
+    results.compare(
         "test accuracy",
         paired_comparison([1, 2, 3, 4], [1.5, 2.1, 3.9, 4.2], unit="seeds", names=("c", "h")),
     )
-    family.add(
+    results.compare(
         "top eigenvalue",
-        ratio_comparison([1, 2, 4], [2, 2, 8], unit="seeds", names=("c", "h")),
+        ratio_comparison([1, 2, 4], [2, 2, 8], unit="seeds", names=("c", "h"), margin=4.0),
+        "sharper",
     )
-    # p = 0.0989 and 0.1835; Holm: 2 · 0.0989 = 0.198 for both (running maximum)
-    assert describe_family(family, {"top eigenvalue": "sharper"}) == [
-        "test accuracy: h − c = 0.425 ± 0.180 (paired over 4 seeds; "
-        "Holm-adjusted p = 0.2 in a family of 2): no difference detectable at this sample size.",
-        "top eigenvalue: h / c = 1.59 [unadjusted 95% CI 0.587, 4.29] (geometric-mean ratio, "
-        "paired over 3 seeds; Holm-adjusted p = 0.2 in a family of 2): no difference detectable "
-        "at this sample size.",
-    ]
-    exploratory = describe_comparison("x", family.comparisons["top eigenvalue"], alpha=0.2)
-    assert exploratory.endswith("3 seeds; exploratory, uncorrected p = 0.18): h higher.")
+    text = describe_results(results)
+    # p = 0.0989 and 0.1835, equivalence p of the ratio within ×/÷ 4 about 0.07: Holm over 3
+    lines = text.splitlines()
+    assert lines[0].startswith("- test accuracy: h − c = 0.425 ± 0.180 [")
+    assert "over 3 tests of 2 comparisons): inconclusive at this sample size" in lines[0]
+    assert lines[1].startswith("- top eigenvalue: h / c = 1.59 [")
+    assert "(geometric-mean ratio, paired t over 3 seeds;" in lines[1]
+    assert "equivalence within ×/÷ 4 detected" in lines[1]
 
 
 @pytest.mark.parametrize(
@@ -187,7 +205,8 @@ def test_one_seed_is_not_testable_and_says_so_without_nan():
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no numpy warning either
         one = paired_comparison([0.5], [0.6], unit="seeds", names=("classical", "hybrid"))
-        sentence = describe_comparison("test accuracy", one, 1.0, 1, "more accurate")
+        decision = exploratory_decision(one)
+        sentence = describe_comparison("test accuracy", one, decision, "more accurate", (1, 0))
     assert sentence == (
         "test accuracy: hybrid − classical = 0.100 (paired over 1 seed): not testable, a paired "
         "test needs two or more seeds."
