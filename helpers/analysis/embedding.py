@@ -17,9 +17,6 @@ import numpy as np
 import torch
 from sklearn.decomposition import PCA
 from sklearn.manifold import TSNE, trustworthiness
-from sklearn.metrics import silhouette_samples
-from sklearn.model_selection import StratifiedKFold, cross_val_predict
-from sklearn.neighbors import KNeighborsClassifier
 
 from helpers.analysis.activations import (
     BACKBONE_LAYERS,
@@ -29,9 +26,17 @@ from helpers.analysis.activations import (
     layer_order,
 )
 from helpers.analysis.results import Results, absent, explore_path
+from helpers.analysis.separability import (
+    NEIGHBOURS,
+    knn_accuracy,
+    knn_correct,
+    silhouette,
+    silhouette_values,
+    standardised,
+)
 from helpers.analysis.stats import as_matrix
 from helpers.config import Config
-from helpers.declare import POSITIVE, POSITIVE_NUMBER, Analysis, Parameter, Tab
+from helpers.declare import FRACTION, POSITIVE, POSITIVE_NUMBER, Analysis, Parameter, Tab
 from helpers.io import atomic_write
 from helpers.model.data import drawn_per_class
 
@@ -75,6 +80,12 @@ ANALYSIS = Analysis(
             help="test images embedded (04, 05) and shown by the explorer",
         ),
         Parameter("perplexity", 30.0, POSITIVE_NUMBER, smoke=10.0, help="t-SNE perplexity"),
+        Parameter(
+            "separability_margin",
+            0.05,
+            FRACTION,
+            help="equivalence margin of 04's k-NN accuracy and silhouette of the units",
+        ),
     ),
     key_figure="04_separability",
     check=check_sizes,
@@ -83,7 +94,6 @@ ANALYSIS = Analysis(
 )
 LAYOUT_METHODS = {"tsne": "t-SNE", "umap": "UMAP"}  # what save_layouts writes, by name
 PCA_COMPONENTS = 50  # t-SNE and UMAP run on the first 50 principal components (standard practice)
-NEIGHBOURS = 5  # k of the k-NN classifier and of trustworthiness
 
 
 def principal_components(values: torch.Tensor | np.ndarray, seed: int = 0) -> np.ndarray:
@@ -121,32 +131,6 @@ def tsne(values: torch.Tensor | np.ndarray, perplexity: float = 30.0, seed: int 
     perplexity = min(perplexity, (len(x) - 1) / 3 - 1e-6)
     model = TSNE(2, perplexity=perplexity, init="pca", learning_rate="auto", random_state=seed)
     return model.fit_transform(x)
-
-
-def knn_accuracy(
-    values: torch.Tensor | np.ndarray, labels: torch.Tensor, seed: int = 0, folds: int = 5
-) -> tuple[float, float]:
-    """Cross-validated k-NN accuracy and its standard error over images."""
-    y = np.asarray(labels)
-    folds = min(folds, int(np.bincount(y).min()))
-    splitter = StratifiedKFold(folds, shuffle=True, random_state=seed)
-    predicted = cross_val_predict(
-        KNeighborsClassifier(NEIGHBOURS), as_matrix(values), y, cv=splitter
-    )
-    correct = (predicted == y).astype(float)
-    return float(correct.mean()), float(correct.std(ddof=1) / np.sqrt(len(correct)))
-
-
-def silhouette(values: torch.Tensor | np.ndarray, labels: torch.Tensor) -> tuple[float, float]:
-    """Mean silhouette score of the classes (Euclidean) and its standard error over images.
-
-    NaN when all activations are identical (e.g. a dead ReLU layer): the score is undefined.
-    """
-    x = as_matrix(values)
-    if np.ptp(x, axis=0).max() == 0:
-        return float("nan"), float("nan")
-    scores = silhouette_samples(x, np.asarray(labels))
-    return float(scores.mean()), float(scores.std(ddof=1) / np.sqrt(len(scores)))
 
 
 def layout_trustworthiness(values: torch.Tensor | np.ndarray, layout: np.ndarray) -> float:
@@ -239,27 +223,20 @@ def separability_table(
 
 
 SCORES = ("knn_accuracy", "silhouette")
-Separability = dict[str, dict[str, dict[str, float]]]  # [model][layer][score]
-
-
-def standardised(values: torch.Tensor | np.ndarray) -> np.ndarray:
-    """Every unit z-scored over the images (constant units become 0): distances that do not
-    depend on a unit's scale, which a ReLU layer can trade freely with the next Linear layer."""
-    x = as_matrix(values)
-    scale = x.std(axis=0)
-    return (x - x.mean(axis=0)) / np.where(scale > 0, scale, 1.0)
+Separability = dict[str, dict[str, dict[str, np.ndarray]]]  # [model][layer][score] per image
 
 
 def head_separability(activations: Activations, seed: int = 0) -> Separability:
-    """k-NN accuracy and silhouette of every head layer of every model on standardised units
-    (:func:`standardised`), ``[model][layer][score]``: one seed's models.
+    """Each image's k-NN correctness and silhouette in every head layer of every model, on
+    standardised units (:func:`standardised`), ``[model][layer][score]``: one seed's models.
 
     Args:
         activations: One seed's activations (e.g. ``session.activations_of(seed)``).
         seed: Seeds the k-NN cross-validation folds.
 
     Returns:
-        ``knn_accuracy`` and ``silhouette``, keyed ``[model][layer][score]``.
+        ``knn_accuracy`` (1.0 or 0.0 per image) and ``silhouette`` arrays ``(N,)``, keyed
+        ``[model][layer][score]``; their means are the layer's scores.
 
     Example:
         >>> scores = head_separability(session.activations_of(0), seed=0)  # doctest: +SKIP
@@ -270,8 +247,8 @@ def head_separability(activations: Activations, seed: int = 0) -> Separability:
         return {
             kind: {
                 layer: {
-                    "knn_accuracy": knn_accuracy(standardised(values), labels, seed)[0],
-                    "silhouette": silhouette(standardised(values), labels)[0],
+                    "knn_accuracy": knn_correct(standardised(values), labels, seed),
+                    "silhouette": silhouette_values(standardised(values), labels),
                 }
                 for layer, values in layers.items()
             }
@@ -280,36 +257,38 @@ def head_separability(activations: Activations, seed: int = 0) -> Separability:
         }
 
 
-def separability_results(
-    per_seed: Mapping[int, Mapping[str, Mapping[str, Mapping[str, float]]]],
-) -> Results:
+def separability_results(per_seed: Mapping[int, Separability], margin: float) -> Results:
     """Head-layer separability over seeds (:func:`head_separability` of each seed's models, on
-    standardised units): every layer's scores as mean ± SE over seeds, and the models compared
-    at the layer their last Linear reads (q_out, h_out) for both scores, paired by seed, as one
-    family.
+    standardised units, the same test images for every seed): every layer's scores as mean ±
+    SE over seeds, and the models compared at the layer their last Linear reads (q_out, h_out)
+    for both scores over seeds × images (each image's correctness and silhouette: a crossed
+    design, so the verdict holds for new images too), as one family with equivalence ``margin``.
 
     Args:
         per_seed: :func:`head_separability` of each seed's models, by seed.
+        margin: The equivalence margin of both scores (``cfg.separability_margin``).
 
     Returns:
         The analysis' :class:`~helpers.analysis.results.Results` (``"separability"``).
 
     Example:
-        >>> results = separability_results({0: scores_0, 1: scores_1})  # doctest: +SKIP
+        >>> results = separability_results({0: scores_0, 1: scores_1}, 0.05)  # doctest: +SKIP
     """
     results = Results(ANALYSIS.name)
     first = next(iter(per_seed.values()))
     for kind, layers in first.items():
         for layer in layers:
             for score in SCORES:
-                values = [scores[kind][layer][score] for scores in per_seed.values()]
+                values = [np.nanmean(scores[kind][layer][score]) for scores in per_seed.values()]
                 results.add(score, values, "seeds", model=kind, layer=layer)
     for score in SCORES:
         values = {
-            kind: [scores[kind][UNIT_LAYERS[kind]][score] for scores in per_seed.values()]
+            kind: np.stack([scores[kind][UNIT_LAYERS[kind]][score] for scores in per_seed.values()])
             for kind in first
         }
-        results.compare_models(f"{score} of the units (q_out / h_out)", values, "seeds")
+        results.compare_models(
+            f"{score} of the units (q_out / h_out)", values, "seeds × images", margin=margin
+        )
     return results
 
 

@@ -13,7 +13,7 @@ reads "different", "equivalent within ±Δ", "inconclusive at this sample size" 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Self
 
@@ -94,6 +94,23 @@ class Estimate:
             return (self.value, self.value) if 0.5**self.n < tail else (-math.inf, math.inf)
         half = float(scipy.stats.t.isf(tail, self.df)) * self.se
         return self.value - half, self.value + half
+
+
+def jackknife_values(
+    statistic: Callable[[np.ndarray], float], values: np.ndarray, groups: int = 20, seed: int = 0
+) -> np.ndarray:
+    """Delete-a-group jackknife pseudo-values of ``statistic`` over the rows (images) of
+    ``values``: ``G·T(all) − (G−1)·T(all but group g)`` for G seeded random groups of rows
+    (Quenouille 1956; Tukey 1958). Their mean is the jackknife's bias-corrected estimate and
+    their variance / G its variance, so a statistic of the whole image set (an effective
+    dimension, a correlation) enters a seeds × images comparison like a per-image measure, the
+    groups standing for the images; the same ``seed`` groups the same rows for every model.
+    """
+    groups = min(groups, len(values))
+    group = np.random.default_rng(seed).permutation(len(values)) % groups
+    whole = statistic(values)
+    left_out = [statistic(values[group != g]) for g in range(groups)]
+    return groups * whole - (groups - 1) * np.asarray(left_out, dtype=float)
 
 
 class _Record:

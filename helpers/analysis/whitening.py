@@ -32,10 +32,11 @@ from helpers.analysis.activations import (
     Activations,
     layer_order,
 )
+from helpers.analysis.dead_units import DEAD_FRACTION, dead_units, live_columns
 from helpers.analysis.embedding import check_sizes, umap_layout
 from helpers.analysis.results import Results
-from helpers.analysis.stats import as_matrix
-from helpers.declare import Analysis, Parameter, one_of
+from helpers.analysis.stats import as_matrix, jackknife_values
+from helpers.declare import FRACTION, POSITIVE_NUMBER, Analysis, Parameter, one_of
 
 # UMAP distances (umap-learn's named metrics that need no extra arguments)
 UMAP_METRICS = (
@@ -51,6 +52,18 @@ ANALYSIS = Analysis(
         Parameter(
             "umap_metric", "euclidean", one_of(*UMAP_METRICS), help="UMAP distance (e.g. cosine)"
         ),
+        Parameter(
+            "dimensions_margin",
+            0.25,
+            POSITIVE_NUMBER,
+            help="equivalence margin of 05's effective dimensions of the units (dimensions)",
+        ),
+        Parameter(
+            "coupling_margin",
+            0.05,
+            FRACTION,
+            help="equivalence margin of 05's unit coupling (mean |correlation|)",
+        ),
     ),
     shared=("embedding_images",),
     key_figure="05_spectra",
@@ -58,7 +71,6 @@ ANALYSIS = Analysis(
     writes=("explore/layouts_umap.npz",),
 )
 EPSILON = 1e-5  # relative regulariser of the ZCA matrix (times the mean eigenvalue)
-DEAD_FRACTION = 0.99  # a unit at one value on at least this share of the images is dead
 
 
 def covariance(values: torch.Tensor | np.ndarray) -> np.ndarray:
@@ -104,53 +116,6 @@ def participation_ratio(eigenvalues: np.ndarray) -> float:
     eigenvalues = np.clip(np.asarray(eigenvalues, dtype=np.float64), 0, None)
     total = eigenvalues.sum()
     return float(total**2 / (eigenvalues**2).sum()) if total > 0 else float("nan")
-
-
-@dataclasses.dataclass(frozen=True)
-class DeadUnits:
-    """Which units of a layer are dead, from :func:`dead_units`."""
-
-    dead: np.ndarray  # (D,) bool, True for a dead unit
-    mode_fraction: np.ndarray  # (D,) share of the images at the unit's most common value
-    dead_fraction: float  # the threshold applied
-
-    @property
-    def live(self) -> np.ndarray:
-        """Indices of the live units, ascending."""
-        return np.flatnonzero(~self.dead)
-
-    @property
-    def dead_indices(self) -> tuple[int, ...]:
-        """Indices of the dead units, ascending."""
-        return tuple(int(j) for j in np.flatnonzero(self.dead))
-
-
-def dead_units(
-    values: torch.Tensor | np.ndarray, dead_fraction: float = DEAD_FRACTION
-) -> DeadUnits:
-    """The units of ``(N, D)`` activations that take one single value (exactly, e.g. a ReLU's 0)
-    on at least ``dead_fraction`` of the N images; 1.0 marks only strictly constant units.
-
-    Shares are compared to within 1e-12, so a threshold computed as 1 - 1/100 still counts a
-    unit constant on 99 of 100 images as dead.
-    """
-    if not 0 < dead_fraction <= 1:
-        raise ValueError(f"dead_fraction must lie in (0, 1], got {dead_fraction}")
-    x = np.sort(as_matrix(values), axis=0)
-    if len(x) == 0:
-        raise ValueError("dead units need at least one image")
-    rows = np.arange(len(x))[:, None]
-    starts = np.ones(x.shape, dtype=bool)
-    starts[1:] = x[1:] != x[:-1]  # where a run of equal sorted values begins
-    run_start = np.maximum.accumulate(np.where(starts, rows, 0), axis=0)
-    mode_fraction = (rows - run_start + 1).max(axis=0, initial=0) / len(x)
-    return DeadUnits(mode_fraction >= dead_fraction - 1e-12, mode_fraction, dead_fraction)
-
-
-def _live_columns(values: torch.Tensor | np.ndarray, dead_fraction: float | None) -> np.ndarray:
-    """The activations' live units as ``(N, live)``; ``dead_fraction=None`` keeps every unit."""
-    x = as_matrix(values)
-    return x if dead_fraction is None else x[:, dead_units(x, dead_fraction).live]
 
 
 @dataclasses.dataclass
@@ -281,7 +246,7 @@ def effective_dimensions(
 ) -> float:
     """Participation ratio of the covariance spectrum of the live units (:func:`dead_units`;
     ``dead_fraction=None``: of every unit given); NaN without a live unit."""
-    return participation_ratio(spectrum(_live_columns(values, dead_fraction)))
+    return participation_ratio(spectrum(live_columns(values, dead_fraction)))
 
 
 def unit_coupling(
@@ -294,7 +259,7 @@ def unit_coupling(
     so its pairs are left out rather than counted as 0; NaN (undefined) with fewer than two
     varying units.
     """
-    x = _live_columns(values, dead_fraction)
+    x = live_columns(values, dead_fraction)
     x = x[:, np.ptp(x, axis=0) > 0]
     return mean_abs_offdiagonal(correlation(x)) if x.shape[1] >= 2 else float("nan")
 
@@ -305,7 +270,7 @@ def standardised_dimensions(
     """Participation ratio of the live units' correlation matrix: effective dimensions that do
     not depend on each unit's scale (a ReLU unit's scale can be traded with the next layer's
     weights; a qubit's <Z> cannot)."""
-    x = _live_columns(values, dead_fraction)
+    x = live_columns(values, dead_fraction)
     x = x[:, np.ptp(x, axis=0) > 0]
     return participation_ratio(np.linalg.eigvalsh(correlation(x))) if x.size else float("nan")
 
@@ -314,24 +279,31 @@ STATISTICS = {
     "effective dimensions (correlation)": standardised_dimensions,
     "unit coupling": unit_coupling,
 }
+IMAGE_GROUPS = 20  # the jackknife's groups of images: the second unit of the comparisons
 
 
-def whitening_results(per_seed: Mapping[int, Activations]) -> Results:
+def whitening_results(
+    per_seed: Mapping[int, Activations], dimensions_margin: float, coupling_margin: float
+) -> Results:
     """The units layer of every model (q_out, h_out: what the last Linear reads) across seeds:
     live-unit effective dimensions (of the correlation matrix, so units' scales do not matter)
     and coupling, and dead-unit counts, as mean ± SE over seeds
-    (``per_seed[seed]`` holds that seed's models), the statistics compared between models
-    paired by seed, as one family.
+    (``per_seed[seed]`` holds that seed's models). The statistics are compared between models
+    over seeds × image groups (:func:`~helpers.analysis.stats.jackknife_values` over
+    ``IMAGE_GROUPS`` groups of the same images for every seed: a crossed design, so the verdict
+    counts the images drawn), as one family with the equivalence margins given.
 
     Args:
         per_seed: Each seed's activations (e.g. ``session.activations_of(seed)``), by seed.
+        dimensions_margin: The effective dimensions' equivalence margin (``cfg``'s).
+        coupling_margin: The unit coupling's equivalence margin (``cfg``'s).
 
     Returns:
         The analysis' :class:`~helpers.analysis.results.Results` (``"whitening"``).
 
     Example:
         >>> per_seed = {s: session.activations_of(s) for s in cfg.seeds}  # doctest: +SKIP
-        >>> results = whitening_results(per_seed)  # doctest: +SKIP
+        >>> results = whitening_results(per_seed, 0.25, 0.05)  # doctest: +SKIP
     """
     results = Results(ANALYSIS.name)
     first = next(iter(per_seed.values()))
@@ -341,14 +313,23 @@ def whitening_results(per_seed: Mapping[int, Activations]) -> Results:
             len(dead_units(a.flat(kind, UNIT_LAYERS[kind])).dead_indices) for a in per_seed.values()
         ]
         results.add("dead units", dead, "seeds", model=kind, layer=UNIT_LAYERS[kind])
+    margins = dict(zip(STATISTICS, (dimensions_margin, coupling_margin), strict=True))
     for name, statistic in STATISTICS.items():
-        values = {
-            kind: [statistic(a.flat(kind, UNIT_LAYERS[kind])) for a in per_seed.values()]
-            for kind in kinds
+        units = {
+            kind: [a.flat(kind, UNIT_LAYERS[kind]) for a in per_seed.values()] for kind in kinds
         }
-        for kind, by_seed in values.items():
-            results.add(name, by_seed, "seeds", model=kind, layer=UNIT_LAYERS[kind])
-        results.compare_models(f"{name} of the live units", values, "seeds")
+        for kind, by_seed in units.items():
+            values = [statistic(x) for x in by_seed]
+            results.add(name, values, "seeds", model=kind, layer=UNIT_LAYERS[kind])
+        pseudo = {
+            kind: np.stack(
+                [jackknife_values(statistic, as_matrix(x), IMAGE_GROUPS) for x in by_seed]
+            )
+            for kind, by_seed in units.items()
+        }
+        results.compare_models(
+            f"{name} of the live units", pseudo, "seeds × image groups", margin=margins[name]
+        )
     return results
 
 

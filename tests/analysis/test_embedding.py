@@ -98,8 +98,31 @@ def test_head_separability_does_not_depend_on_a_units_scale():
     scaled = {"backbone": {}, "classical": {"h_out": values * torch.linspace(0.1, 10, 10)}}
     first = embedding.head_separability(activations.Activations(layers, labels, list(range(80))))
     second = embedding.head_separability(activations.Activations(scaled, labels, list(range(80))))
-    assert first["classical"]["h_out"] == pytest.approx(second["classical"]["h_out"])
+    for score in embedding.SCORES:
+        np.testing.assert_allclose(first["classical"]["h_out"][score],
+                                   second["classical"]["h_out"][score])  # fmt: skip
     np.testing.assert_allclose(embedding.standardised(values).std(axis=0), 1.0)
+
+
+def test_separability_is_compared_on_every_image_over_seeds_and_images():
+    values, labels = _blobs(n=80)
+    noisy = values + torch.randn(80, 10, generator=torch.Generator().manual_seed(0)) * 3
+    per_seed = {
+        seed: embedding.head_separability(activations.Activations(
+            {"backbone": {}, "classical": {"h_out": values}, "hybrid": {"q_out": noisy}},
+            labels, list(range(80))), seed=seed)
+        for seed in (0, 1, 2)
+    }  # fmt: skip
+    first = per_seed[0]["classical"]["h_out"]
+    assert first["knn_accuracy"].shape == first["silhouette"].shape == (80,)
+    assert set(np.unique(first["knn_accuracy"])) <= {0.0, 1.0}
+    results = embedding.separability_results(per_seed, margin=0.05)
+    knn = results.family.comparisons[
+        "knn_accuracy of the units (q_out / h_out), hybrid vs classical"
+    ]
+    assert (knn.unit, knn.n, knn.n_images, knn.margin) == ("seeds × images", 3, 80, 0.05)
+    row = results.number("silhouette", model="hybrid", layer="q_out")
+    assert row["mean"] == pytest.approx(np.mean(per_seed[0]["hybrid"]["q_out"]["silhouette"]))
 
 
 @pytest.mark.parametrize("method", ["tsne", "umap"])

@@ -14,6 +14,7 @@ from helpers.analysis.stats import (
     Family,
     RatioComparison,
     holm,
+    jackknife_values,
     mean_and_error,
     paired_comparison,
     ratio_comparison,
@@ -298,3 +299,17 @@ def _with_p(p: float) -> Comparison:
         return Comparison(("a", "b"), "seeds", 1, 0, 0.0, NAN, 0.1, NAN, 0.1, NAN)
     t = scipy.stats.t.isf(p / 2, 4)
     return Comparison(("a", "b"), "seeds", 5, 0, 0.0, 0.1, 0.1, 0.1, 0.1, 0.1 / t, 4.0)
+
+
+def test_jackknife_pseudo_values_of_the_mean_are_its_group_means():
+    rng = np.random.default_rng(4)
+    values = rng.normal(0, 1, (60, 3))
+    pseudo = jackknife_values(lambda x: float(x[:, 0].mean()), values, groups=20, seed=1)
+    assert pseudo.shape == (20,)
+    assert pseudo.mean() == pytest.approx(values[:, 0].mean())  # unbiased: nothing to correct
+    groups = np.random.default_rng(1).permutation(60) % 20
+    means = [values[groups == g, 0].mean() for g in range(20)]
+    np.testing.assert_allclose(np.sort(pseudo), np.sort(means))
+    # a biased statistic is corrected: the variance with 1/n is n/(n − 1) too small
+    biased = jackknife_values(lambda x: float(x[:, 1].var()), values, groups=60)
+    assert biased.mean() == pytest.approx(values[:, 1].var(ddof=1))

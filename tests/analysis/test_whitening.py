@@ -11,6 +11,7 @@ from helpers.analysis.activations import (
     Activations,
     cached_activations,
 )
+from helpers.analysis.stats import as_matrix, jackknife_values
 from helpers.model.checkpoints import load_trained_models
 from helpers.model.data import load_splits
 
@@ -163,7 +164,7 @@ def _seed_activations(seed, classical_units):
 def test_unit_results_measure_live_units_per_seed_and_compare_them_paired():
     x = _with_dead_units()
     per_seed = {seed: _seed_activations(seed, x + 0.01 * seed * x) for seed in range(3)}
-    results = whitening.whitening_results(per_seed)
+    results = whitening.whitening_results(per_seed, 0.25, 0.05)
     dead = results.number("dead units", model="classical")
     assert (dead["mean"], dead["n"], dead["unit"]) == (2.0, 3, "seeds")
     assert results.number("dead units", model="hybrid")["mean"] == 0.0
@@ -173,8 +174,21 @@ def test_unit_results_measure_live_units_per_seed_and_compare_them_paired():
     assert coupling[0] == pytest.approx(_abs_correlation(x[:, 1], x[:, 3]))  # live units 1 and 3
     hybrid = [whitening.unit_coupling(a.flat("hybrid", "q_out")) for a in per_seed.values()]
     comparison = results.family.comparisons["unit coupling of the live units, hybrid vs classical"]
-    assert comparison.unit == "seeds" and comparison.n == 3
-    assert comparison.difference == pytest.approx(np.mean(np.subtract(hybrid, coupling)))
+    assert (comparison.unit, comparison.n, comparison.n_images, comparison.margin) == (
+        "seeds × image groups",
+        3,
+        whitening.IMAGE_GROUPS,
+        0.05,
+    )
+    pseudo = {  # the jackknife's pseudo-values over the same 20 groups of images
+        kind: [jackknife_values(whitening.unit_coupling, as_matrix(a.flat(kind, layer)), 20)
+               for a in per_seed.values()]
+        for kind, layer in (("hybrid", "q_out"), ("classical", "h_out"))
+    }  # fmt: skip
+    expected = np.mean(np.subtract(pseudo["hybrid"], pseudo["classical"]))
+    assert comparison.difference == pytest.approx(expected)
+    # the bias-corrected difference is close to the plain one
+    assert comparison.difference == pytest.approx(np.mean(np.subtract(hybrid, coupling)), abs=0.02)
     assert results.family.size == 2  # two statistics, one pair of models present
 
 
