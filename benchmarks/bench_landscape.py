@@ -2,8 +2,10 @@
 
 Times a ``resolution`` x ``resolution`` grid of the loss over two filter-normalised directions
 for the hybrid head (Mari's dressed circuit, 4 qubits, depth 5) and the classical twin
-``512_nq_n``, on ``--samples`` cached-feature-sized vectors (512-d), and the Hessian's top
-eigenvalue by power iteration. Results are printed and written as JSON (default
+``512_nq_n``, on ``--samples`` cached-feature-sized vectors (512-d), the Hessian's top
+eigenvalue by power iteration, and adaptive sharpness (32 antithetic pairs of directions, the
+sharpness verdict) with its invariance check on the function-preserving reparametrisations.
+Results are printed and written as JSON (default
 ``benchmarks/results/bench_landscape.json``).
 """
 
@@ -17,7 +19,8 @@ import torch
 from _common import add_output_option, machine, write_results
 
 from helpers.analysis import landscape
-from helpers.analysis.landscape.sharpness import top_hessian_eigenvalue
+from helpers.analysis.landscape.invariant import adaptive_sharpness
+from helpers.analysis.landscape.sharpness import invariance_report, top_hessian_eigenvalue
 from helpers.model.heads import DressedQuantumHead, classical_head
 
 
@@ -51,11 +54,19 @@ def main() -> None:
         grid_seconds = time.perf_counter() - start
         start = time.perf_counter()
         _, iterations = top_hessian_eigenvalue(head, features, labels, generator)
+        hessian_seconds = time.perf_counter() - start
+        start = time.perf_counter()
+        adaptive_sharpness(head, features, labels, generator)
+        adaptive_seconds = time.perf_counter() - start
+        start = time.perf_counter()
+        invariance_report(head, features, labels, seed=0)
         result[kind] = {
             "grid_s": round(grid_seconds, 2),
             "points_per_s": round(args.resolution**2 / grid_seconds, 1),
-            "hessian_s": round(time.perf_counter() - start, 2),
+            "hessian_s": round(hessian_seconds, 2),
             "hessian_iterations": iterations,
+            "adaptive_sharpness_s": round(adaptive_seconds, 2),
+            "invariance_check_s": round(time.perf_counter() - start, 2),
         }
         print(f"{kind:>9}: {result[kind]}")
     write_results(result, args.output)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import matplotlib.pyplot as plt
@@ -186,44 +186,123 @@ def plot_periodic_landscape(
 
 
 @themed
-def plot_sharpness(increases: Mapping[str, np.ndarray], radius: float, title: str) -> Figure:
-    """Distribution of the loss increase at a fixed radius along random directions.
+def plot_sharpness(values: Mapping[str, Sequence[float]], radius: float, title: str) -> Figure:
+    """Adaptive sharpness of every model over seeds, the verdict's data: one dot per seed, a
+    grey line joining each seed's models (the comparison is paired by seed) and the geometric
+    mean (the ratio comparison's centre), on a log scale (non-positive values are not drawn;
+    the verdict leaves them out too).
 
     Args:
-        increases: Loss increases L(θ + r δ) − L(θ) ``(K,)``, one per direction, by model name
-            (``Sharpness.increases``).
-        radius: The radius r, for the axis label.
+        values: Each seed's adaptive sharpness (mean over its directions) by model name, seeds
+            in the same order for every model.
+        radius: ρ, for the axis label.
         title: The figure's title.
 
     Returns:
-        The figure: one histogram per model.
+        The figure.
 
     Example:
-        >>> increases = {"hybrid": np.array([0.02, 0.05, 0.01])}
-        >>> fig = plot_sharpness(increases, 0.5, "Loss increase at radius 0.5")
+        >>> values = {"classical": [0.01, 0.02], "hybrid": [0.1, 0.3]}
+        >>> fig = plot_sharpness(values, 0.5, "Adaptive sharpness over seeds")
     """
-    fig, ax = plt.subplots(figsize=(7, 4))
-    for name, values in increases.items():
-        ax.hist(
-            values,
-            bins=15,
-            alpha=0.6,
-            color=MODEL_COLOURS.get(name),
-            label=f"{name} (mean {np.mean(values):.3g})",
-        )
-    ax.axvline(0, color="black", linewidth=0.8)
-    ax.set_xlabel(f"L(θ + {radius:g}·δ) − L(θ)")
-    ax.set_ylabel("random directions")
+    names = list(values)
+    table = np.array([np.asarray(values[name], dtype=float) for name in names])
+    table[~(table > 0)] = np.nan
+    positions = np.arange(len(names))
+    fig, ax = plt.subplots(figsize=(1.8 * len(names) + 3, 4.2))
+    ax.plot(positions, table, "-", color="0.75", linewidth=0.8, zorder=1)
+    ax.plot([], [], "-", color="0.75", label="one seed's models")
+    for x, name in zip(positions, names, strict=True):
+        colour = MODEL_COLOURS.get(name)
+        ax.plot(np.full(table.shape[1], x), table[x], "o", color=colour, zorder=2)
+        centre = float(np.exp(np.nanmean(np.log(table[x]))))
+        ax.hlines(centre, x - 0.25, x + 0.25, color=colour, linewidth=2.5, zorder=3)
+    ax.plot([], [], "-", color="black", linewidth=2.5, label="geometric mean over seeds")
+    ax.set_yscale("log")
+    ax.set_xticks(positions, names)
+    ax.set_xlim(-0.6, len(names) - 0.4)
+    ax.set_xlabel("model")
+    ax.set_ylabel(f"adaptive sharpness at ρ = {radius:g} (loss increase)")
     ax.set_title(title)
-    ax.legend()
+    ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
 
 
-def _by_model(reports: Mapping[str, list[dict[str, object]]]) -> pd.DataFrame:
-    """Report rows of several models as one table indexed by (model, parameter)."""
+@themed
+def plot_sharpness_invariance(reports: Mapping[str, list[dict[str, Any]]], title: str) -> Figure:
+    """Both radius tests of each model, as trained and after each function-preserving
+    reparametrisation (``landscape.invariance_report`` rows): the adaptive test (the verdict)
+    stays level, the filter-normalised one moves.
+
+    Args:
+        reports: Each model's ``invariance_report`` rows (the trained parameters first), by name.
+        title: The figure's title.
+
+    Returns:
+        The figure: one panel per model, on log scales.
+
+    Example:
+        >>> rows = [
+        ...     {"reparametrisation": "as trained", "adaptive sharpness": 0.01,
+        ...      "filter-normalised increase": 0.009},
+        ...     {"reparametrisation": "ReLU unit 0 × 20", "adaptive sharpness": 0.01,
+        ...      "filter-normalised increase": 0.5},
+        ... ]
+        >>> fig = plot_sharpness_invariance({"classical": rows}, "Same function, same sharpness?")
+    """
+    fig, axes = plt.subplots(
+        1, len(reports), figsize=(5.5 * len(reports), 4.4), squeeze=False, sharey=True
+    )
+    for ax, (name, rows) in zip(axes[0], reports.items(), strict=True):
+        labels = [row["reparametrisation"] for row in rows]
+        for measure, style in (
+            ("adaptive sharpness", "o-"),
+            ("filter-normalised increase", "s--"),
+        ):
+            role = "the verdict" if measure == "adaptive sharpness" else "exploratory"
+            ax.plot(
+                labels,
+                [row[measure] for row in rows],
+                style,
+                color=MODEL_COLOURS.get(name) if role == "the verdict" else "0.45",
+                label=f"{measure} ({role})",
+            )
+        ax.set_yscale("log")
+        ax.tick_params(axis="x", labelrotation=20)
+        plt.setp(ax.get_xticklabels(), horizontalalignment="right")
+        ax.set_xlabel("parameters (each computes the same function)")
+        ax.set_ylabel("mean loss increase at the radius")
+        ax.set_title(name)
+        ax.legend(fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def invariance_table(reports: Mapping[str, list[dict[str, object]]]) -> pd.DataFrame:
+    """The invariance check: ``landscape.invariance_report`` rows per model.
+
+    Args:
+        reports: Each model's ``invariance_report`` rows, by model name.
+
+    Returns:
+        The rows indexed by (model, reparametrisation).
+
+    Example:
+        >>> rows = [{"reparametrisation": "as trained", "adaptive sharpness": 0.01}]
+        >>> list(invariance_table({"classical": rows}).index)
+        [('classical', 'as trained')]
+    """
+    return _by_model(reports, "reparametrisation")
+
+
+def _by_model(
+    reports: Mapping[str, list[dict[str, object]]], key: str = "parameter"
+) -> pd.DataFrame:
+    """Report rows of several models as one table indexed by (model, ``key``)."""
     rows = [{"model": model, **row} for model, report in reports.items() for row in report]
-    return pd.DataFrame(rows).set_index(["model", "parameter"])
+    return pd.DataFrame(rows).set_index(["model", key])
 
 
 def normalisation_table(reports: Mapping[str, list[dict[str, object]]]) -> pd.DataFrame:

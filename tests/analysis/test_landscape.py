@@ -1,30 +1,41 @@
-"""Loss landscapes: centre, filter normalisation, batched grids, periodicity, Hessian, PCA."""
+"""Loss landscapes: centre, filter normalisation, batched grids, periodicity, Hessian, PCA, and
+sharpness invariant to the heads' function-preserving reparametrisations."""
 
+import collections
+import copy
 import dataclasses
 import math
 
 import numpy as np
 import pytest
 import torch
+from qiskit.circuit import Parameter
+from qiskit.circuit.library import CRYGate, RXGate, RYGate
 from sklearn.decomposition import PCA
 from torch import nn
 
 from helpers.analysis import landscape
 from helpers.analysis.landscape.directions import flatten, periodic_direction
 from helpers.analysis.landscape.grid import evaluate_points, stackable
+from helpers.analysis.landscape.invariant import (
+    RELU_FACTORS,
+    adaptive_sharpness,
+    gate_periods,
+    perturbation_scales,
+)
 from helpers.analysis.landscape.sharpness import (
     Sharpness,
     hessian_vector_product,
+    invariance_report,
     loss_function,
     radius_sharpness,
     top_hessian_eigenvalue,
 )
 from helpers.analysis.landscape.spectrum import fourier_spectrum, frequency_bounds, largest_beyond
 from helpers.analysis.landscape.trajectory import pca_plane
-from helpers.analysis.stats import mean_and_error
 from helpers.model.backbone import cached_features
 from helpers.model.checkpoints import load_trained_head
-from helpers.model.heads import AngleEncoding, DressedQuantumHead, TransferModel
+from helpers.model.heads import AngleEncoding, DressedQuantumHead, TransferModel, classical_head
 from helpers.model.train import evaluate
 from helpers.quantum import QuantumLayer
 
@@ -261,7 +272,11 @@ def test_landscapes_round_trip_through_npz(tmp_path):
     assert landscape.Landscape.load(tmp_path / "older.npz").outputs.size == 0
 
 
-def test_radius_sharpness_and_its_results_over_seeds(smoke_heads):
+def _sharpness(eigenvalue: float, adaptive: np.ndarray, fixed: np.ndarray, filtered: np.ndarray):
+    return Sharpness(eigenvalue, 10, 0.1, adaptive, fixed, filtered)
+
+
+def test_landscape_results_compare_adaptive_sharpness_as_the_verdict(smoke_heads):
     heads, inputs, labels = smoke_heads
     increases = {
         kind: radius_sharpness(
@@ -270,44 +285,254 @@ def test_radius_sharpness_and_its_results_over_seeds(smoke_heads):
         for kind, head in heads.items()
     }
     assert all(values.shape == (8,) for values in increases.values())
+    adaptive = {"classical": np.array([0.01, 0.03]), "hybrid": np.array([0.05, 0.07])}
     per_seed = {
         seed: {
-            kind: Sharpness(eigenvalue * (1 + seed), 10, 0.1, increases[kind] + seed)
+            kind: _sharpness(
+                eigenvalue * (1 + seed),
+                adaptive[kind] * (1 + seed),
+                adaptive[kind] / 2,
+                increases[kind] + seed,
+            )
             for kind, eigenvalue in (("classical", 2.0), ("hybrid", 4.0))
         }
         for seed in range(3)
     }
-    per_seed[3] = {  # a seed whose largest-magnitude eigenvalue is negative: not a minimum
-        "classical": Sharpness(2.0, 10, 0.1, increases["classical"] + 3),
-        "hybrid": Sharpness(-1.0, 10, 0.1, increases["hybrid"] + 3),
+    per_seed[3] = {  # not a minimum: a negative eigenvalue and a negative adaptive sharpness
+        "classical": _sharpness(
+            2.0, adaptive["classical"], adaptive["classical"] / 2, increases["classical"] + 3
+        ),
+        "hybrid": _sharpness(
+            -1.0, -adaptive["hybrid"], adaptive["hybrid"] / 2, increases["hybrid"] + 3
+        ),
     }
-    results = landscape.landscape_results(per_seed, {s: {"hybrid": 0.1 * s} for s in range(4)})
+    moved = {s: {"hybrid": 0.1 * s} for s in range(4)}
+    results = landscape.landscape_results(per_seed, moved, margin=1.5)
+    assert list(results.family.comparisons) == ["adaptive sharpness, hybrid vs classical"]
+    verdict = results.family.comparisons["adaptive sharpness, hybrid vs classical"]
+    assert verdict.ratio == pytest.approx(3.0) and verdict.margin == 1.5  # 0.06 / 0.02
+    assert (verdict.n, verdict.n_dropped, verdict.unit) == (3, 1, "seeds")
+    assert results.number("adaptive sharpness", model="hybrid")["mean"] == pytest.approx(
+        (0.06 * (1 + 2 + 3) - 0.06) / 4
+    )
+    fixed = results.exploratory["adaptive sharpness, circuit angles fixed, hybrid vs classical"]
+    assert fixed.ratio == pytest.approx(3.0) and fixed.n == 4
     ratio = results.exploratory["top Hessian eigenvalue, hybrid vs classical"]
-    assert ratio.ratio == pytest.approx(2.0) and ratio.unit == "seeds"
-    assert (ratio.n, ratio.n_dropped) == (3, 1)
-    difference = results.family.comparisons["loss increase at the radius, hybrid vs classical"]
+    assert ratio.ratio == pytest.approx(2.0) and (ratio.n, ratio.n_dropped) == (3, 1)
+    name = "loss increase at the filter-normalised radius, hybrid vs classical"
     gap = increases["hybrid"].mean() - increases["classical"].mean()
-    assert difference.difference == pytest.approx(gap)
-    assert results.family.size == 1  # the radius test; eigenvalue ratios are exploratory
-    assert results.number("top Hessian eigenvalue", model="hybrid")["n"] == 4  # signed, stated
-    row = results.number("loss increase at the radius", model="hybrid")
+    assert results.exploratory[name].difference == pytest.approx(gap)
+    row = results.number("loss increase at the filter-normalised radius", model="hybrid")
     assert row["mean"] == pytest.approx(increases["hybrid"].mean() + 1.5) and row["n"] == 4
+    assert results.number("top Hessian eigenvalue", model="hybrid")["n"] == 4  # signed, stated
     moved = results.number("circuit weights moved ‖w − w₀‖", model="hybrid")
     assert moved["mean"] == pytest.approx(0.15)
-    for seed_results in per_seed.values():
-        for result in seed_results.values():
-            assert result.increase == mean_and_error(result.increases)
 
 
-def test_sharpness_combines_both_measures_with_the_same_generator_stream(smoke_heads):
+def test_sharpness_combines_every_measure_with_the_same_generator_stream(smoke_heads):
+    heads, inputs, labels = smoke_heads
+    for kind, head in heads.items():
+        result = landscape.sharpness(
+            head, inputs, labels, torch.Generator().manual_seed(3), 0.2, n_directions=8
+        )
+        generator = torch.Generator().manual_seed(3)
+        eigenvalue, iterations = top_hessian_eigenvalue(head, inputs, labels, generator)
+        adaptive = adaptive_sharpness(head, inputs, labels, generator, 0.2, 8)
+        if kind == "hybrid":
+            fixed = adaptive_sharpness(head, inputs, labels, generator, 0.2, 8, angles=False)
+            assert not np.allclose(fixed, adaptive)  # the angles count
+        else:
+            fixed = adaptive  # nothing to hold fixed
+        increases = radius_sharpness(head, inputs, labels, generator, 0.2, 8)
+        assert (result.eigenvalue, result.iterations, result.radius) == (
+            eigenvalue,
+            iterations,
+            0.2,
+        )
+        for got, expected in zip(
+            (result.adaptive, result.adaptive_fixed_angles, result.filter_normalised),
+            (adaptive, fixed, increases),
+            strict=True,
+        ):
+            np.testing.assert_array_equal(got, expected)
+
+
+def test_gate_periods_come_from_the_generators_spectrum():
+    t = Parameter("t")
+    assert [p / math.pi for p in gate_periods(RYGate(t), t)] == pytest.approx([4.0, 2.0])
+    # a controlled RY's generator has eigenvalues 0, 0, ±½: its outputs repeat only after 4π
+    assert [p / math.pi for p in gate_periods(CRYGate(t), t)] == pytest.approx([4.0, 4.0])
+    assert [p / math.pi for p in gate_periods(RXGate(2 * t + 1), t)] == pytest.approx([2.0, 1.0])
+
+
+def test_angle_periods_are_the_periods_of_the_circuit_outputs():
+    torch.manual_seed(0)
+    layer = QuantumLayer(3, 2, q_delta=1.0)
+    periods = landscape.angle_periods(layer)
+    torch.testing.assert_close(periods, torch.full((6,), 2 * math.pi))
+    angles = torch.rand(16, 3) * math.pi - math.pi / 2
+    rows = layer.weight.detach().expand(16, -1)
+
+    def outputs(weights: torch.Tensor) -> torch.Tensor:
+        return torch.as_tensor(layer.forward_rows(angles, weights))
+
+    reference = outputs(rows)
+    for i in range(6):
+        step = torch.zeros(6)
+        step[i] = periods[i]
+        torch.testing.assert_close(outputs(rows + step), reference, atol=1e-6, rtol=0)
+        assert (outputs(rows + step / 2) - reference).abs().max() > 1e-2  # not half of it
+
+
+def test_perturbation_scales_are_relative_for_classical_weights_and_periodic_for_angles(
+    smoke_heads,
+):
+    head = smoke_heads[0]["hybrid"]
+    centre = landscape.trained_parameters(head)
+    scales = perturbation_scales(head, centre)
+    for name in ("pre_net.weight", "pre_net.bias", "post_net.weight", "post_net.bias"):
+        torch.testing.assert_close(scales[name], centre[name].abs())
+    torch.testing.assert_close(scales["q_layer.weight"], torch.ones_like(centre["q_layer.weight"]))
+    fixed = perturbation_scales(head, centre, angles=False)
+    assert torch.all(fixed["q_layer.weight"] == 0)
+
+
+def test_adaptive_sharpness_is_the_mean_loss_increase_of_antithetic_relative_steps():
+    head = nn.Sequential(collections.OrderedDict(post_net=nn.Linear(5, 2)))
+    generator = torch.Generator().manual_seed(0)
+    inputs = torch.randn(32, 5, generator=generator)
+    labels = torch.randint(0, 2, (32,), generator=generator)
+    increases = adaptive_sharpness(head, inputs, labels, torch.Generator().manual_seed(1), 0.3, 4)
+    draws = torch.Generator().manual_seed(1)
+    weight, bias = head.post_net.weight.detach(), head.post_net.bias.detach()
+    steps = [0.3 * p.abs() * torch.randn((4, *p.shape), generator=draws) for p in (weight, bias)]
+
+    def loss(w: torch.Tensor, b: torch.Tensor) -> float:
+        return float(nn.functional.cross_entropy(inputs @ w.T + b, labels))
+
+    expected = [
+        (
+            loss(weight + steps[0][k], bias + steps[1][k])
+            + loss(weight - steps[0][k], bias - steps[1][k])
+        )
+        / 2
+        - loss(weight, bias)
+        for k in range(4)
+    ]
+    np.testing.assert_allclose(increases, expected, rtol=1e-5, atol=1e-7)
+    assert (increases > 0).all()  # a convex loss: every antithetic pair rises
+
+
+@pytest.mark.parametrize("factor", RELU_FACTORS)
+def test_adaptive_sharpness_is_invariant_to_rescaling_a_relu_unit(smoke_heads, factor):
     heads, inputs, labels = smoke_heads
     head = heads["classical"]
-    result = landscape.sharpness(head, inputs, labels, torch.Generator().manual_seed(3), 0.2)
-    generator = torch.Generator().manual_seed(3)
-    eigenvalue, iterations = top_hessian_eigenvalue(head, inputs, labels, generator)
-    increases = radius_sharpness(head, inputs, labels, generator, radius=0.2)
-    assert (result.eigenvalue, result.iterations, result.radius) == (eigenvalue, iterations, 0.2)
-    np.testing.assert_array_equal(result.increases, increases)
+    rescaled = landscape.rescale_relu_unit(head, 0, factor)
+    with torch.no_grad():
+        torch.testing.assert_close(rescaled(inputs), head(inputs), atol=1e-5, rtol=1e-5)
+    assert not torch.allclose(rescaled.pre_net.weight, head.pre_net.weight)
+
+    def both(model: nn.Module) -> tuple[float, float]:
+        adaptive = adaptive_sharpness(model, inputs, labels, torch.Generator().manual_seed(0))
+        filtered = radius_sharpness(model, inputs, labels, torch.Generator().manual_seed(0), 0.5)
+        return float(adaptive.mean()), float(filtered.mean())
+
+    (adaptive, filtered), (adaptive_after, filtered_after) = both(head), both(rescaled)
+    assert adaptive_after == pytest.approx(adaptive, rel=1e-4)
+    assert filtered_after != pytest.approx(filtered, rel=0.05)  # the old test is not invariant
+
+
+def test_adaptive_sharpness_is_invariant_to_rescaling_every_relu_unit(smoke_heads):
+    heads, inputs, labels = smoke_heads
+    head = heads["classical"]
+    rescaled = head
+    for unit, factor in enumerate((0.2, 5.0, 20.0, 0.5)):
+        rescaled = landscape.rescale_relu_unit(rescaled, unit, factor)
+    before = adaptive_sharpness(head, inputs, labels, torch.Generator().manual_seed(2))
+    after = adaptive_sharpness(rescaled, inputs, labels, torch.Generator().manual_seed(2))
+    np.testing.assert_allclose(after, before, rtol=1e-4, atol=1e-7)  # direction by direction
+
+
+@pytest.mark.parametrize("shift", ["every angle", "one angle", "mixed whole periods"])
+def test_adaptive_sharpness_is_invariant_to_whole_periods_of_the_circuit_angles(smoke_heads, shift):
+    heads, inputs, labels = smoke_heads
+    head = heads["hybrid"]
+    count = head.q_layer.weight.numel()
+    periods = {
+        "every angle": torch.ones(count),
+        "one angle": torch.eye(count)[1],
+        "mixed whole periods": torch.tensor([(-2, 1, 0, 3)[i % 4] for i in range(count)]),
+    }[shift]
+    shifted = landscape.shift_angles(head, periods.float())
+    moved = shifted.q_layer.weight - head.q_layer.weight
+    torch.testing.assert_close(moved, periods * 2 * math.pi, atol=1e-5, rtol=0)
+    with torch.no_grad():
+        torch.testing.assert_close(shifted(inputs), head(inputs), atol=1e-5, rtol=1e-5)
+    before = adaptive_sharpness(head, inputs, labels, torch.Generator().manual_seed(0))
+    after = adaptive_sharpness(shifted, inputs, labels, torch.Generator().manual_seed(0))
+    np.testing.assert_allclose(after, before, rtol=1e-4, atol=1e-6)
+    filtered = radius_sharpness(head, inputs, labels, torch.Generator().manual_seed(0), 0.5)
+    filtered_after = radius_sharpness(
+        shifted, inputs, labels, torch.Generator().manual_seed(0), 0.5
+    )
+    assert filtered_after.mean() != pytest.approx(filtered.mean(), rel=0.05)
+
+
+@pytest.mark.parametrize("kind", ["classical", "hybrid"])
+def test_adaptive_sharpness_changes_when_the_function_changes(smoke_heads, kind):
+    heads, inputs, labels = smoke_heads
+    head = heads[kind]
+    changed = copy.deepcopy(head)
+    with torch.no_grad():
+        changed.post_net.weight *= 0.3  # softer logits: a different, flatter function
+        assert not torch.allclose(changed(inputs), head(inputs))
+    before = adaptive_sharpness(head, inputs, labels, torch.Generator().manual_seed(0)).mean()
+    after = adaptive_sharpness(changed, inputs, labels, torch.Generator().manual_seed(0)).mean()
+    assert after < 0.75 * before
+
+
+def test_half_a_period_of_the_angles_changes_the_hybrids_adaptive_sharpness(smoke_heads):
+    heads, inputs, labels = smoke_heads
+    head = heads["hybrid"]
+    half = landscape.shift_angles(head, 0.5)  # not a symmetry: another function
+    before = adaptive_sharpness(head, inputs, labels, torch.Generator().manual_seed(0)).mean()
+    after = adaptive_sharpness(half, inputs, labels, torch.Generator().manual_seed(0)).mean()
+    assert after != pytest.approx(before, rel=0.05)
+
+
+def test_symmetries_are_the_heads_function_preserving_reparametrisations(smoke_heads):
+    heads = smoke_heads[0]
+    assert list(landscape.symmetries(heads["classical"])) == [
+        f"ReLU unit 0 × {c:g}" for c in RELU_FACTORS
+    ]
+    assert list(landscape.symmetries(heads["hybrid"])) == [
+        "every angle + 1 period",
+        "angle 0 + 1 period",
+    ]
+    assert landscape.symmetries(DressedQuantumHead(4, 0)) == {}  # tanh pre-net, no angles
+    with pytest.raises(ValueError, match="ReLU"):
+        landscape.rescale_relu_unit(heads["hybrid"], 0, 2.0)
+    with pytest.raises(ValueError, match="factor"):
+        landscape.rescale_relu_unit(classical_head("512_nq_n", 4, 2), 0, -1.0)
+
+
+def test_invariance_report_keeps_the_function_and_the_adaptive_sharpness(smoke_heads):
+    heads, inputs, labels = smoke_heads
+    rows = invariance_report(heads["hybrid"], inputs, labels, seed=0, radius=0.5)
+    assert [row["reparametrisation"] for row in rows] == [
+        "as trained",
+        "every angle + 1 period",
+        "angle 0 + 1 period",
+    ]
+    assert max(row["max logit change"] for row in rows) < 1e-5
+    adaptive = [row["adaptive sharpness"] for row in rows]
+    assert adaptive == pytest.approx([adaptive[0]] * 3, rel=1e-4)
+    expected = adaptive_sharpness(
+        heads["hybrid"], inputs, labels, torch.Generator().manual_seed(0), 0.5, 16
+    )
+    assert adaptive[0] == pytest.approx(float(expected.mean()))
+    filtered = [row["filter-normalised increase"] for row in rows]
+    assert filtered[1] != pytest.approx(filtered[0], rel=0.05)
 
 
 def test_pca_plane_centres_the_offsets_like_sklearn_pca():

@@ -12,11 +12,13 @@ from helpers.present.landscape import (
     describe_centres,
     describe_displacement,
     displacement_table,
+    invariance_table,
     normalisation_table,
     plot_landscape_1d,
     plot_landscape_2d,
     plot_periodic_landscape,
     plot_sharpness,
+    plot_sharpness_invariance,
 )
 from helpers.present.style import MODEL_COLOURS
 from tests.present.figure_checks import assert_labels, check_figure, line_ydata, panels
@@ -151,21 +153,77 @@ def test_plot_periodic_landscape_names_what_the_spectrum_is_of_and_draws_the_bou
     )
 
 
-def test_plot_sharpness_histograms_each_models_increases():
-    increases = {"classical": np.array([0.01, 0.02, 0.03]), "hybrid": np.array([0.1, 0.2, 0.6])}
-    fig = plot_sharpness(increases, 0.5, "Sharpness")
+def test_plot_sharpness_draws_each_seed_paired_and_the_geometric_mean():
+    values = {"classical": [0.01, 0.04, -0.5], "hybrid": [0.1, 0.4, 0.2]}
+    fig = plot_sharpness(values, 0.5, "Adaptive sharpness over seeds")
     ax = fig.axes[0]
-    check_figure(fig, "Sharpness")
-    assert ax.get_title() == "Sharpness"
-    assert_labels(ax, "L(θ + 0.5·δ) − L(θ)", "random directions")
-    assert len(ax.patches) == 2 * 15
-    assert sum(p.get_height() for p in ax.patches[15:]) == 3
-    assert to_rgba(ax.patches[15].get_facecolor())[:3] == to_rgba(MODEL_COLOURS["hybrid"])[:3]
+    check_figure(fig, "Adaptive sharpness over seeds")
+    assert_labels(ax, "model", "adaptive sharpness at ρ = 0.5 (loss increase)")
+    assert ax.get_yscale() == "log"
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["classical", "hybrid"]
+    pairs = [line for line in ax.lines if len(line.get_xdata()) == 2]
+    assert [list(line.get_ydata()) for line in pairs[:2]] == [[0.01, 0.1], [0.04, 0.4]]
+    assert np.isnan(pairs[2].get_ydata()[0])  # a non-positive seed is not drawn
+    dots = [line for line in ax.lines if line.get_marker() == "o"]
+    assert to_rgba(dots[1].get_color())[:3] == to_rgba(MODEL_COLOURS["hybrid"])[:3]
+    means = [segments[0] for c in ax.collections for segments in [c.get_segments()]]
+    assert [m[0][1] for m in means] == pytest.approx([0.02, 0.2])  # geometric means
     assert [t.get_text() for t in ax.get_legend().get_texts()] == [
-        "classical (mean 0.02)",
-        "hybrid (mean 0.3)",
+        "one seed's models",
+        "geometric mean over seeds",
     ]
-    assert any(np.allclose(line.get_xdata(), 0) for line in ax.lines)  # the zero line
+
+
+def _invariance_rows(moving: float) -> list[dict[str, object]]:
+    labels = ("as trained", "ReLU unit 0 × 0.2", "ReLU unit 0 × 20")
+    return [
+        {
+            "reparametrisation": label,
+            "max logit change": 1e-7,
+            "adaptive sharpness": 0.02,
+            "filter-normalised increase": 0.01 * moving**k,
+        }
+        for k, label in enumerate(labels)
+    ]
+
+
+def test_plot_sharpness_invariance_draws_both_tests_per_model():
+    reports = {"classical": _invariance_rows(3.0), "hybrid": _invariance_rows(10.0)}
+    fig = plot_sharpness_invariance(reports, "Same function, same sharpness?")
+    check_figure(fig, "Same function, same sharpness?")
+    assert [ax.get_title() for ax in fig.axes] == ["classical", "hybrid"]
+    for ax, moving in zip(fig.axes, (3.0, 10.0), strict=True):
+        assert_labels(
+            ax, "parameters (each computes the same function)", "mean loss increase at the radius"
+        )
+        assert ax.get_yscale() == "log"
+        adaptive, filtered = ax.lines
+        np.testing.assert_allclose(adaptive.get_ydata(), [0.02] * 3)
+        np.testing.assert_allclose(filtered.get_ydata(), [0.01, 0.01 * moving, 0.01 * moving**2])
+        assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+            "adaptive sharpness (the verdict)",
+            "filter-normalised increase (exploratory)",
+        ]
+        assert [t.get_text() for t in ax.get_xticklabels()] == [
+            "as trained",
+            "ReLU unit 0 × 0.2",
+            "ReLU unit 0 × 20",
+        ]
+    colour = to_rgba(fig.axes[1].lines[0].get_color())[:3]
+    assert colour == to_rgba(MODEL_COLOURS["hybrid"])[:3]
+
+
+def test_invariance_table_indexes_rows_by_model_and_reparametrisation():
+    table = invariance_table({"classical": _invariance_rows(3.0)})
+    assert list(table.index.names) == ["model", "reparametrisation"]
+    assert table.loc[("classical", "ReLU unit 0 × 20"), "filter-normalised increase"] == (
+        pytest.approx(0.09)
+    )
+    assert list(table.columns) == [
+        "max logit change",
+        "adaptive sharpness",
+        "filter-normalised increase",
+    ]
 
 
 def test_normalisation_table_indexes_rows_by_model_and_parameter():

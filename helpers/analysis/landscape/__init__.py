@@ -18,8 +18,14 @@ Grids are evaluated with stacked weights: many parameter points go through each 
 
 Along directions that move only the circuit weights the landscape is 2π-periodic; its Fourier
 spectrum is taken of what the circuit expresses, the quantum layer's mean outputs ⟨Z_j⟩, not of
-the loss (:mod:`.spectrum`). The training trajectory gives the PCA plane of the centred offsets,
-as in Li et al., and how far training moved each parameter tensor (:mod:`.trajectory`).
+the loss (:mod:`.spectrum`). The training trajectory gives the PCA plane of the centred
+offsets, as in Li et al., and how far training moved each parameter tensor (:mod:`.trajectory`).
+
+Sharpness, the notebook's verdict, is **adaptive sharpness** (Kwon et al. 2021; Andriushchenko
+et al. 2023) with the circuit angles in units of their period, which the circuit's gates
+determine (:mod:`.invariant`): it is unchanged by every reparametrisation that leaves a head's
+function unchanged (a ReLU unit's rescaling, whole periods added to circuit angles), unlike the
+filter-normalised radius test and the top Hessian eigenvalue (:mod:`.sharpness`, exploratory).
 """
 
 from helpers.analysis.landscape.directions import (
@@ -29,6 +35,13 @@ from helpers.analysis.landscape.directions import (
     trained_parameters,
 )
 from helpers.analysis.landscape.grid import Landscape, landscape, training_sample
+from helpers.analysis.landscape.invariant import (
+    adaptive_sharpness,
+    angle_periods,
+    rescale_relu_unit,
+    shift_angles,
+    symmetries,
+)
 from helpers.analysis.landscape.saved import (
     LandscapePoint,
     landscape_point,
@@ -36,7 +49,12 @@ from helpers.analysis.landscape.saved import (
     save_directions,
     surface_path,
 )
-from helpers.analysis.landscape.sharpness import ANALYSIS, landscape_results, sharpness
+from helpers.analysis.landscape.sharpness import (
+    ANALYSIS,
+    invariance_report,
+    landscape_results,
+    sharpness,
+)
 from helpers.analysis.landscape.spectrum import spectrum_frequencies
 from helpers.analysis.landscape.trajectory import circuit_displacement, parameter_displacement
 from helpers.analysis.landscape.views import periodic_landscape, trajectory_landscape, whole_network
@@ -45,8 +63,11 @@ __all__ = [
     "ANALYSIS",
     "Landscape",
     "LandscapePoint",
+    "adaptive_sharpness",
+    "angle_periods",
     "circuit_displacement",
     "filter_normalised_direction",
+    "invariance_report",
     "landscape",
     "landscape_point",
     "landscape_results",
@@ -55,10 +76,13 @@ __all__ = [
     "parameter_displacement",
     "periodic_landscape",
     "quantum_parameters",
+    "rescale_relu_unit",
     "save_directions",
     "sharpness",
+    "shift_angles",
     "spectrum_frequencies",
     "surface_path",
+    "symmetries",
     "trained_parameters",
     "training_sample",
     "trajectory_landscape",

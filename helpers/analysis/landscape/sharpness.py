@@ -1,8 +1,11 @@
-"""Sharpness of a minimum: the top Hessian eigenvalue and the loss increase at a fixed radius."""
+"""Sharpness of a minimum: adaptive sharpness (the verdict: invariant to the heads' symmetries,
+:mod:`.invariant`), the top Hessian eigenvalue and the loss increase at a filter-normalised
+radius (both exploratory: neither is invariant)."""
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable, Mapping
 
 import numpy as np
@@ -19,9 +22,18 @@ from helpers.analysis.landscape.directions import (
     trained_parameters,
 )
 from helpers.analysis.landscape.grid import evaluate_points, loss_at_centre
+from helpers.analysis.landscape.invariant import adaptive_sharpness, symmetries
 from helpers.analysis.results import Results
-from helpers.analysis.stats import mean_and_error, ratio_comparison
-from helpers.declare import MODEL_PAIRS, POSITIVE, Analysis, Parameter, Tab, at_least
+from helpers.analysis.stats import ratio_comparison
+from helpers.declare import (
+    MODEL_PAIRS,
+    POSITIVE,
+    Analysis,
+    Parameter,
+    Rule,
+    Tab,
+    at_least,
+)
 
 ANALYSIS = Analysis(
     name="landscape",
@@ -38,11 +50,22 @@ ANALYSIS = Analysis(
             smoke=256,
             help="cached training features the loss averages over",
         ),
+        Parameter(
+            "sharpness_margin",
+            1.5,
+            Rule(lambda value: value > 1, "a ratio above 1"),
+            help="equivalence margin of the adaptive-sharpness verdict, as a ratio: two models "
+            "whose geometric-mean ratio is shown within [1/margin, margin] are equivalent",
+        ),
     ),
     key_figure="06_sharpness",
     writes=("landscape/", "explore/landscape_directions.pt"),
     tab=Tab("Landscape", "helpers.present.explore_tabs:LandscapeTab"),
 )
+ADAPTIVE = "adaptive sharpness"  # the verdict
+FIXED_ANGLES = "adaptive sharpness, circuit angles fixed"
+FILTER_NORMALISED = "loss increase at the filter-normalised radius"
+EIGENVALUE = "top Hessian eigenvalue"
 
 
 def loss_function(
@@ -132,7 +155,10 @@ def radius_sharpness(
     n_directions: int = 32,
     **direction_options: object,
 ) -> np.ndarray:
-    """Loss increase L(θ + r δ) - L(θ) along random filter-normalised directions δ, ``(K,)``."""
+    """Loss increase L(θ + r δ) - L(θ) along random filter-normalised directions δ, ``(K,)``.
+
+    Not invariant: a filter's norm changes when a ReLU unit is rescaled, and the circuit
+    angles' norm when a period is added to them; exploratory only (see :mod:`.invariant`)."""
     centre = trained_parameters(model)
     directions = [
         filter_normalised_direction(
@@ -147,17 +173,14 @@ def radius_sharpness(
 
 @dataclasses.dataclass
 class Sharpness:
-    """Both sharpness measures of one model's minimum."""
+    """The sharpness measures of one model's minimum, each per random direction."""
 
     eigenvalue: float  # largest-magnitude Hessian eigenvalue
     iterations: int  # power iterations it took
-    radius: float
-    increases: np.ndarray  # L(θ + r δ) - L(θ) per random direction
-
-    @property
-    def increase(self) -> tuple[float, float]:
-        """Mean loss increase at the radius and its standard error over directions."""
-        return mean_and_error(self.increases)
+    radius: float  # ρ of the adaptive test, r of the filter-normalised one
+    adaptive: np.ndarray  # adaptive sharpness per antithetic pair of directions (the verdict)
+    adaptive_fixed_angles: np.ndarray  # the same with the circuit angles held fixed
+    filter_normalised: np.ndarray  # L(θ + r δ) - L(θ) per filter-normalised direction
 
 
 def sharpness(
@@ -166,76 +189,167 @@ def sharpness(
     labels: torch.Tensor,
     generator: torch.Generator,
     radius: float = 0.5,
-    **direction_options: object,
+    n_directions: int = 32,
 ) -> Sharpness:
-    """:func:`top_hessian_eigenvalue` and :func:`radius_sharpness` of one model.
+    """Adaptive sharpness (with and without the circuit angles), the top Hessian eigenvalue and
+    the filter-normalised loss increase of one model.
 
     Args:
         model: The model (a trained head on cached features).
         inputs: The inputs the loss averages over, ``(N, 512)`` features.
         labels: Their class indices ``(N,)``.
         generator: The random generator of the power iteration's start and the directions.
-        radius: The step r along each filter-normalised direction (in units of θ's filters).
-        **direction_options: Passed on to :func:`radius_sharpness` (``n_directions``) and its
-            directions (``quantum_scale``).
+        radius: ρ, the step of :func:`~.invariant.adaptive_sharpness` (a fraction of each
+            parameter's scale) and of :func:`radius_sharpness` (in filter norms).
+        n_directions: Random directions of each test.
 
     Returns:
         The :class:`Sharpness`: the top Hessian eigenvalue, its power iterations, ``radius``
-        and the loss increases ``(K,)``, one per random direction.
+        and the loss increases ``(n_directions,)`` of each test.
 
     Example:
         >>> result = sharpness(head, inputs, labels, generator, radius=0.5)  # doctest: +SKIP
-        >>> mean, error = result.increase  # doctest: +SKIP
+        >>> float(result.adaptive.mean())  # doctest: +SKIP
+        0.031
     """
     eigenvalue, iterations = top_hessian_eigenvalue(model, inputs, labels, generator)
-    increases = radius_sharpness(
-        model, inputs, labels, generator, radius=radius, **direction_options
+    adaptive = adaptive_sharpness(model, inputs, labels, generator, radius, n_directions)
+    has_angles = any(
+        p.numel() for n, p in model.named_parameters() if n in quantum_parameters(model)
     )
-    return Sharpness(eigenvalue, iterations, radius, increases)
+    fixed = (
+        adaptive_sharpness(model, inputs, labels, generator, radius, n_directions, angles=False)
+        if has_angles
+        else adaptive
+    )
+    increases = radius_sharpness(model, inputs, labels, generator, radius, n_directions)
+    return Sharpness(eigenvalue, iterations, radius, adaptive, fixed, increases)
+
+
+def invariance_report(
+    head: nn.Module,
+    inputs: torch.Tensor,
+    labels: torch.Tensor,
+    seed: int,
+    radius: float = 0.5,
+    n_directions: int = 16,
+) -> list[dict[str, object]]:
+    """Both radius tests of ``head`` and of each of its function-preserving reparametrisations
+    (:func:`~.invariant.symmetries`), each with the same random directions.
+
+    Args:
+        head: A trained head.
+        inputs: The inputs the loss averages over, ``(N, 512)`` features.
+        labels: Their class indices ``(N,)``.
+        seed: Seeds the generator of every test's directions (the same for every row).
+        radius: ρ of both tests (see :func:`sharpness`).
+        n_directions: Random directions of each test (the same for every row, so invariance
+            holds direction by direction and a few show it).
+
+    Returns:
+        One row per parameter setting, the trained one first: ``reparametrisation``,
+        ``max logit change`` (largest |Δ logit| over the inputs: 0 up to rounding),
+        ``adaptive sharpness`` and ``filter-normalised increase`` (means over the directions).
+
+    Example:
+        >>> rows = invariance_report(heads["classical"], inputs, labels, 0)  # doctest: +SKIP
+        >>> [row["reparametrisation"] for row in rows][:2]  # doctest: +SKIP
+        ['as trained', 'ReLU unit 0 × 0.2']
+    """
+    rows = []
+    with torch.no_grad():
+        reference = head(inputs)
+        for label, model in {"as trained": head, **symmetries(head)}.items():
+            draws = [torch.Generator().manual_seed(seed) for _ in range(2)]
+            adaptive = adaptive_sharpness(model, inputs, labels, draws[0], radius, n_directions)
+            increases = radius_sharpness(model, inputs, labels, draws[1], radius, n_directions)
+            rows.append(
+                {
+                    "reparametrisation": label,
+                    "max logit change": float((model(inputs) - reference).abs().max()),
+                    "adaptive sharpness": float(adaptive.mean()),
+                    "filter-normalised increase": float(increases.mean()),
+                }
+            )
+    return rows
+
+
+def _compare_ratios(
+    results: Results,
+    metric: str,
+    values: Mapping[str, list[float]],
+    exploratory: bool,
+    margin: float = math.nan,
+) -> None:
+    """Geometric-mean ratios b / a of a per-seed measure for every pair of :data:`MODEL_PAIRS`,
+    paired by seed; a non-positive value (the selected epoch need not be a minimum) leaves its
+    seed out, counted in the comparison's ``n_dropped``."""
+    add = results.explore if exploratory else results.compare
+    positive = {k: [v if v > 0 else math.nan for v in vs] for k, vs in values.items()}
+    for a, b in MODEL_PAIRS:
+        if a in values and b in values:
+            ratio = ratio_comparison(
+                positive[a], positive[b], unit="seeds", names=(a, b), margin=margin
+            )
+            add(f"{metric}, {b} vs {a}", ratio, "sharper")
 
 
 def landscape_results(
     per_seed: Mapping[int, Mapping[str, Sharpness]],
     circuit_displacement: Mapping[int, Mapping[str, float]] | None = None,
+    *,
+    margin: float,
 ) -> Results:
-    """Both sharpness measures of every model over seeds (``per_seed[seed][model]``) as mean ±
-    SE over seeds. The loss increase at the filter-normalised radius (each seed's mean over its
-    directions) is compared between models paired by seed, as the family. The top Hessian
-    eigenvalue is compared as a geometric-mean ratio, exploratory only: it is not invariant to
-    rescalings that leave a ReLU network's function unchanged (Dinh et al. 2017), and a
-    non-positive value (power iteration finds the largest-magnitude eigenvalue; the selected
-    epoch need not be a minimum) leaves that seed out. ``circuit_displacement[seed][model]``
+    """Every sharpness measure of every model over seeds (``per_seed[seed][model]``, each seed's
+    mean over its directions) as mean ± SE over seeds, and the verdict: adaptive sharpness
+    compared between models as a geometric-mean ratio paired by seed, with the equivalence
+    ``margin``, as the family. Exploratory: adaptive sharpness with the circuit angles held
+    fixed (the classical layers alone), the loss increase at the filter-normalised radius (a
+    paired difference) and the top Hessian eigenvalue (a ratio): neither of the last two is
+    invariant to reparametrisations that leave the function unchanged (ReLU rescalings, Dinh et
+    al. 2017; whole periods added to the circuit angles). ``circuit_displacement[seed][model]``
     (‖w − w₀‖ of the circuit weights) is stated too.
 
     Args:
         per_seed: Each seed's :class:`Sharpness` by model kind, ``[seed][model]``.
         circuit_displacement: ‖w − w₀‖ of the circuit weights, ``[seed][model]``
             (``circuit_displacement``); None to leave it out.
+        margin: The verdict's equivalence margin, a ratio above 1 (``sharpness_margin``).
 
     Returns:
         The analysis' :class:`~helpers.analysis.results.Results` (``"landscape"``).
 
     Example:
-        >>> results = landscape_results(sharpness_by_seed, moved_by_seed)  # doctest: +SKIP
+        >>> results = landscape_results(
+        ...     sharpness_by_seed, moved_by_seed, margin=cfg.sharpness_margin
+        ... )  # doctest: +SKIP
         >>> publish_results(results, cfg)  # doctest: +SKIP
     """
     results = Results(ANALYSIS.name)
     kinds = list(next(iter(per_seed.values())))
-    eigenvalues = {k: [s[k].eigenvalue for s in per_seed.values()] for k in kinds}
-    increases = {k: [s[k].increase[0] for s in per_seed.values()] for k in kinds}
-    for kind in kinds:
-        results.add("top Hessian eigenvalue", eigenvalues[kind], "seeds", model=kind)
-        results.add("loss increase at the radius", increases[kind], "seeds", model=kind)
+
+    def over_seeds(measure: str) -> dict[str, list[float]]:
+        return {
+            k: [float(np.mean(getattr(s[k], measure))) for s in per_seed.values()] for k in kinds
+        }
+
+    stated = {
+        ADAPTIVE: over_seeds("adaptive"),
+        FIXED_ANGLES: over_seeds("adaptive_fixed_angles"),
+        FILTER_NORMALISED: over_seeds("filter_normalised"),
+        EIGENVALUE: over_seeds("eigenvalue"),
+    }
+    for name, values in stated.items():
+        for kind in kinds:
+            results.add(name, values[kind], "seeds", model=kind)
     for kind in kinds if circuit_displacement else ():
         values = [moved.get(kind, float("nan")) for moved in circuit_displacement.values()]
         if not np.isnan(values).all():
             results.add("circuit weights moved ‖w − w₀‖", values, "seeds", model=kind)
-    results.compare_models("loss increase at the radius", increases, "seeds", "sharper")
-    positive = {
-        k: [v if v > 0 else float("nan") for v in values] for k, values in eigenvalues.items()
-    }
-    for a, b in MODEL_PAIRS:
-        if a in kinds and b in kinds:
-            ratio = ratio_comparison(positive[a], positive[b], unit="seeds", names=(a, b))
-            results.explore(f"top Hessian eigenvalue, {b} vs {a}", ratio, "sharper")
+    _compare_ratios(results, ADAPTIVE, stated[ADAPTIVE], exploratory=False, margin=margin)
+    _compare_ratios(results, FIXED_ANGLES, stated[FIXED_ANGLES], exploratory=True, margin=margin)
+    results.compare_models(
+        FILTER_NORMALISED, stated[FILTER_NORMALISED], "seeds", "sharper", exploratory=True
+    )
+    _compare_ratios(results, EIGENVALUE, stated[EIGENVALUE], exploratory=True)
     return results
