@@ -63,13 +63,29 @@ def logit_objective(model: nn.Module, class_index: int) -> Objective:
     return lambda images: model(images)[:, class_index]
 
 
+def standardised_norm(model: nn.Module, layer: nn.Module, reference: torch.Tensor) -> Objective:
+    """``layer``'s output norm z-scored over the ``reference`` images (mean 0, SD 1 there): a
+    bounded ⟨Z⟩ layer and an unbounded ReLU layer on one scale, as the project standardises
+    units before comparing them (a ReLU layer's scale is arbitrary: the next Linear undoes it)."""
+    norm = norm_objective(model, layer)
+    with torch.no_grad():
+        values = norm(reference)
+    mean, spread = values.mean(), values.std().clamp_min(1e-12)
+    return lambda images: (norm(images) - mean) / spread
+
+
 def difference_objective(
-    hybrid: nn.Module, hybrid_layer: nn.Module, classical: nn.Module, classical_layer: nn.Module
+    hybrid: nn.Module,
+    hybrid_layer: nn.Module,
+    classical: nn.Module,
+    classical_layer: nn.Module,
+    reference: torch.Tensor,
 ) -> Objective:
-    """||hybrid layer output|| − ||classical layer output||: what excites the quantum layer more
-    than its classical twin (the hackathon's "difference dream")."""
-    hybrid_norm = norm_objective(hybrid, hybrid_layer)
-    classical_norm = norm_objective(classical, classical_layer)
+    """z‖hybrid layer‖ − z‖classical layer‖, each norm standardised over the ``reference``
+    images (:func:`standardised_norm`): what excites the quantum layer more than its classical
+    twin, each relative to its own typical response (the hackathon's "difference dream")."""
+    hybrid_norm = standardised_norm(hybrid, hybrid_layer, reference)
+    classical_norm = standardised_norm(classical, classical_layer, reference)
     return lambda images: hybrid_norm(images) - classical_norm(images)
 
 
@@ -204,7 +220,10 @@ def unit_dreams(
 
 
 def target_objectives(
-    models: Mapping[str, nn.Module], layers: Mapping[str, nn.Module], classes: Sequence[str]
+    models: Mapping[str, nn.Module],
+    layers: Mapping[str, nn.Module],
+    classes: Sequence[str],
+    reference: torch.Tensor,
 ) -> dict[str, Objective]:
     """The norm of each head's layer, the difference dream, and every class logit of both
     (of those of the two that ``models`` holds; the difference needs both).
@@ -213,12 +232,15 @@ def target_objectives(
         models: The ``"hybrid"`` and ``"classical"`` models (images to logits), by kind.
         layers: Their unit layers, by kind.
         classes: Class names, in logit order.
+        reference: Test images ``(B, 3, H, W)`` that standardise the difference dream's norms.
 
     Returns:
         The objectives (images ``(B, 3, H, W)`` to values ``(B,)``), by display name.
 
     Example:
-        >>> objectives = target_objectives(models, layers, ["cat", "dog"])  # doctest: +SKIP
+        >>> reference, _, _ = session.test_images(16)  # doctest: +SKIP
+        >>> classes = ["cat", "dog"]
+        >>> objectives = target_objectives(models, layers, classes, reference)  # doctest: +SKIP
     """
     kinds = [kind for kind in ("hybrid", "classical") if kind in models]
     targets = {}
@@ -227,8 +249,8 @@ def target_objectives(
     if "classical" in models:
         targets["‖h_out‖ (classical)"] = norm_objective(models["classical"], layers["classical"])
     if len(kinds) == 2:
-        targets["‖q_out‖ − ‖h_out‖"] = difference_objective(
-            models["hybrid"], layers["hybrid"], models["classical"], layers["classical"]
+        targets["z‖q_out‖ − z‖h_out‖"] = difference_objective(
+            models["hybrid"], layers["hybrid"], models["classical"], layers["classical"], reference
         )
     for index, name in enumerate(classes):
         for kind in kinds:

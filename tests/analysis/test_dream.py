@@ -1,5 +1,7 @@
 """DeepDream: the objective rises, images stay valid, runs are seeded."""
 
+import copy
+
 import torch
 
 from helpers.analysis import dream
@@ -44,18 +46,34 @@ def test_dreams_stay_in_the_valid_pixel_range_and_are_seeded(trained_smoke_cfg):
     assert not torch.equal(first.image, other.image)
 
 
-def test_difference_objective_is_hybrid_norm_minus_classical_norm(trained_smoke_cfg):
+def test_difference_objective_compares_standardised_norms(trained_smoke_cfg):
     models, image = _setup(trained_smoke_cfg)
     hybrid, classical = models["hybrid"], models["classical"]
+    reference = torch.randn(12, *image.shape[1:], generator=torch.Generator().manual_seed(0))
     difference = dream.difference_objective(
-        hybrid, hybrid.head.q_layer, classical, classical.head.activation
+        hybrid, hybrid.head.q_layer, classical, classical.head.activation, reference
     )
-    with torch.no_grad():
-        features = hybrid.backbone(image)
+
+    def norms(images):
+        features = hybrid.backbone(images)
         q_out = hybrid.head.q_layer(hybrid.head.encode(hybrid.head.pre_net(features)))
         h_out = classical.head.activation(classical.head.pre_net(features))
-        expected = q_out.norm(dim=1) - h_out.norm(dim=1)
+        return q_out.norm(dim=1), h_out.norm(dim=1)
+
+    with torch.no_grad():
+        (q_ref, h_ref), (q, h) = norms(reference), norms(image)
+        expected = (q - q_ref.mean()) / q_ref.std() - (h - h_ref.mean()) / h_ref.std()
         torch.testing.assert_close(difference(image), expected)
+        # on the reference itself both z-scores have mean 0: the difference is not dominated
+        # by whichever layer happens to have the larger scale (ReLU norms are unbounded)
+        assert abs(float(difference(reference).mean())) < 1e-5
+        rescaled = copy.deepcopy(classical)  # every hidden ReLU unit × 5: ‖h_out‖ × 5
+        rescaled.head.pre_net.weight.mul_(5.0)
+        rescaled.head.pre_net.bias.mul_(5.0)
+        scaled = dream.difference_objective(
+            hybrid, hybrid.head.q_layer, rescaled, rescaled.head.activation, reference
+        )
+        torch.testing.assert_close(scaled(image), difference(image), rtol=1e-4, atol=1e-5)
     noise = dream.noise_image(8, seed=0)
     assert noise.shape == (1, 3, 8, 8)
     low, high = dream.valid_range()
@@ -92,7 +110,7 @@ def test_dream_tables_hold_every_unit_and_target(trained_smoke_cfg):
         dream.unit_objective(models["hybrid"], layers["hybrid"], 3, -1.0), image, **settings
     )
     torch.testing.assert_close(units.images["hybrid qubits"]["−⟨Z_3⟩"], single.image)
-    objectives = dream.target_objectives(models, layers, ["red", "blue"])
+    objectives = dream.target_objectives(models, layers, ["red", "blue"], image.repeat(4, 1, 1, 1))
     assert len(objectives) == 3 + 2 * 2
     starts = {"image": image, "noise": dream.noise_image(32, seed=0)}
     targets = dream.target_dreams(objectives, starts, **settings)
