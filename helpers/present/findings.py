@@ -170,7 +170,7 @@ def headline(found: list[Verdict]) -> Headline:
         return Headline(f"Not testable (fewer than 2 {chosen.comparison.unit}):", chosen,
                         chosen.sentence())  # fmt: skip
     size, tests = family[0].family or (len(family), len(family))
-    corrected = f"Holm over {tests} tests of {_count(size)}"
+    corrected = f"Holm over {tests} test{'s' * (tests != 1)} of {_count(size)}"
     detected = [v for v in family if v.detected]
     equivalent = [v for v in family if v.equivalent]
     if detected:

@@ -32,8 +32,11 @@ def test_deck_has_a_title_the_model_and_a_slide_per_finding(tmp_path):
     assert "The model" in slides[1] and "Linear 512→4" in slides[1]
     assert '<tr data-model="hybrid"><th>hybrid</th><td>0.800</td>' in slides[2]
     assert "Test accuracy: the hybrid" in slides[3] and "hybrid more accurate." in slides[3]
-    assert "1 of 1 comparison detected" in slides[3] and "In the notebook" not in slides[3]
-    assert "Sharpness" in slides[4] and html.escape("Null result: none of 1") in slides[4]
+    assert "1 different (Holm over 1 test of 1 comparison)" in slides[3]
+    assert "In the notebook" not in slides[3]
+    assert "Sharpness" in slides[4] and html.escape("Null result: 1 inconclusive") in slides[4]
+    for slide in slides[3:]:  # one caveat per headline: correction is per notebook
+        assert slide.count('class="caveat"') == 1 and "1 of the run's 2 tests" in slide
     assert "In the notebook: 02_key" in slides[4] and _png("02_key") in slides[4]
     assert _png("02_map") not in text and "Every comparison" in slides[4]
     for slide in slides[3:]:  # the effects figure, then (↓) the notebook's, every comparison

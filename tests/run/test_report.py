@@ -318,10 +318,11 @@ def assert_summary_matches_results(directory):
                 assert numbers in line, (analysis, line)
             p = format_p(strongest["holm_p"])
             assert f"Holm-adjusted p {p}" in line or f"Holm-adjusted p = {p}" in line
-            detected = sum(c["holm_p"] < 0.05 for c in results["comparisons"])
-            if results["family_size"]:
+            detected = sum(c["outcome"] == "different" for c in results["comparisons"])
+            if results["family_tests"]:
                 assert (kind == "null") == (detected == 0), line
-                assert f"of {results['family_size']}" in line or "any of" in line
+                size = results["family_size"]
+                assert f"of {size} comparison{'s' * (size != 1)}" in line or "any of" in line
             else:  # one seed: no p-value, no null result
                 assert kind == "neutral" and "Not testable" in line, line
     for target in re.findall(r'href="#([^"]+)"', summary):
@@ -335,11 +336,14 @@ def test_report_opens_with_the_findings_of_the_results_files(tmp_path):
     lines = assert_summary_matches_results(tmp_path)
     text = (tmp_path / "report.html").read_text()
     kind, line = lines["accuracy"]
-    assert kind == "found" and "1 of 1 comparison detected (Holm-corrected). Strongest:" in line
-    assert line.endswith("hybrid more accurate.")  # the notebook's wording, from its output
+    assert kind == "found" and "1 different (Holm over 1 test of 1 comparison). Strongest:" in line
+    assert "Corrected within this notebook (1 of the run&#x27;s 2 tests in 2 notebooks)" in line
+    assert "hybrid more accurate. <span" in line  # the notebook's wording, then the caveat
     assert 'href="#01_train"' in line and "key figure" not in line  # accuracy: the table
     kind, line = lines["sharpness"]
-    assert kind == "null" and "Null result: none of 1 comparison detected (Holm-corrected)." in line
+    assert (
+        kind == "null" and "Null result: 1 inconclusive (Holm over 1 test of 1 comparison)." in line
+    )
     assert 'href="#02_sharpness"' in line and 'href="#figure-02_key"' in line  # nearest before
     assert '<figure id="figure-02_key" data-figure="02_key">' in text
     assert external_references(text) == []
