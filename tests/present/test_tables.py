@@ -212,3 +212,20 @@ def test_one_seed_is_not_testable_and_says_so_without_nan():
         "test needs two or more seeds."
     )
     assert "nan" not in sentence and format_value(0.039, float("nan")) == "0.039"
+
+
+def test_degenerate_differences_read_from_the_exact_test():
+    """Every seed the same number of test images apart: no variance for a t-test."""
+    eight = paired_comparison([0.9] * 8, [0.9015] * 8, unit="seeds", names=("product", "hybrid"))
+    text = describe_comparison("test accuracy", eight, exploratory_decision(eight), "more accurate")
+    assert text == (
+        "test accuracy: hybrid − product = 0.0015 ± 0 [95% CI 0.00150, 0.00150] (exact sign-flip "
+        "over 8 seeds; exploratory, uncorrected p = 0.0078): hybrid more accurate."
+    )
+    five = paired_comparison([0.9] * 5, [0.9015] * 5, unit="seeds", names=("product", "hybrid"))
+    text = describe_comparison("test accuracy", five, exploratory_decision(five))
+    assert (
+        "[95% CI −∞, ∞] (exact sign-flip over 5 seeds; exploratory, uncorrected p = 0.062)" in text
+    )
+    assert text.endswith("inconclusive at this sample size (no difference detected; no "
+                         "equivalence margin).")  # fmt: skip
