@@ -21,9 +21,10 @@ from helpers.analysis.stats import ALPHA, Family, holm, paired_comparison
 
 @dataclass(frozen=True)
 class Design:
-    """A simulated comparison: ``seeds`` × ``images`` values per model; SDs of an image's
-    difficulty (shared), its image × architecture effect, a seed × architecture offset and the
-    per-cell noise; ``effect`` is the population difference b − a (0: the null holds)."""
+    """A simulated comparison: ``seeds`` × ``images`` values per model (one value per seed when
+    ``images`` is 0: a per-seed measure); SDs of an image's difficulty (shared), its image ×
+    architecture effect, a seed × architecture offset and the per-cell noise; ``effect`` is the
+    population difference b − a (0: the null holds)."""
 
     seeds: int = 5
     images: int = 40
@@ -35,7 +36,12 @@ class Design:
 
 
 def simulate(design: Design, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """One experiment's ``(seeds, images)`` measures of models a and b."""
+    """One experiment's ``(seeds, images)`` measures of models a and b (``(seeds,)`` for a
+    per-seed design)."""
+    if design.images == 0:
+        a = rng.normal(0.0, design.seed_sd + design.noise_sd, design.seeds)
+        b = design.effect + rng.normal(0.0, design.seed_sd + design.noise_sd, design.seeds)
+        return a, b
     shape = (design.seeds, design.images)
     difficulty = rng.normal(0.0, design.difficulty_sd, design.images)
     disagreement = rng.normal(0.0, design.image_sd, design.images)  # b's own view of each image
@@ -51,7 +57,7 @@ def simulate(design: Design, rng: np.random.Generator) -> tuple[np.ndarray, np.n
 
 def _old_p(a: np.ndarray, b: np.ndarray) -> float:
     """The old test: a paired t-test over the seeds' means (fixed images; p = 1 if no variance)."""
-    differences = (b - a).mean(axis=1)
+    differences = (b - a).mean(axis=1) if b.ndim == 2 else b - a
     if np.ptp(differences) == 0:
         return 1.0
     return float(scipy.stats.ttest_1samp(differences, 0.0).pvalue)
