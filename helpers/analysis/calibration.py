@@ -16,7 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.stats
 
-from helpers.analysis.stats import ALPHA, Family, holm, paired_comparison
+from helpers.analysis.family import Family, holm
+from helpers.analysis.stats import ALPHA, paired_comparison
 
 
 @dataclass(frozen=True)

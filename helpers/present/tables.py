@@ -6,8 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from helpers.analysis.family import Decision
 from helpers.analysis.results import Results
-from helpers.analysis.stats import Compared, Comparison, Decision
+from helpers.analysis.stats import Compared, Comparison
 from helpers.config import Config
 
 
@@ -90,21 +91,20 @@ def _sample(comparison: Compared) -> str:
     """``paired t over 5 seeds × 40 images`` (and the pairs dropped, if any)."""
     if comparison.n < 2:
         return f"paired over {comparison.n} {comparison.unit.split(' ')[0].removesuffix('s')}"
-    method = (
-        comparison.method
-        if isinstance(comparison, Comparison)
-        else (f"geometric-mean ratio, {comparison.method}")
-    )
+    method = comparison.method
+    if not isinstance(comparison, Comparison):
+        method = f"geometric-mean ratio, {method}"
     images = getattr(comparison, "n_images", 0)
+    second = comparison.unit.split(" × ", 1)[-1]  # "images" or "image groups"
     units = (
-        f"{comparison.n} seeds × {images} images"
+        f"{comparison.n} seeds × {images} {second}"
         if images
-        else (f"{comparison.n} {comparison.unit}")
+        else f"{comparison.n} {comparison.unit}"
     )
     k = comparison.n_dropped
-    what = "image" if images else "pair"
+    what = second.removesuffix("s") if images else "pair"
     dropped = f", {k} incomplete {what}{'s' if k > 1 else ''} dropped" if k else ""
-    return f"{method} over {units}{dropped}"  # fmt: skip
+    return f"{method} over {units}{dropped}"
 
 
 def margin_text(comparison: Compared) -> str:
@@ -128,7 +128,8 @@ def conclusion(comparison: Compared, decision: Decision, comparative: str = "hig
             higher = comparison.difference > 0
         else:
             higher = comparison.ratio > 1
-        return f"{b if higher else a} {comparative}"
+        within = f", by less than {margin_text(comparison)}" if decision.within_margin else ""
+        return f"{b if higher else a} {comparative}{within}"
     if decision.outcome == "equivalent":
         return f"equivalent within {margin_text(comparison)}"
     if np.isnan(comparison.margin):

@@ -12,8 +12,9 @@ from helpers.analysis.accuracy import (
     add_control_distance,
     control_distance,
 )
+from helpers.analysis.family import holm
 from helpers.analysis.results import MODEL_PAIRS, Results
-from helpers.analysis.stats import holm, paired_comparison
+from helpers.analysis.stats import paired_comparison
 from helpers.config import Config
 from helpers.model.backbone import cached_features
 from helpers.model.heads import build_head
@@ -58,7 +59,9 @@ def test_accuracy_results_compare_the_trained_models_over_seeds_and_images(train
     assert (hybrid["n"], hybrid["unit"]) == (len(seeds), "seeds")
     comparison = results.family.comparisons["test accuracy, hybrid vs classical"]
     assert (comparison.unit, comparison.n, comparison.n_images) == (
-        "seeds × images", len(seeds), len(features.test_labels)
+        "seeds × images",
+        len(seeds),
+        len(features.test_labels),
     )
     assert comparison.margin == trained_smoke_cfg.accuracy_margin
     metrics = {

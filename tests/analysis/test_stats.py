@@ -9,12 +9,11 @@ import numpy as np
 import pytest
 import scipy.stats
 
+from helpers.analysis.designs import jackknife_values
+from helpers.analysis.family import Family, exploratory_decision, holm
 from helpers.analysis.stats import (
     Comparison,
-    Family,
     RatioComparison,
-    holm,
-    jackknife_values,
     mean_and_error,
     paired_comparison,
     ratio_comparison,
@@ -313,3 +312,56 @@ def test_jackknife_pseudo_values_of_the_mean_are_its_group_means():
     # a biased statistic is corrected: the variance with 1/n is n/(n − 1) too small
     biased = jackknife_values(lambda x: float(x[:, 1].var()), values, groups=60)
     assert biased.mean() == pytest.approx(values[:, 1].var(ddof=1))
+
+
+def test_an_equivalent_verdict_draws_the_interval_of_its_own_test_inside_the_margin():
+    rng = np.random.default_rng(5)
+    for _ in range(60):
+        n = int(rng.integers(2, 12))
+        a = rng.normal(0, 1, n)
+        b = a + rng.normal(rng.choice([0.0, 0.02, 0.04]), rng.choice([0.0, 0.01, 0.05]), n)
+        comparison = paired_comparison(a, b, unit="seeds", margin=0.05)
+        for decision in (exploratory_decision(comparison),
+                         Family({"x": comparison}).decisions()["x"]):  # fmt: skip
+            inside = decision.low > -0.05 and decision.high < 0.05
+            assert inside == (decision.outcome == "equivalent") or decision.outcome == "different"
+    # five seeds all +0.01: the exact one-sided p 1/32 shows equivalence within ±0.05; the
+    # interval drawn is the point, not the whole line
+    five = paired_comparison([0.0] * 5, [0.01] * 5, unit="seeds", margin=0.05)
+    decision = exploratory_decision(five)
+    assert decision.outcome == "equivalent" and (decision.low, decision.high) == (0.01, 0.01)
+
+
+def test_one_image_or_no_error_estimate_is_not_testable():
+    c = paired_comparison(np.zeros((5, 1)), np.ones((5, 1)) * 0.1 + np.arange(5)[:, None] * 0.01,
+                          unit="seeds × images")  # fmt: skip
+    assert math.isnan(c.p_value)
+    family = Family({"one image": c})
+    assert family.tests == 0 and family.decisions()["one image"].outcome == "not testable"
+
+
+def test_cells_that_swing_while_the_means_agree_keep_their_error():
+    # 6 seeds × 2 images, every seed mean and every image mean 0.5, the cells 0 or 1
+    differences = np.tile([[1.0, 0.0], [0.0, 1.0]], (3, 1))
+    c = paired_comparison(np.zeros_like(differences), differences, unit="seeds × images")
+    # residuals ±0.5 in all 12 cells: MS_interaction = 3 / 5 = 0.6
+    assert c.method == "crossed t" and c.difference_se == pytest.approx(math.sqrt(0.6 / 12))
+    assert c.df == 5.0  # the interaction's (S − 1)(I − 1)
+
+
+def test_shaffers_count_knows_that_a_difference_and_equivalence_cannot_both_be_true():
+    # comparisons x, y; difference p's 0.01, 0.2 and equivalence p's 0.3, 0.02
+    p = [0.01, 0.2, 0.3, 0.02]
+    plain = holm(p)  # 4, 3, 2, 1 hypotheses left: 0.04, 0.06, 0.4, 0.4
+    np.testing.assert_allclose(plain, [0.04, 0.4, 0.4, 0.06])
+    # at most one of each comparison's pair is true: 2, 2, 2, 1 can be true together
+    shaffer = holm(p, exclusive=[0, 1, 0, 1])
+    np.testing.assert_allclose(shaffer, [0.02, 0.4, 0.4, 0.04])
+
+
+def test_a_difference_smaller_than_the_margin_says_so():
+    rng = np.random.default_rng(2)
+    a = rng.normal(0, 1, 40)
+    c = paired_comparison(a, a + 0.01 + rng.normal(0, 0.002, 40), unit="seeds", margin=0.05)
+    decision = exploratory_decision(c)
+    assert decision.outcome == "different" and decision.within_margin

@@ -11,7 +11,8 @@ from helpers.analysis.activations import (
     Activations,
     cached_activations,
 )
-from helpers.analysis.stats import as_matrix, jackknife_values
+from helpers.analysis.designs import jackknife_values
+from helpers.analysis.stats import as_matrix
 from helpers.model.checkpoints import load_trained_models
 from helpers.model.data import load_splits
 

@@ -8,14 +8,9 @@ import numpy as np
 import pytest
 import scipy.stats
 
+from helpers.analysis.family import Decision, exploratory_decision
 from helpers.analysis.results import Results
-from helpers.analysis.stats import (
-    Comparison,
-    Decision,
-    exploratory_decision,
-    paired_comparison,
-    ratio_comparison,
-)
+from helpers.analysis.stats import Comparison, paired_comparison, ratio_comparison
 from helpers.present.tables import (
     describe_comparison,
     describe_results,
