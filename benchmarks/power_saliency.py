@@ -1,10 +1,9 @@
 """Statistical power of notebook 03's comparison over seeds against its cost settings.
 
-For each setting (images scored, Integrated Gradients steps, deletion/insertion steps) on a
-finished run with several seeds: every score's mean ± SE over seeds per model, and the SE over
-seeds of the paired differences hybrid - classical and hybrid - product (what the verdicts test).
-Every seed scores the same images, so that SE does not see how the result would change with
-another image sample; the IG gains' differences therefore also get an SE over images (of the
+For each setting (images scored, Integrated Gradients starting steps, deletion/insertion steps)
+on a finished run with several seeds: every score's mean ± SE over seeds per model, and the
+paired differences hybrid - classical and hybrid - product with their SE over seeds × images
+(what the verdicts test); the IG gains' differences also get an SE over images alone (of the
 per-image difference averaged over the seeds that score it). Run on 32 px models (cheap); whether
 the numbers carry over to 224 px with ImageNet weights is not tested.
 
@@ -21,10 +20,11 @@ from _common import add_output_option, machine, write_results
 
 from helpers.analysis.saliency import saliency_study
 from helpers.analysis.saliency.maps import RANDOM
-from helpers.analysis.saliency.seeds import GAINS, METHOD, SaliencyStudy
+from helpers.analysis.saliency.seeds import GAINS, METHOD, UNIT, SaliencyStudy
+from helpers.analysis.stats import paired_comparison
 from helpers.run.session import setup
 
-DEFAULT_SETTINGS = ("64,32,8", "40,16,4")  # the former defaults, the current ones
+DEFAULT_SETTINGS = ("40,16,4", "40,16,16")  # the former defaults, the current ones
 PAIRS = (("hybrid", "classical"), ("hybrid", "product"))
 
 
@@ -41,7 +41,6 @@ def power(artifacts_dir: str, images: int, ig_steps: int, curve_steps: int) -> d
         ig_steps=ig_steps,
         curve_steps=curve_steps,
     )
-    per_seed = list(study.seed_scores().values())
     over_images = {
         f"{name}, over images": {
             f"{a} - {b}": _image_mean_se(study, mode, sign, a, b) for a, b in PAIRS
@@ -49,17 +48,16 @@ def power(artifacts_dir: str, images: int, ig_steps: int, curve_steps: int) -> d
         for name, (mode, sign) in GAINS.items()
     }
     scores: dict[str, dict[str, list[float]]] = {}
-    for name in per_seed[0]:
-        kinds = per_seed[0][name][0]
-        values = {kind: np.array([seed[name][0][kind] for seed in per_seed]) for kind in kinds}
-        line = {kind: _mean_se(v) for kind, v in values.items()}
+    for name, by_kind in study.image_scores().items():
+        line = {kind: _mean_se(np.nanmean(values, axis=1)) for kind, values in by_kind.items()}
         for a, b in PAIRS:
-            if a in values and b in values:
-                line[f"{a} - {b}"] = _mean_se(values[a] - values[b])
+            if a in by_kind and b in by_kind:  # what the verdicts test: seeds x images
+                compared = paired_comparison(by_kind[b], by_kind[a], unit=UNIT)
+                line[f"{a} - {b}"] = [compared.difference, compared.difference_se]
         scores[name] = line
     return {
         "seconds": time.perf_counter() - start,
-        "seeds": len(per_seed),
+        "seeds": len(study.seeds),
         "images": len(chosen),
         "scores": {**scores, **over_images},
     }

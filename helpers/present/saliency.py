@@ -174,16 +174,16 @@ def plot_unit_saliency(
 
 
 _CURVE_LABELS = {  # mode: (x label, y label of the normalised curves)
-    "deletion": ("fraction of pixels removed", "probability rescaled: 1 intact, 0 all removed"),
-    "insertion": ("fraction of pixels inserted", "probability rescaled: 0 blurred, 1 intact"),
+    "deletion": ("fraction of pixels removed", "probability above chance: 1 intact, 0 chance"),
+    "insertion": ("fraction of pixels inserted", "probability above chance: 1 intact, 0 chance"),
 }
 
 
-def _excluded(score: SaliencyScores, mode: str) -> str:
-    """``classical 2, hybrid 5 of 64 images excluded (flat or reversed)``."""
-    counts = ", ".join(f"{model} {k}" for model, k in score.excluded(mode).items())
+def _excluded(score: SaliencyScores) -> str:
+    """``classical 2, hybrid 5 of 64 images excluded (at chance)``."""
+    counts = ", ".join(f"{model} {int((~kept).sum())}" for model, kept in score.kept().items())
     total = len(next(iter(score.deletion_curves.values())))
-    return f"{counts} of {total} images excluded (flat or reversed)"
+    return f"{counts} of {total} images excluded (explained at chance)"
 
 
 @themed
@@ -193,9 +193,10 @@ def plot_perturbation_curves(
     """Deletion and insertion curves of every method (``scores[method]``) and model, mean ±
     standard error over images.
 
-    ``normalised``: each image's curve rescaled between its end points (``normalise_curves``),
-    over the images not excluded, whose counts the panel titles state (the same for every
-    method: the end points do not depend on the map); else raw probabilities of all images.
+    ``normalised``: each image's curve as its probability above chance relative to the intact
+    image's (``normalise_curves``), over the images not excluded (explained at chance), whose
+    counts the panel titles state (the same for every method and mode); else raw probabilities
+    of all images.
 
     Args:
         scores: Each method's :class:`SaliencyScores` (one line style per method).
@@ -225,7 +226,7 @@ def plot_perturbation_curves(
         ax.set_ylabel(ylabel if normalised else "probability of the explained class")
         better = "lower" if mode == "deletion" else "higher"
         if normalised:
-            excluded = _excluded(next(iter(scores.values())), mode)
+            excluded = _excluded(next(iter(scores.values())))
             ax.set_title(
                 f"{mode.capitalize()}, normalised per image ({better} area is better)\n{excluded}",
                 fontsize=10,

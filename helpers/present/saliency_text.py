@@ -48,17 +48,25 @@ def _values(rows: Mapping[str, Mapping[str, object]], score: str) -> str:
     return ", ".join(f"{name} {_value(row, score)}" for name, row in rows.items())
 
 
+def _counts(values: object) -> str:
+    return ", ".join(str(value) for value in values)
+
+
 def _describe_exclusions(summary: Mapping[str, Mapping[str, object]]) -> str:
-    """The images left out of the normalised curves, per model (one method's summary rows)."""
-    counts = "; ".join(
-        f"{name} {row['deletion_excluded']} (deletion) and {row['insertion_excluded']} "
-        f"(insertion) of {row['images']}"
-        for name, row in summary.items()
-    )
+    """The images left out of the normalised curves, per model and explained class (one
+    method's summary rows)."""
+
+    def count(row: Mapping[str, object]) -> str:
+        left_out = int(row["images"]) - int(row["kept"])
+        per_class = row.get("kept_by_class")
+        kept = "" if per_class is None else f" (kept per explained class: {_counts(per_class)})"
+        return f"{left_out} of {row['images']}{kept}"
+
+    counts = "; ".join(f"{name} {count(row)}" for name, row in summary.items())
     return (
-        "- Normalised curves leave out images whose probability of the explained class does "
-        f"not fall under deletion (rise under insertion) by at least {MIN_CURVE_CHANGE} between "
-        f"the end points: {counts}; the same images for every method."
+        "- Normalised curves leave out images whose intact probability of the explained class is "
+        f"within {MIN_CURVE_CHANGE} of chance: {counts}; the same images for both curves and "
+        "every method."
     )
 
 
@@ -110,7 +118,7 @@ def describe_scores(
             )
         lines.append("- " + "; ".join(parts) + ".")
     first = summaries[next(iter(gain_rows))] if gain_rows else None
-    if first is not None and "deletion_excluded" in next(iter(first.values())):
+    if first is not None and "kept" in next(iter(first.values())):
         lines.append(_describe_exclusions(first))
     if chance is not None:
         lines.append(f"- The pointing game's chance level is {chance:.0%}.")

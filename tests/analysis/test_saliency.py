@@ -1,5 +1,7 @@
 """Saliency maps and their scores: exact constructed cases, batch consistency, the smoke model."""
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -23,6 +25,7 @@ from helpers.analysis.saliency.scores import (
     score_methods,
     score_saliency,
 )
+from helpers.analysis.saliency.seeds import SIMILARITY
 from helpers.analysis.stats import mean_and_error
 from helpers.model.backbone import load_backbone
 from helpers.model.checkpoints import load_trained_models
@@ -207,9 +210,8 @@ def test_normalised_curves_do_not_depend_on_an_affine_probability_scale():
         normalised = gradient.curves(mode)
         assert not normalised["classical"].isnan().any()  # no image excluded for either model
         torch.testing.assert_close(normalised["hybrid"], normalised["classical"])
-        ends = (1.0, 0.0) if mode == "deletion" else (0.0, 1.0)
-        torch.testing.assert_close(normalised["hybrid"][:, 0], torch.full((8,), ends[0]))
-        torch.testing.assert_close(normalised["hybrid"][:, -1], torch.full((8,), ends[1]))
+        intact = 0 if mode == "deletion" else -1
+        torch.testing.assert_close(normalised["hybrid"][:, intact], torch.ones(8))
     rows = {row["model"]: row for row in gradient.summary()}
     gains = {row["model"]: row for row in saliency.gains_over_random(scores)}
     for score in ("deletion_auc", "insertion_auc"):
@@ -223,53 +225,99 @@ def test_normalised_curves_do_not_depend_on_an_affine_probability_scale():
         assert gains["hybrid"][raw] == pytest.approx(0.3 * gains["classical"][raw], rel=1e-4)
 
 
-def test_flat_and_reversed_curves_are_excluded_and_counted():
+def test_curves_are_normalised_against_chance_and_images_at_chance_excluded():
     curves = torch.tensor(
         [
-            [0.9, 0.6, 0.3, 0.1],  # falls by 0.8
-            [0.70, 0.71, 0.70, 0.69],  # flat: falls by 0.01 < MIN_CURVE_CHANGE
-            [0.5, 0.7, 0.8, 0.9],  # reversed: rises by 0.4
-            [0.6, 0.6, 0.6, 0.6 - 1.5 * saliency.MIN_CURVE_CHANGE],  # just informative
+            [0.9, 0.6, 0.3, 0.1],  # falls from 0.4 above chance to 0.4 below it
+            [0.51, 0.52, 0.50, 0.49],  # intact at 0.51: within MIN_CURVE_CHANGE of chance
+            [0.7, 0.8, 0.9, 0.95],  # rises towards the blank image's class: still defined
+            [0.5 + 1.5 * saliency.MIN_CURVE_CHANGE, 0.5, 0.5, 0.5],  # just informative
         ]
     )
-    deletion = normalise_curves(curves, "deletion")
-    torch.testing.assert_close(deletion[0], torch.tensor([1.0, 0.625, 0.25, 0.0]))
-    assert deletion[1:3].isnan().all() and not deletion[[0, 3]].isnan().any()
-    insertion = normalise_curves(curves, "insertion")  # rising is the right way here
-    torch.testing.assert_close(insertion[2], torch.tensor([0.0, 0.5, 0.75, 1.0]))
-    assert insertion[[0, 1, 3]].isnan().all()
-    assert normalise_curves(curves, "deletion", min_change=0.005)[1].isfinite().all()
+    deletion = normalise_curves(curves, "deletion", chance=0.5)
+    torch.testing.assert_close(deletion[0], torch.tensor([1.0, 0.25, -0.5, -1.0]))
+    torch.testing.assert_close(deletion[2], torch.tensor([1.0, 1.5, 2.0, 2.25]))
+    assert deletion[1].isnan().all() and not deletion[[0, 2, 3]].isnan().any()
+    insertion = normalise_curves(curves, "insertion", chance=0.5)  # the intact image is last
+    torch.testing.assert_close(insertion[2], torch.tensor([4 / 9, 6 / 9, 8 / 9, 1.0]))
+    assert insertion[[0, 1, 3]].isnan().all()  # intact (last) within 0.02 of chance
     with pytest.raises(ValueError, match="use 'deletion' or 'insertion'"):
-        normalise_curves(curves, "erosion")
+        normalise_curves(curves, "erosion", chance=0.5)
 
     def scores(method: str, middle: float) -> saliency.SaliencyScores:
         shifted = curves.clone()
         shifted[:, 1] = middle  # the map changes the middle of a curve, never its end points
+        targets = {"classical": torch.tensor([0, 1, 1, 0])}
         return saliency.SaliencyScores(
-            method, {"classical": shifted}, {"classical": shifted}, np.zeros(4), None
-        )
+            method, {"classical": shifted}, {"classical": shifted}, np.zeros(4), None,
+            targets=targets,
+        )  # fmt: skip
 
     gradient, random = scores("gradient", 0.5), scores("random", 0.8)
     (row,) = gradient.summary()
-    assert (row["images"], row["deletion_excluded"], row["insertion_excluded"]) == (4, 2, 3)
+    assert (row["images"], row["kept"], row["kept_by_class"]) == (4, 3, [2, 1])
     areas = gradient.area("deletion")["classical"]
-    assert np.isnan(areas[1:3]).all() and np.isfinite(areas[[0, 3]]).all()
-    assert row["deletion_auc"] == pytest.approx(areas[[0, 3]].mean())
+    assert np.isnan(areas[1]) and np.isfinite(areas[[0, 2, 3]]).all()
+    assert row["deletion_auc"] == pytest.approx(areas[[0, 2, 3]].mean())
     raw_areas = curve_area(gradient.deletion_curves["classical"])
     assert row["deletion_auc_raw"] == pytest.approx(raw_areas.mean())  # every image
     (gain,) = saliency.gains_over_random({"gradient": gradient, "random": random})
-    # paired over images 0 and 3 only; there a middle point 0.3 lower in probability lowers the
-    # normalised area by 0.3 / (3 * change): 0.3 / 2.4 and 0.3 / (3 * 0.03)
-    expected = np.mean([0.3 / 2.4, 0.3 / (3 * 1.5 * saliency.MIN_CURVE_CHANGE)])
+    # paired over images 0, 2 and 3; there a middle point 0.3 lower in probability lowers the
+    # normalised area by 0.3 / (3 * (p_intact - chance))
+    expected = np.mean([0.3 / (3 * 0.4), 0.3 / (3 * 0.2), 0.3 / (3 * 1.5 * 0.02)])
     assert gain["deletion_gain"] == pytest.approx(expected, rel=1e-4)
     assert gain["deletion_gain_raw"] == pytest.approx(0.1)  # all four images, 0.3 / 3
+
+
+def blank_biased_model() -> nn.Module:
+    """The region model with a bias: the mean-colour image (zeros) is class 0 with p = 0.95,
+    like the CIFAR models whose blank image is an "airplane"."""
+    model = region_model()
+    with torch.no_grad():
+        model[1].bias.copy_(torch.tensor([np.log(19.0), 0.0]))
+    return model
+
+
+def test_deletion_keeps_the_images_of_the_class_the_blank_image_is_given():
+    model = blank_biased_model()
+    torch.manual_seed(6)
+    weights = model[1].weight.view(2, 3, SIZE, SIZE)
+    towards_one = weights[1] - weights[0]
+    images = torch.randn(12, 3, SIZE, SIZE) * 0.05
+    images[:6] += 0.02 * towards_one  # class 0, less surely than the blank image
+    images[6:] += 0.1 * towards_one  # class 1
+    targets = model(images).argmax(1)
+    assert set(targets.tolist()) == {0, 1}
+    maps = attribution_maps(model, images, targets, "gradient")
+    score = score_saliency(
+        {"hybrid": model}, images, {"hybrid": maps}, {"hybrid": targets}, "gradient"
+    )
+    raw = score.deletion_curves["hybrid"]
+    blank_class = targets == 0
+    # the defect's condition: for the blank image's class the curve ends above where it starts,
+    # so end-point normalisation had no fall to measure and dropped every such image
+    assert (raw[blank_class, -1] >= raw[blank_class, 0]).all()
+    kept = score.kept()["hybrid"]
+    assert kept.all()  # both classes kept
+    (row,) = score.summary()
+    assert row["kept_by_class"] == [int(blank_class.sum()), int((~blank_class).sum())]
+    assert np.isfinite(score.area("deletion")["hybrid"]).all()
+
+
+def test_curves_have_at_least_sixteen_points_by_default():
+    model = region_model()
+    images = torch.randn(3, 3, SIZE, SIZE)
+    targets = model(images).argmax(1)
+    order = saliency_order(torch.rand(3, SIZE, SIZE))
+    for mode in saliency.MODES:
+        assert perturbation_curves(model, images, targets, order, mode).shape == (3, 17)
 
 
 def test_integrated_gradients_completeness_gap():
     model = region_model()
     images = torch.randn(5, 3, SIZE, SIZE)
     targets = torch.tensor([0, 1, 0, 1, 1])
-    maps, gap = integrated_gradients(model, images, targets, steps=4)
+    maps, gap = integrated_gradients(model, images, targets, steps=4, target_gap=math.inf)
     torch.testing.assert_close(
         maps, attribution_maps(model, images, targets, "integrated_gradients")
     )
@@ -282,7 +330,8 @@ def test_integrated_gradients_completeness_gap():
         nonlinear[1].weight.mul_(4)  # strongly saturating: a curved integrand
     targets = nonlinear(images).argmax(1)
     means = [
-        integrated_gradients(nonlinear, images, targets, steps)[1].mean() for steps in (2, 4, 16)
+        integrated_gradients(nonlinear, images, targets, steps, target_gap=math.inf)[1].mean()
+        for steps in (2, 4, 16)
     ]
     assert means[0] > 0.01  # two steps miss the curvature
     assert means[0] > means[1] > means[2] and means[2] < 1e-3
@@ -290,6 +339,21 @@ def test_integrated_gradients_completeness_gap():
     with torch.no_grad():
         flat[1].weight.zero_()  # F(x) = F(baseline): the relative gap is undefined
     assert np.isnan(integrated_gradients(flat, images, targets)[1]).all()
+
+
+def test_integrated_gradients_refines_until_the_median_completeness_gap_is_under_5_percent():
+    torch.manual_seed(1)
+    sharp = nn.Sequential(
+        nn.Flatten(), nn.Linear(3 * SIZE * SIZE, 32), nn.Tanh(), nn.Linear(32, 2)
+    ).eval()
+    with torch.no_grad():
+        sharp[1].weight.mul_(20)  # saturating fast: two steps are far off
+    images = torch.randn(8, 3, SIZE, SIZE)
+    targets = sharp(images).argmax(1)
+    _, coarse = integrated_gradients(sharp, images, targets, steps=2, target_gap=math.inf)
+    assert np.nanmedian(coarse) > 0.05
+    _, refined = integrated_gradients(sharp, images, targets, steps=2)
+    assert np.nanmedian(refined) < 0.05  # Sundararajan et al.'s check
 
 
 def test_explain_methods_reports_the_completeness_gap_in_the_ig_rows():
@@ -369,30 +433,21 @@ def test_user_images_from_a_path_or_pil(trained_smoke_cfg, tmp_path):
         saliency.load_user_image(tmp_path / "missing.jpg", cfg)
 
 
-def test_models_are_compared_on_the_images_every_model_scores():
-    from helpers.analysis.saliency.seeds import _common_mean
-
-    means, n = _common_mean(
-        {
-            "hybrid": np.array([1.0, 2.0, np.nan, 4.0]),
-            "classical": np.array([3.0, np.nan, 5.0, 7.0]),
-        }
-    )
-    assert n == 2 and means == {"hybrid": 2.5, "classical": 5.0}
-    means, n = _common_mean({"hybrid": np.array([np.nan]), "classical": np.array([1.0])})
-    assert n == 0 and all(np.isnan(v) for v in means.values())
-
-
 def test_saliency_results_over_seeds_are_paired_by_seed(trained_smoke_cfg):
     from helpers.run.session import setup
 
     session = setup({"artifacts_dir": trained_smoke_cfg.artifacts_dir})
     images, _, _ = session.test_images(8)
-    results = saliency.saliency_study(session.models_by_seed, images).results()
+    study = saliency.saliency_study(session.models_by_seed, images)
+    matrices = study.image_scores()
+    assert all(m.shape == (len(trained_smoke_cfg.seeds), 8) for m in matrices[SIMILARITY].values())
+    results = study.results(margin=0.07)
     seeds = trained_smoke_cfg.seeds
     row = results.number("IG deletion gain over random (normalised)", model="hybrid")
     assert row["unit"] == "seeds" and row["n"] <= len(seeds)
-    names = list(results.family.comparisons)
-    assert len(names) == 9 and all("completeness" not in name for name in names)  # 3 x 3 pairs
+    comparisons = results.family.comparisons
+    assert len(comparisons) == 9 and all("completeness" not in name for name in comparisons)
+    assert all(c.unit == "seeds × images" and c.n_images > 1 for c in comparisons.values())
+    assert all(c.margin == 0.07 for c in comparisons.values())
     gap = results.number("IG completeness gap (median, relative)", model="classical")
     assert 0 <= gap["mean"] < 0.05  # converged integration (Sundararajan et al.'s 5 %)

@@ -196,15 +196,17 @@ def test_plot_perturbation_curves_draws_mean_curves_per_method_and_model():
         ]
 
 
-# Three images, three points per curve; ends fixed per (model, mode), middles per method. Each
-# model has one image whose curve is excluded from the normalised ones: flat (change < 0.02)
-# or reversed (rising under deletion, falling under insertion).
+# Three images, three points per curve; ends fixed per (model, mode), middles per method. The
+# intact image's probability (deletion's start, insertion's end) is the same for both modes; the
+# classical model explains its last image at 0.51, within 0.02 of chance (0.5): excluded. The
+# hybrid's middle image ends deletion above its start (the blank image's class): kept.
 ENDS = {
-    ("deletion", "classical"): [(0.9, 0.1), (0.8, 0.4), (0.6, 0.595)],  # flat last image
-    ("deletion", "hybrid"): [(0.7, 0.3), (0.5, 0.6), (0.8, 0.2)],  # reversed middle image
-    ("insertion", "classical"): [(0.2, 0.9), (0.3, 0.7), (0.5, 0.9)],  # none excluded
-    ("insertion", "hybrid"): [(0.5, 0.8), (0.6, 0.3), (0.4, 0.8)],  # reversed middle image
+    ("deletion", "classical"): [(0.9, 0.1), (0.8, 0.4), (0.51, 0.3)],
+    ("deletion", "hybrid"): [(0.7, 0.3), (0.6, 0.9), (0.8, 0.2)],
+    ("insertion", "classical"): [(0.2, 0.9), (0.3, 0.8), (0.5, 0.51)],
+    ("insertion", "hybrid"): [(0.5, 0.7), (0.6, 0.6), (0.4, 0.8)],
 }
+TARGETS = {"classical": torch.tensor([0, 1, 0]), "hybrid": torch.tensor([0, 1, 1])}
 
 
 def _ended_scores(method: str, middle: float, completeness=None) -> SaliencyScores:
@@ -212,7 +214,9 @@ def _ended_scores(method: str, middle: float, completeness=None) -> SaliencyScor
     for (mode, model), ends in ENDS.items():
         curves[mode][model] = torch.tensor([[a, middle, b] for a, b in ends])
     rank = np.array([0.1, 0.2, 0.3])
-    return SaliencyScores(method, *curves.values(), rank, None, completeness)
+    return SaliencyScores(
+        method, *curves.values(), rank, None, completeness, chance=0.5, targets=TARGETS
+    )
 
 
 def test_plot_perturbation_curves_shows_normalised_curves_and_the_excluded_images():
@@ -220,26 +224,26 @@ def test_plot_perturbation_curves_shows_normalised_curves_and_the_excluded_image
     fig = plot_perturbation_curves(scores, "Normalised")  # normalised is the default
     deletion_ax, insertion_ax = fig.axes
     check_figure(fig, "Normalised")
+    excluded = "classical 1, hybrid 0 of 3 images excluded (explained at chance)"
     assert deletion_ax.get_title() == (
-        "Deletion, normalised per image (lower area is better)\n"
-        "classical 1, hybrid 1 of 3 images excluded (flat or reversed)"
+        f"Deletion, normalised per image (lower area is better)\n{excluded}"
     )
     assert insertion_ax.get_title() == (
-        "Insertion, normalised per image (higher area is better)\n"
-        "classical 0, hybrid 1 of 3 images excluded (flat or reversed)"
+        f"Insertion, normalised per image (higher area is better)\n{excluded}"
     )
-    assert_labels(deletion_ax, ylabel="probability rescaled: 1 intact, 0 all removed")
-    assert_labels(insertion_ax, ylabel="probability rescaled: 0 blurred, 1 intact")
-    # gradient, middle 0.5: classical deletion images 0, 1 -> 0.5, 1/4; hybrid 0, 2 -> 1/2, 1/2
-    expected_deletion = [[1, 0.375, 0], [1, 0.5, 0]]
-    # classical insertion (0.3/0.7 + 0.2/0.4 + 0/0.4) / 3; hybrid images 0, 2 -> 0, 1/4
-    expected_insertion = [[0, (3 / 7 + 0.5) / 3, 1], [0, 0.125, 1]]
+    assert_labels(deletion_ax, ylabel="probability above chance: 1 intact, 0 chance")
+    assert_labels(insertion_ax, ylabel="probability above chance: 1 intact, 0 chance")
+    # (p - 0.5) / (p_intact - 0.5); the gradient's middle 0.5 is chance: 0. Classical deletion,
+    # images 0, 1: ends -1 and -1/3; hybrid, all three: -1, 4, -1
+    expected_deletion = [[1, 0, -2 / 3], [1, 0, 2 / 3]]
+    # insertion starts: classical -0.75, -2/3; hybrid 0, 1, -1/3
+    expected_insertion = [[-(0.75 + 2 / 3) / 2, 0, 1], [2 / 9, 0, 1]]
     for ax, expected in ((deletion_ax, expected_deletion), (insertion_ax, expected_insertion)):
         ydata = line_ydata(ax)
         assert len(ydata) == 4 and np.allclose(ydata[:2], expected, atol=1e-6)
         assert np.isfinite(ydata).all()  # excluded images are left out, not propagated
     raw = plot_perturbation_curves(scores, "Raw", normalised=False)
-    np.testing.assert_allclose(line_ydata(raw.axes[0])[0], [0.7667, 0.5, 0.365], atol=1e-4)
+    np.testing.assert_allclose(line_ydata(raw.axes[0])[0], [0.73667, 0.5, 0.26667], atol=1e-4)
 
 
 def test_describe_scores_states_the_normalised_gains_completeness_gap_and_exclusions():
@@ -256,10 +260,10 @@ def test_describe_scores_states_the_normalised_gains_completeness_gap_and_exclus
         and lines[-1] == "- All ± are standard errors over images, for one seed's models."
     )
     # middle 0.5 vs random 0.6 on images 0, 1 (image 2 excluded): the area differs by half the
-    # normalised middles' difference, 0.1 / 0.8 and 0.1 / 0.4
+    # normalised middles' difference, 0.1 / 0.4 and 0.1 / 0.3
     assert gains[0]["model"] == "classical"
-    assert gains[0]["deletion_gain"] == pytest.approx((0.0625 + 0.125) / 2)
-    assert "normalised deletion gain over random maps: classical 0.094 ± 0.031" in lines[0]
+    assert gains[0]["deletion_gain"] == pytest.approx((0.125 + 0.05 / 0.3) / 2)
+    assert "normalised deletion gain over random maps: classical 0.146 ± 0.021" in lines[0]
     assert "normalised insertion gain over random maps: classical" in lines[0]
     assert "completeness" not in lines[0]
     assert lines[1].startswith("- **integrated gradients**:")
@@ -268,10 +272,9 @@ def test_describe_scores_states_the_normalised_gains_completeness_gap_and_exclus
         "logit): classical 0.020 ± 0.010, hybrid 0.200 ± 0.058" in lines[1]
     )
     assert lines[2] == (
-        "- Normalised curves leave out images whose probability of the explained class does "
-        "not fall under deletion (rise under insertion) by at least 0.02 between the end points: "
-        "classical 1 (deletion) and 0 (insertion) of 3; hybrid 1 (deletion) and 1 (insertion) "
-        "of 3; the same images for every method."
+        "- Normalised curves leave out images whose intact probability of the explained class is "
+        "within 0.02 of chance: classical 1 of 3 (kept per explained class: 1, 1); hybrid 0 of 3 "
+        "(kept per explained class: 1, 2); the same images for both curves and every method."
     )
 
 

@@ -10,10 +10,7 @@ game (Zhang et al. 2016).
 
 from helpers.analysis.saliency.maps import (
     METHODS,
-    Explanation,
     explain,
-    explain_user_image,
-    load_user_image,
     predict,
     unit_saliency,
     unit_similarity,
@@ -26,6 +23,7 @@ from helpers.analysis.saliency.scores import (
     score_rows,
 )
 from helpers.analysis.saliency.seeds import ANALYSIS, saliency_study
+from helpers.analysis.saliency.user_image import Explanation, explain_user_image, load_user_image
 
 __all__ = [
     "ANALYSIS",

@@ -198,14 +198,14 @@ def smoothgrad_maps(
     seed: int,
 ) -> dict[Key, torch.Tensor]:
     """SmoothGrad (Smilkov et al. 2017) of every head: |gradient| averaged over ``samples``
-    noisy copies (std ``noise`` x the input range; the same copies for every head), then the
-    max over channels."""
-    std = noise * float(images.max() - images.min())
+    noisy copies (std ``noise`` x each image's own range, :func:`noise_scale`; the same copies
+    for every head), then the max over channels."""
+    std = noise_scale(images, noise)
 
     def noisy(batch: torch.Tensor, image: torch.Tensor, draw: torch.Tensor) -> torch.Tensor:
         return batch + torch.stack(
             [
-                noise_draw(seed, int(i), int(k), batch.shape[1:], std)
+                noise_draw(seed, int(i), int(k), batch.shape[1:], float(std[i]))
                 for i, k in zip(image, draw, strict=True)
             ]
         )
@@ -214,6 +214,13 @@ def smoothgrad_maps(
         images, samples, noisy, _target_logits(targets), absolute=True, desc="smoothgrad"
     )
     return {key: grad.amax(dim=1) for key, grad in grads.items()}
+
+
+def noise_scale(images: torch.Tensor, noise: float) -> torch.Tensor:
+    """SmoothGrad's noise std per image ``(N,)``: ``noise`` x (max - min) of that image alone,
+    so an image's copies do not depend on the other images of its batch."""
+    pixels = images.flatten(1)
+    return noise * (pixels.amax(dim=1) - pixels.amin(dim=1))
 
 
 def noise_draw(seed: int, image: int, draw: int, shape: torch.Size, std: float) -> torch.Tensor:

@@ -8,14 +8,11 @@ backbone once for all models instead of once per model, as Captum would."""
 
 from __future__ import annotations
 
-import dataclasses
 import warnings
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
 from scipy.stats import rankdata
 from torch import nn
 
@@ -28,20 +25,19 @@ from helpers.analysis.saliency.algorithms import (
     smoothgrad_maps,
     unit_maps,
 )
-from helpers.config import Config
-from helpers.model.data import drawn_per_class, image_transform
 from helpers.model.device import DEFAULT_MEMORY_BUDGET_MB
 
 METHODS = ("gradient", "smoothgrad", "integrated_gradients")
 RANDOM = "random"  # reference "method": uniform random maps, the chance level of every score
 SMOOTHGRAD_SAMPLES = 16
-SMOOTHGRAD_NOISE = 0.15  # noise std as a fraction of the input range (Smilkov et al.: 10-20 %)
-# Integration steps (Gauss-Legendre). A power study at 32 px on the shared CIFAR cats/dogs models
-# (benchmarks/power_saliency.py; README "Mari's real size") found the IG gains, their paired
-# differences and the SEs over seeds unchanged from 32 to 16 steps at 40 images, and those SEs
-# comparable to 64 images, 32 steps and 8 curve steps, at a third of the backward passes. The
-# median completeness gap, reported with every run, rises from 5-10 % to 11-17 %.
+SMOOTHGRAD_NOISE = 0.15  # noise std as a fraction of each image's range (Smilkov et al.: 10-20 %)
+# Integration steps (Gauss-Legendre) to start from, doubled while any model's median completeness
+# gap is above COMPLETENESS_TARGET (Sundararajan et al.'s check), up to MAX_IG_STEPS. At 224 px
+# (random backbone, trained or random heads) 16 steps give median gaps under 1 %; on the shared
+# CIFAR models at 32 px they gave 11-17 %, which the doubling brings under 5 % (32 px is cheap).
 IG_STEPS = 16
+MAX_IG_STEPS = 128
+COMPLETENESS_TARGET = 0.05
 # |F(x) - F(baseline)| (logit units) below which IG's relative completeness gap is undefined:
 # near-zero output changes would blow a relative gap up
 COMPLETENESS_MIN_CHANGE = 1e-2
@@ -67,7 +63,7 @@ def attribution_maps(
     """Saliency of the pre-softmax logit of ``targets`` w.r.t. the input pixels, ``(B, H, W)``.
 
     ``gradient`` is Simonyan et al.'s map: max over colour channels of |d logit / d pixel|.
-    ``smoothgrad`` averages that |gradient| over noisy copies (std = 15 % of the input range)
+    ``smoothgrad`` averages that |gradient| over noisy copies (std = 15 % of each image's range)
     before the channel max. ``integrated_gradients`` is :func:`integrated_gradients`' map.
     ``random`` returns seeded uniform noise: the chance reference.
     """
@@ -89,9 +85,11 @@ def _maps(
     *,
     smoothgrad_samples: int = SMOOTHGRAD_SAMPLES,
     ig_steps: int = IG_STEPS,
+    ig_target: float = COMPLETENESS_TARGET,
 ) -> tuple[dict[Key, torch.Tensor], dict[Key, np.ndarray]]:
-    """Every model's ``method`` maps of its ``targets`` and (IG) completeness gaps, sharing the
-    backbone's work between the models that share a backbone (:mod:`.bank`)."""
+    """Every model's ``method`` maps of its ``targets`` and (IG, starting at ``ig_steps``, see
+    :func:`converged_integrated_gradients`) completeness gaps, sharing the backbone's work
+    between the models that share a backbone (:mod:`.bank`)."""
     if method == RANDOM:  # one random map for every model: its curves cost one set of passes
         generator = torch.Generator().manual_seed(seed)
         shared = torch.rand(images[:, 0].shape, generator=generator)
@@ -110,11 +108,37 @@ def _maps(
                 smoothgrad_maps(bank, images, chosen, smoothgrad_samples, SMOOTHGRAD_NOISE, seed)
             )
         else:
-            attributions, change = integrated_gradients_maps(bank, images, chosen, ig_steps)
-            for key, attribution in attributions.items():
-                maps[key] = attribution.sum(dim=1).abs()
-                gaps[key] = completeness_gap(attribution, change[key])
+            found, found_gaps = converged_integrated_gradients(
+                bank, images, chosen, ig_steps, ig_target
+            )
+            maps.update(found)
+            gaps.update(found_gaps)
     return maps, gaps
+
+
+def converged_integrated_gradients(
+    bank: HeadBank,
+    images: torch.Tensor,
+    targets: Mapping[Key, torch.Tensor],
+    steps: int,
+    target_gap: float = COMPLETENESS_TARGET,
+) -> tuple[dict[Key, torch.Tensor], dict[Key, np.ndarray]]:
+    """Integrated Gradients maps and completeness gaps of every head, with ``steps`` doubled
+    (up to ``MAX_IG_STEPS``) while some head's median gap is above ``target_gap`` (Sundararajan
+    et al.'s recipe: add steps until the attributions sum to within 5 % of the output change)."""
+    while True:
+        attributions, change = integrated_gradients_maps(bank, images, targets, steps)
+        gaps = {key: completeness_gap(a, change[key]) for key, a in attributions.items()}
+        worst = max((_median(gap) for gap in gaps.values()), default=0.0)
+        if not worst > target_gap or steps >= MAX_IG_STEPS:  # NaN (no defined gap): done
+            return {key: a.sum(dim=1).abs() for key, a in attributions.items()}, gaps
+        steps *= 2
+
+
+def _median(values: np.ndarray) -> float:
+    """The median of the finite values (NaN when there is none)."""
+    finite = values[np.isfinite(values)]
+    return float(np.median(finite)) if finite.size else float("nan")
 
 
 def completeness_gap(attributions: torch.Tensor, change: torch.Tensor) -> np.ndarray:
@@ -132,6 +156,7 @@ def integrated_gradients(
     targets: torch.Tensor,
     steps: int = IG_STEPS,
     memory_budget_mb: int = DEFAULT_MEMORY_BUDGET_MB,
+    target_gap: float = COMPLETENESS_TARGET,
 ) -> tuple[torch.Tensor, np.ndarray]:
     """Integrated Gradients maps ``(B, H, W)`` and each image's relative completeness gap ``(B,)``.
 
@@ -140,13 +165,14 @@ def integrated_gradients(
     rule); the map is |sum over channels|, the usual reduction for signed attributions.
     Completeness (Sundararajan et al. 2017) says the attributions sum to F(x) - F(baseline); the
     gap is the shortfall relative to that change (so that it does not depend on each model's
-    logit scale). It is a quadrature error that shrinks as ``steps`` grows; NaN where
-    |F(x) - F(baseline)| < ``COMPLETENESS_MIN_CHANGE``.
+    logit scale). It is a quadrature error that shrinks as the steps grow: they start at
+    ``steps`` and double while the median gap is above ``target_gap`` (``math.inf``: exactly
+    ``steps``); NaN where |F(x) - F(baseline)| < ``COMPLETENESS_MIN_CHANGE``.
     """
     targets = torch.as_tensor(targets, dtype=torch.long)
     maps, gaps = _maps(
         {0: model}, images, {0: targets}, "integrated_gradients", 0, memory_budget_mb,
-        ig_steps=steps,
+        ig_steps=steps, ig_target=target_gap,
     )  # fmt: skip
     return maps[0], gaps[0]
 
@@ -321,78 +347,3 @@ def unit_similarity(unit_maps: torch.Tensor) -> np.ndarray:
     with warnings.catch_warnings():  # all-NaN rows (every unit off) stay NaN
         warnings.simplefilter("ignore", RuntimeWarning)
         return np.nanmean(np.stack(pairs, axis=1), axis=1)
-
-
-@dataclasses.dataclass
-class Explanation:
-    """Every model's saliency map of one image and its class probabilities."""
-
-    name: str
-    method: str
-    image: torch.Tensor  # (1, 3, S, S), normalised
-    maps: dict[str, torch.Tensor]  # model -> (1, S, S)
-    probabilities: dict[str, torch.Tensor]  # model -> (1, C)
-
-
-def explain_user_image(
-    source: Image.Image | str | Path,
-    models: Mapping[str, nn.Module],
-    cfg: Config,
-    method: str = "integrated_gradients",
-) -> Explanation:
-    """Both models' maps of any photo (a PIL image or a path), through the models' transform.
-
-    Args:
-        source: A PIL image, or the path of an image file.
-        models: The models to explain (images to logits), by name.
-        cfg: The run's configuration (the image transform and the seed).
-        method: A method of :data:`METHODS`, or ``"random"``.
-
-    Returns:
-        The :class:`Explanation`: the image ``(1, 3, S, S)``, each model's map ``(1, S, S)`` of
-        its predicted class and its probabilities ``(1, C)``.
-
-    Example:
-        >>> explanation = explain_user_image("photo.jpg", models, cfg)  # doctest: +SKIP
-    """
-    image = load_user_image(source, cfg)
-    maps, probabilities = explain(models, image, method, seed=cfg.seed)
-    name = str(source) if isinstance(source, str | Path) else "your image"
-    return Explanation(name, method, image, maps, probabilities)
-
-
-def check_inputs(cfg: Config) -> None:
-    """Raise if ``user_image`` is set but is no image Pillow can read, or if ``saliency_images``
-    (or the test split) gives fewer than two images of a class, which an SE over images and a
-    curve for each class need (preflight)."""
-    path, least = cfg.user_image_path, 2 * cfg.n_classes
-    if path is not None and not path.is_file():
-        raise FileNotFoundError(f"user_image={str(path)!r}: no such file.")
-    try:
-        if path is not None:
-            with Image.open(path) as image:
-                image.verify()
-    except (UnidentifiedImageError, OSError) as exc:
-        raise ValueError(
-            f"user_image={str(path)!r} is not an image Pillow can read: {exc}"
-        ) from exc
-    if cfg.saliency_images < least:
-        raise ValueError(
-            f"saliency_images={cfg.saliency_images}: the scores' standard errors over images need "
-            f"at least two images of each class; give saliency_images >= {least}."
-        )
-    if min(counts := drawn_per_class(cfg, cfg.saliency_images) or [2]) < 2:
-        raise ValueError(
-            f"saliency_images={cfg.saliency_images}: the test split gives {counts} images per "
-            "class, and the scores' standard errors need two of each; use a larger test split."
-        )
-
-
-def load_user_image(source: Image.Image | str | Path, cfg: Config) -> torch.Tensor:
-    """A PIL image or an image file, through the models' transform: ``(1, 3, S, S)``."""
-    if not isinstance(source, Image.Image):
-        path = Path(source).expanduser()
-        if not path.is_file():
-            raise FileNotFoundError(f"user_image={str(path)!r}: no such image file.")
-        source = Image.open(path)
-    return image_transform(cfg)(source.convert("RGB"))[None]

@@ -23,11 +23,11 @@ from helpers.analysis.stats import mean_and_error
 from helpers.model.device import DEFAULT_MEMORY_BUDGET_MB
 
 MODES = ("deletion", "insertion")
-# deletion/insertion evaluated at 0, 1/4, ..., 1 of the pixels: on the shared CIFAR models the
-# SE over seeds of the gains' paired differences was the same as at 1/8 (see maps.IG_STEPS)
-CURVE_STEPS = 4
+# deletion/insertion evaluated at 0, 1/16, ..., 1 of the pixels: 17 points, resolving the first
+# pixels changed as Petsiuk et al.'s metric does (their curves have one point per 224 pixels)
+CURVE_STEPS = 16
 INSERTION_BLUR_SIGMA = 0.1  # of the image side: the blurred canvas insertion starts from
-# Probability change between a curve's end points below which it carries no information
+# Intact probability above chance below which a curve's normalisation is undefined
 MIN_CURVE_CHANGE = 0.02
 
 
@@ -96,24 +96,24 @@ def _check_mode(mode: str) -> None:
 
 
 def normalise_curves(
-    curves: torch.Tensor, mode: str, min_change: float = MIN_CURVE_CHANGE
+    curves: torch.Tensor, mode: str, chance: float, min_change: float = MIN_CURVE_CHANGE
 ) -> torch.Tensor:
-    """Each curve of :func:`perturbation_curves` rescaled between its own end points, ``(B, K)``.
+    """Each curve of :func:`perturbation_curves` as the probability above chance, relative to the
+    intact image's, ``(B, K)``: ``(p_k - chance) / (p_intact - chance)``.
 
-    With p_start, p_end the probabilities at 0 % and 100 % of the pixels changed, deletion
-    becomes (p_k - p_end) / (p_start - p_end), from 1 to 0, and insertion (p_k - p_start) /
-    (p_end - p_start), from 0 to 1: the fraction of the model's own end-to-end change still to
-    come (deletion) or achieved (insertion), which no affine rescaling of the probability
-    changes (such as a ceiling below 1). Rows whose denominator is below ``min_change`` (the
-    probability barely moves, or moves the wrong way: up under deletion, down under insertion)
-    carry no information and are NaN. The end points do not depend on the pixel order, so the
-    same images drop out for every saliency method of one model.
+    ``chance`` is 1 / the number of classes, the same for every class, so the reference level is
+    class-neutral: unlike the curve's other end point (the mean-colour image under deletion,
+    which a model gives one class strongly), it drops no image for the class it is explained
+    as. Deletion starts at 1 and a faithful map drives it to 0 (chance) or below fast; insertion
+    ends at 1. An affine squeeze of every probability towards chance (a probability ceiling below
+    1, as the hybrid head's bounded logits give) leaves it unchanged. Rows whose intact
+    probability is within ``min_change`` of chance (the model is unsure of the image, or the
+    target is not its prediction) are NaN: the same images for both modes and every method.
     """
     _check_mode(mode)
-    start, end = curves[:, :1], curves[:, -1:]
-    high, low = (start, end) if mode == "deletion" else (end, start)
-    change = high - low
-    return torch.where(change >= min_change, (curves - low) / change, torch.nan)
+    intact = curves[:, :1] if mode == "deletion" else curves[:, -1:]
+    above = intact - chance
+    return torch.where(above >= min_change, (curves - chance) / above, torch.nan)
 
 
 def curve_area(curves: torch.Tensor) -> np.ndarray:
@@ -139,9 +139,11 @@ class SaliencyScores:
     """Per-image scores of one saliency method for every model (arrays of length N).
 
     ``deletion_curves``/``insertion_curves`` hold the raw probabilities of the explained class
-    ``(N, steps+1)``; :meth:`curves` and :meth:`area` give them normalised per image
-    (:func:`normalise_curves`, the primary score) or raw. ``completeness`` holds Integrated
-    Gradients' relative completeness gap per model and image (``integrated_gradients``).
+    ``(N, steps+1)``; :meth:`curves` and :meth:`area` give them normalised per image against
+    ``chance`` (1 / the number of classes; :func:`normalise_curves`, the primary score) or raw.
+    ``completeness`` holds Integrated Gradients' relative completeness gap per model and image
+    (``integrated_gradients``); ``targets`` the class each model explains per image, which the
+    summary counts the kept images by.
     """
 
     method: str
@@ -150,20 +152,25 @@ class SaliencyScores:
     rank_correlation: np.ndarray
     pointing: dict[str, np.ndarray] | None
     completeness: dict[str, np.ndarray] | None = None
+    chance: float = 0.5
+    targets: dict[str, torch.Tensor] | None = None
 
     def curves(self, mode: str, normalised: bool = True) -> dict[str, torch.Tensor]:
         """Every model's ``mode`` curves, normalised per image (NaN rows: excluded) or raw."""
         _check_mode(mode)
         raw = self.deletion_curves if mode == "deletion" else self.insertion_curves
-        return {m: normalise_curves(c, mode) if normalised else c for m, c in raw.items()}
+        if not normalised:
+            return dict(raw)
+        return {m: normalise_curves(c, mode, self.chance) for m, c in raw.items()}
 
     def area(self, mode: str, normalised: bool = True) -> dict[str, np.ndarray]:
         """Every model's area under its ``mode`` curves, ``(N,)`` (NaN for excluded images)."""
         return {model: curve_area(c) for model, c in self.curves(mode, normalised).items()}
 
-    def excluded(self, mode: str) -> dict[str, int]:
-        """Every model's number of images left out of the normalised ``mode`` curves."""
-        return {m: int(c[:, 0].isnan().sum()) for m, c in self.curves(mode).items()}
+    def kept(self) -> dict[str, np.ndarray]:
+        """Per model, whether each image's normalised curves are defined, ``(N,)`` (the same for
+        both modes: its intact probability is above chance by ``MIN_CURVE_CHANGE``)."""
+        return {m: c[:, 0].isfinite().numpy() for m, c in self.curves("deletion").items()}
 
     def select(self, keys: Mapping[Key, Key], maps: Mapping[Key, torch.Tensor]) -> SaliencyScores:
         """The scores of the models ``keys`` (new name -> name here) that have them, renamed;
@@ -174,29 +181,31 @@ class SaliencyScores:
                 return None
             return {new: values[old] for new, old in keys.items() if old in values}
 
-        return SaliencyScores(
-            method=self.method,
+        return dataclasses.replace(
+            self,
             deletion_curves=pick(self.deletion_curves),
             insertion_curves=pick(self.insertion_curves),
             rank_correlation=_classical_hybrid_correlation(maps, len(self.rank_correlation)),
             pointing=pick(self.pointing),
             completeness=pick(self.completeness),
+            targets=pick(self.targets),
         )
 
     def summary(self) -> list[dict[str, object]]:
         """One row per model: mean and standard error of every score.
 
-        ``deletion_auc``/``insertion_auc`` are the normalised areas (over the images not
-        excluded; ``*_excluded`` counts the others, of ``images``), ``*_auc_raw`` the areas in
-        probability units; IG rows add ``completeness_gap`` (relative, see
-        ``integrated_gradients``) over ``completeness_images`` images where it is defined.
+        ``deletion_auc``/``insertion_auc`` are the normalised areas (over the ``kept`` images
+        of ``images``; with ``targets``, ``kept_by_class`` counts them per explained class),
+        ``*_auc_raw`` the areas in probability units over every image; IG rows add
+        ``completeness_gap`` (relative, see ``integrated_gradients``) over
+        ``completeness_images`` images where it is defined.
         """
         areas = {
             f"{mode}_auc{suffix}": self.area(mode, normalised)
             for mode in MODES
             for normalised, suffix in ((True, ""), (False, "_raw"))
         }
-        excluded = {mode: self.excluded(mode) for mode in MODES}
+        kept = self.kept()
         rows = []
         for model, curves in self.deletion_curves.items():
             row: dict[str, object] = {"method": self.method, "model": model}
@@ -208,9 +217,11 @@ class SaliencyScores:
                 scores["completeness_gap"] = self.completeness[model]
             for name, values in scores.items():
                 row[name], row[f"{name}_se"] = mean_and_error(values)
-            row["images"] = len(curves)
-            for mode in MODES:
-                row[f"{mode}_excluded"] = excluded[mode][model]
+            row["images"], row["kept"] = len(curves), int(kept[model].sum())
+            if self.targets is not None:
+                classes = round(1 / self.chance)
+                counts = np.bincount(self.targets[model].numpy()[kept[model]], minlength=classes)
+                row["kept_by_class"] = counts.tolist()
             row["rank_corr_images"] = int(np.isfinite(self.rank_correlation).sum())
             if self.completeness is not None:
                 row["completeness_images"] = int(np.isfinite(self.completeness[model]).sum())
@@ -229,13 +240,17 @@ def score_saliency(
     memory_budget_mb: int = DEFAULT_MEMORY_BUDGET_MB,
     steps: int = CURVE_STEPS,
     curves: Mapping[str, dict[Key, torch.Tensor]] | None = None,
+    chance: float | None = None,
 ) -> SaliencyScores:
     """Deletion/insertion curves (``curves[mode]`` when already computed), classical-hybrid
     rank correlation (when both are among the models), pointing game (with ``masks``), and IG's
-    ``completeness`` gaps when given."""
+    ``completeness`` gaps when given; ``chance`` (1 / classes) is read off a model when None."""
     if curves is None:
         found = method_curves(models, images, {method: maps}, targets, steps, memory_budget_mb)
         curves = found[method]
+    if chance is None:
+        with torch.no_grad():
+            chance = 1 / next(iter(models.values()))(images[:1]).shape[1]
     return SaliencyScores(
         method=method,
         deletion_curves=curves["deletion"],
@@ -245,6 +260,8 @@ def score_saliency(
         if masks is None
         else {name: pointing_game(m, masks) for name, m in maps.items()},
         completeness=None if completeness is None else dict(completeness),
+        chance=chance,
+        targets=dict(targets),
     )
 
 
@@ -317,6 +334,7 @@ def score_methods(
             masks,
             completeness=gaps if method == "integrated_gradients" else None,
             curves=curves[method],
+            chance=1 / next(iter(probabilities.values())).shape[1],
         )
         for method, by_model in maps.items()
     }

@@ -8,19 +8,19 @@ model's unit maps; each batch goes through the shared backbone once for all of t
 (:mod:`.bank`). :meth:`SaliencyStudy.of_seed` gives one seed's models by kind (the pictures and
 their per-method table); :meth:`SaliencyStudy.results` the comparison over seeds:
 
-Integrated Gradients' normalised deletion and insertion gains over random maps and how alike the
-maps of the four hidden units are, each a mean over the images that every model of the seed
-scores (an image whose curve one model leaves out, or whose unit maps are undefined for one
-model, is left out for all, so the models are compared on the same images); and IG's median
-relative completeness gap (a convergence check: Sundararajan et al. ask for under 5 %). Stated
-as mean ± SE over seeds, with the number of common images; the models compared paired by seed,
-as one family.
+Integrated Gradients' normalised deletion and insertion gains over random maps (paired per
+image) and how alike the maps of the four hidden units are, per seed and image; and IG's median
+relative completeness gap (a convergence check: Sundararajan et al. ask for under 5 %). Every seed
+explains the same images, so the models are compared over seeds × images (a crossed design whose
+standard error counts both samplings), as one family, each comparison also tested for equivalence
+within ``saliency_margin``; each model's numbers are stated as mean ± SE over seeds.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+import warnings
+from collections.abc import Callable, Mapping, Sequence
 from typing import NamedTuple
 
 import numpy as np
@@ -34,14 +34,18 @@ from helpers.analysis.saliency.maps import (
     METHODS,
     RANDOM,
     MethodMaps,
-    check_inputs,
     explain_methods,
     head_unit_saliency,
     unit_similarity,
 )
 from helpers.analysis.saliency.scores import CURVE_STEPS, SaliencyScores, score_methods
-from helpers.declare import POSITIVE, Analysis, Parameter, Tab
+from helpers.analysis.saliency.user_image import check_inputs
+from helpers.declare import POSITIVE, POSITIVE_NUMBER, Analysis, Parameter, Tab
 from helpers.model.device import DEFAULT_MEMORY_BUDGET_MB
+
+# The smallest difference worth calling one: 5 % of the way from chance to the intact image's
+# probability, averaged over the curve (normalised area), or 0.05 of rank correlation
+SALIENCY_MARGIN = 0.05
 
 ANALYSIS = Analysis(
     name="saliency",
@@ -56,6 +60,14 @@ ANALYSIS = Analysis(
             help="images scored (balanced classes, seeded)",
         ),
         Parameter("user_image", "", help="a photo to explain, besides the test images"),
+        Parameter(
+            "saliency_margin",
+            SALIENCY_MARGIN,
+            POSITIVE_NUMBER,
+            help="equivalence margin of the saliency comparisons: differences of IG gains over "
+            "random (normalised area) or of unit-map similarities (rank correlation) within "
+            "±this are equivalent",
+        ),
     ),
     key_figure="03_deletion_insertion",
     check=check_inputs,
@@ -67,7 +79,9 @@ GAINS = {  # name: (curve, sign of method area - random area that means "more fa
     "IG deletion gain over random (normalised)": ("deletion", -1),
     "IG insertion gain over random (normalised)": ("insertion", 1),
 }
+SIMILARITY = "similarity of the unit maps"
 COMPLETENESS = "IG completeness gap (median, relative)"
+UNIT = "seeds × images"  # the comparisons' units: every seed's models explain the same images
 PICTURE_METHODS = ("gradient", "smoothgrad")  # for the first seed's models only
 
 
@@ -125,52 +139,60 @@ class SaliencyStudy:
             maps, pick(self.probabilities), scores, pick(self.unit_maps), pick(self.unit_values)
         )
 
-    def seed_scores(self) -> dict[int, dict[str, tuple[dict[str, float], int]]]:
-        """Every seed's models: ``[seed][score] -> (value per model, images it is over)``."""
+    def image_scores(self) -> dict[str, dict[str, np.ndarray]]:
+        """Every compared per-image score: ``[score][kind]`` a ``(seeds, images)`` matrix (the
+        same images for every seed), NaN where undefined (an image whose intact probability is
+        at chance for the model, or whose unit maps are all undefined)."""
         method, reference = self.scores[METHOD], self.scores[RANDOM]
-        gaps = self.maps.completeness
-        result: dict[int, dict[str, tuple[dict[str, float], int]]] = {}
-        for seed in self.seeds:
-            keys = {kind: (s, kind) for s, kind in self.probabilities if s == seed}
-            one: dict[str, tuple[dict[str, float], int]] = {}
-            for name, (mode, sign) in GAINS.items():
-                area, chance = method.area(mode), reference.area(mode)
-                one[name] = _common_mean(
-                    {kind: sign * (area[key] - chance[key]) for kind, key in keys.items()}
-                )
-            one["similarity of the unit maps"] = _common_mean(
-                {kind: unit_similarity(self.unit_maps[key]) for kind, key in keys.items()}
-            )
-            one[COMPLETENESS] = (
-                {kind: float(np.nanmedian(gaps[key])) for kind, key in keys.items()},
-                int(min(np.isfinite(gaps[key]).sum() for key in keys.values())),
-            )
-            result[seed] = one
-        return result
+        found = {}
+        for name, (mode, sign) in GAINS.items():
+            area, chance = method.area(mode), reference.area(mode)
+            found[name] = self._by_kind({key: sign * (area[key] - chance[key]) for key in area})
+        found[SIMILARITY] = self._by_kind(
+            {key: unit_similarity(maps) for key, maps in self.unit_maps.items()}
+        )
+        return found
 
-    def results(self) -> Results:
-        """:meth:`seed_scores` as mean ± SE over seeds; the faithfulness gains and the unit-map
-        similarity compared between models, paired by seed (one family).
+    def _by_kind(self, per_key: Mapping[Key, np.ndarray]) -> dict[str, np.ndarray]:
+        """Per-image values keyed ``(seed, kind)`` as one ``(seeds, images)`` matrix per kind."""
+        kinds = dict.fromkeys(kind for _, kind in per_key)
+        return {kind: np.stack([per_key[(seed, kind)] for seed in self.seeds]) for kind in kinds}
+
+    def results(self, margin: float = SALIENCY_MARGIN) -> Results:
+        """The per-image scores (:meth:`image_scores`) stated per model as mean ± SE over seeds
+        (of each seed's mean over its defined images), and compared between models over seeds ×
+        images (a crossed design: the verdicts hold for new images as well as new seeds; one
+        family), equivalent within ``±margin``; IG's median completeness gap per model.
+
+        Args:
+            margin: The equivalence margin of every comparison (``cfg.saliency_margin``).
 
         Returns:
             The analysis' :class:`~helpers.analysis.results.Results` (``"saliency"``).
 
         Example:
-            >>> publish_results(study.results(), cfg)  # doctest: +SKIP
+            >>> publish_results(study.results(cfg.saliency_margin), cfg)  # doctest: +SKIP
         """
         results = Results(ANALYSIS.name)
-        per_seed = list(self.seed_scores().values())
-        for name in per_seed[0]:
-            kinds = per_seed[0][name][0]
-            values = {kind: [scores[name][0][kind] for scores in per_seed] for kind in kinds}
-            common = [scores[name][1] for scores in per_seed]
-            for kind, by_seed in values.items():
-                results.add(
-                    name, by_seed, "seeds", model=kind, images=f"{min(common)}-{max(common)}"
-                )
-            if name != COMPLETENESS:
-                results.compare_models(name, values, "seeds")
+        for name, by_kind in self.image_scores().items():
+            for kind, values in by_kind.items():
+                _add_per_seed(results, name, kind, values, np.nanmean)
+            results.compare_models(name, by_kind, UNIT, margin=margin)
+        for kind, gaps in self._by_kind(self.maps.completeness).items():
+            _add_per_seed(results, COMPLETENESS, kind, gaps, np.nanmedian)
         return results
+
+
+def _add_per_seed(
+    results: Results, name: str, kind: str, values: np.ndarray, reduce: Callable
+) -> None:
+    """State ``values`` ``(seeds, images)`` as ``reduce`` over each seed's defined images, mean ±
+    SE over seeds, labelled with the range of defined images per seed."""
+    defined = np.isfinite(values).sum(axis=1)
+    with warnings.catch_warnings():  # a seed without a defined image states NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
+        per_seed = reduce(values, axis=1)
+    results.add(name, per_seed, "seeds", model=kind, images=f"{defined.min()}-{defined.max()}")
 
 
 def saliency_study(
@@ -232,14 +254,3 @@ def saliency_study(
     )
     unit_maps, unit_values = head_unit_saliency(models, images, memory_budget_mb)
     return SaliencyStudy(maps, probabilities, scores, unit_maps, unit_values)
-
-
-def _common_mean(per_image: Mapping[str, np.ndarray]) -> tuple[dict[str, float], int]:
-    """Each model's mean over the images where every model's value is defined, and their
-    number (NaN means when there is none)."""
-    common = np.all([np.isfinite(values) for values in per_image.values()], axis=0)
-    means = {
-        kind: float(values[common].mean()) if common.any() else float("nan")
-        for kind, values in per_image.items()
-    }
-    return means, int(common.sum())
