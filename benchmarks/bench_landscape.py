@@ -3,8 +3,9 @@
 Times a ``resolution`` x ``resolution`` grid of the loss over two filter-normalised directions
 for the hybrid head (Mari's dressed circuit, 4 qubits, depth 5) and the classical twin
 ``512_nq_n``, on ``--samples`` cached-feature-sized vectors (512-d), the Hessian's top
-eigenvalue by power iteration, and adaptive sharpness (32 antithetic pairs of directions, the
-sharpness verdict) with its invariance check on the function-preserving reparametrisations.
+eigenvalue by power iteration, and adaptive sharpness (32 antithetic pairs of directions; with
+the circuit angles held fixed, the sharpness verdict, and with them moved, exploratory) with its
+invariance check on the function-preserving reparametrisations (the softmax shift included).
 Results are printed and written as JSON (default
 ``benchmarks/results/bench_landscape.json``).
 """
@@ -56,6 +57,9 @@ def main() -> None:
         _, iterations = top_hessian_eigenvalue(head, features, labels, generator)
         hessian_seconds = time.perf_counter() - start
         start = time.perf_counter()
+        adaptive_sharpness(head, features, labels, generator, angles=False)
+        fixed_seconds = time.perf_counter() - start
+        start = time.perf_counter()
         adaptive_sharpness(head, features, labels, generator)
         adaptive_seconds = time.perf_counter() - start
         start = time.perf_counter()
@@ -65,6 +69,7 @@ def main() -> None:
             "points_per_s": round(args.resolution**2 / grid_seconds, 1),
             "hessian_s": round(hessian_seconds, 2),
             "hessian_iterations": iterations,
+            "adaptive_sharpness_fixed_angles_s": round(fixed_seconds, 2),
             "adaptive_sharpness_s": round(adaptive_seconds, 2),
             "invariance_check_s": round(time.perf_counter() - start, 2),
         }

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -11,12 +10,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from helpers.analysis.landscape import Landscape, spectrum_frequencies
-from helpers.present.style import (
-    MARKER_COLOUR,
-    MODEL_COLOURS,
-    themed,
-)
+from helpers.analysis.landscape import spectrum_frequencies
+from helpers.present.style import MARKER_COLOUR, MODEL_COLOURS, themed
 
 
 @themed
@@ -97,15 +92,8 @@ def plot_landscape_2d(
             ax.plot(0, 0, "*", color=MARKER_COLOUR, markersize=12, label="trained model")
             if trajectories is not None and name in trajectories:
                 path = trajectories[name]
-                ax.plot(
-                    path[:, 0],
-                    path[:, 1],
-                    "w.-",
-                    markersize=4,
-                    linewidth=1,
-                    markeredgecolor="black",
-                    label="training trajectory",
-                )
+                style = {"markersize": 4, "linewidth": 1, "markeredgecolor": "black"}
+                ax.plot(*path[:, :2].T, "w.-", **style, label="training trajectory")
             ax.set_xlabel(axis_labels[0])
             ax.set_ylabel(axis_labels[1])
             ax.set_title(f"{name}: {kind}")
@@ -168,14 +156,9 @@ def plot_periodic_landscape(
     fig.colorbar(image, ax=spectrum_ax, label="log10 |Fourier coefficient|")
     if bound is not None:
         edge = bound + 0.5
-        spectrum_ax.plot(
-            [-edge, edge, edge, -edge, -edge],
-            [-edge, -edge, edge, edge, -edge],
-            "--",
-            color="white",
-            linewidth=1,
-            label=f"|frequency| ≤ {bound}: what the circuit can express",
-        )
+        square = ([-edge, edge, edge, -edge, -edge], [-edge, -edge, edge, edge, -edge])
+        label = f"|frequency| ≤ {bound}: what the circuit can express"
+        spectrum_ax.plot(*square, "--", color="white", linewidth=1, label=label)
         spectrum_ax.legend(fontsize=7, loc="upper right")
     spectrum_ax.set_xlabel("frequency along t")
     spectrum_ax.set_ylabel("frequency along s")
@@ -186,17 +169,20 @@ def plot_periodic_landscape(
 
 
 @themed
-def plot_sharpness(values: Mapping[str, Sequence[float]], radius: float, title: str) -> Figure:
-    """Adaptive sharpness of every model over seeds, the verdict's data: one dot per seed, a
+def plot_sharpness(
+    values: Mapping[str, Sequence[float]], radius: float, title: str, measure: str = "sharpness"
+) -> Figure:
+    """A sharpness measure of every model over seeds (the verdict's data): one dot per seed, a
     grey line joining each seed's models (the comparison is paired by seed) and the geometric
-    mean (the ratio comparison's centre), on a log scale (non-positive values are not drawn;
-    the verdict leaves them out too).
+    mean (the ratio comparison's centre), on a log scale. Non-positive values cannot be drawn
+    (the ratio leaves them out too); each model's count of them is written under its name.
 
     Args:
-        values: Each seed's adaptive sharpness (mean over its directions) by model name, seeds
-            in the same order for every model.
+        values: Each seed's value (mean over its directions) by model name, seeds in the same
+            order for every model.
         radius: ρ, for the axis label.
         title: The figure's title.
+        measure: What the values are, for the axis label (e.g. "adaptive sharpness").
 
     Returns:
         The figure.
@@ -207,22 +193,26 @@ def plot_sharpness(values: Mapping[str, Sequence[float]], radius: float, title: 
     """
     names = list(values)
     table = np.array([np.asarray(values[name], dtype=float) for name in names])
-    table[~(table > 0)] = np.nan
+    shown = np.where(table > 0, table, np.nan)
     positions = np.arange(len(names))
     fig, ax = plt.subplots(figsize=(1.8 * len(names) + 3, 4.2))
-    ax.plot(positions, table, "-", color="0.75", linewidth=0.8, zorder=1)
+    ax.plot(positions, shown, "-", color="0.75", linewidth=0.8, zorder=1)
     ax.plot([], [], "-", color="0.75", label="one seed's models")
     for x, name in zip(positions, names, strict=True):
         colour = MODEL_COLOURS.get(name)
-        ax.plot(np.full(table.shape[1], x), table[x], "o", color=colour, zorder=2)
-        centre = float(np.exp(np.nanmean(np.log(table[x]))))
+        ax.plot(np.full(shown.shape[1], x), shown[x], "o", color=colour, zorder=2)
+        centre = float(np.exp(np.nanmean(np.log(shown[x]))))
         ax.hlines(centre, x - 0.25, x + 0.25, color=colour, linewidth=2.5, zorder=3)
     ax.plot([], [], "-", color="black", linewidth=2.5, label="geometric mean over seeds")
     ax.set_yscale("log")
-    ax.set_xticks(positions, names)
+    dropped = zip(names, (~(table > 0)).sum(axis=1), strict=True)
+    ax.set_xticks(
+        positions,
+        [f"{n}\n{k} of {len(shown[0])} seeds not positive" if k else n for n, k in dropped],
+    )
     ax.set_xlim(-0.6, len(names) - 0.4)
     ax.set_xlabel("model")
-    ax.set_ylabel(f"adaptive sharpness at ρ = {radius:g} (loss increase)")
+    ax.set_ylabel(f"{measure} at ρ = {radius:g} (loss increase)")
     ax.set_title(title)
     ax.legend(fontsize=8)
     fig.tight_layout()
@@ -231,9 +221,10 @@ def plot_sharpness(values: Mapping[str, Sequence[float]], radius: float, title: 
 
 @themed
 def plot_sharpness_invariance(reports: Mapping[str, list[dict[str, Any]]], title: str) -> Figure:
-    """Both radius tests of each model, as trained and after each function-preserving
-    reparametrisation (``landscape.invariance_report`` rows): the adaptive test (the verdict)
-    stays level, the filter-normalised one moves.
+    """The radius tests of each model, as trained and after each function-preserving
+    reparametrisation (``landscape.invariance_report`` rows): adaptive sharpness with the
+    angles fixed (the verdict) and with them (exploratory) stay level, the filter-normalised
+    increase moves. A measure missing from the rows is not drawn.
 
     Args:
         reports: Each model's ``invariance_report`` rows (the trained parameters first), by name.
@@ -244,9 +235,9 @@ def plot_sharpness_invariance(reports: Mapping[str, list[dict[str, Any]]], title
 
     Example:
         >>> rows = [
-        ...     {"reparametrisation": "as trained", "adaptive sharpness": 0.01,
+        ...     {"reparametrisation": "as trained", "adaptive sharpness, angles fixed": 0.01,
         ...      "filter-normalised increase": 0.009},
-        ...     {"reparametrisation": "ReLU unit 0 × 20", "adaptive sharpness": 0.01,
+        ...     {"reparametrisation": "ReLU unit 0 × 20", "adaptive sharpness, angles fixed": 0.01,
         ...      "filter-normalised increase": 0.5},
         ... ]
         >>> fig = plot_sharpness_invariance({"classical": rows}, "Same function, same sharpness?")
@@ -256,18 +247,14 @@ def plot_sharpness_invariance(reports: Mapping[str, list[dict[str, Any]]], title
     )
     for ax, (name, rows) in zip(axes[0], reports.items(), strict=True):
         labels = [row["reparametrisation"] for row in rows]
-        for measure, style in (
-            ("adaptive sharpness", "o-"),
-            ("filter-normalised increase", "s--"),
+        for measure, style, colour, role in (
+            ("adaptive sharpness, angles fixed", "o-", MODEL_COLOURS.get(name), "the verdict"),
+            ("adaptive sharpness, with angles", "^:", "0.25", "exploratory"),
+            ("filter-normalised increase", "s--", "0.6", "exploratory"),
         ):
-            role = "the verdict" if measure == "adaptive sharpness" else "exploratory"
-            ax.plot(
-                labels,
-                [row[measure] for row in rows],
-                style,
-                color=MODEL_COLOURS.get(name) if role == "the verdict" else "0.45",
-                label=f"{measure} ({role})",
-            )
+            if measure in rows[0]:
+                values = [row[measure] for row in rows]
+                ax.plot(labels, values, style, color=colour, label=f"{measure} ({role})")
         ax.set_yscale("log")
         ax.tick_params(axis="x", labelrotation=20)
         plt.setp(ax.get_xticklabels(), horizontalalignment="right")
@@ -290,7 +277,7 @@ def invariance_table(reports: Mapping[str, list[dict[str, object]]]) -> pd.DataF
         The rows indexed by (model, reparametrisation).
 
     Example:
-        >>> rows = [{"reparametrisation": "as trained", "adaptive sharpness": 0.01}]
+        >>> rows = [{"reparametrisation": "as trained", "adaptive sharpness, angles fixed": 0.01}]
         >>> list(invariance_table({"classical": rows}).index)
         [('classical', 'as trained')]
     """
@@ -337,57 +324,3 @@ def displacement_table(reports: Mapping[str, list[dict[str, object]]]) -> pd.Dat
         >>> table = displacement_table(moved)  # doctest: +SKIP
     """
     return _by_model(reports)
-
-
-def describe_displacement(model: str, report: list[dict[str, object]]) -> str:
-    """One line: how far training moved ``model``'s circuit weights (when it has any) and all
-    its parameters, from a ``landscape.parameter_displacement`` report.
-
-    Args:
-        model: The model's name, which starts the line.
-        report: Its ``parameter_displacement`` rows; the last one is the total.
-
-    Returns:
-        The line.
-
-    Example:
-        >>> total = {"parameter": "total", "norm_change": 0.5, "norm_initial": 2.0,
-        ...          "norm_trained": 2.1, "rms_angle_change": float("nan")}
-        >>> describe_displacement("classical", [total])
-        'classical: training moved all parameters by 0.5 (‖w₀‖ = 2, ‖w‖ = 2.1).'
-    """
-    parts = [
-        f"the circuit weights {row['parameter']} by ‖w − w₀‖ = {row['norm_change']:.3g} "
-        f"({row['rms_angle_change']:.3g} rad RMS per angle; ‖w₀‖ = {row['norm_initial']:.3g}, "
-        f"‖w‖ = {row['norm_trained']:.3g})"
-        for row in report
-        if not math.isnan(row["rms_angle_change"])
-    ]
-    total = report[-1]
-    parts.append(
-        f"all parameters by {total['norm_change']:.3g} (‖w₀‖ = {total['norm_initial']:.3g}, "
-        f"‖w‖ = {total['norm_trained']:.3g})"
-    )
-    return f"{model}: training moved " + " and ".join(parts) + "."
-
-
-def describe_centres(
-    landscapes: Mapping[str, Landscape], trained_losses: Mapping[str, float]
-) -> str:
-    """One line per model: the landscape's centre beside the trained model's own loss.
-
-    Args:
-        landscapes: Each model's :class:`Landscape` (its ``centre_loss``), by model name.
-        trained_losses: Each model's loss from ``evaluate`` on the same inputs, by name.
-
-    Returns:
-        The lines, joined by newlines (the two losses should agree).
-
-    Example:
-        >>> text = describe_centres(line, {"hybrid": 0.312})  # doctest: +SKIP
-    """
-    return "\n".join(
-        f"{kind}: centre of the landscape {result.centre_loss:.6f}, trained model's loss "
-        f"{trained_losses[kind]:.6f}"
-        for kind, result in landscapes.items()
-    )

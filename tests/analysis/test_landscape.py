@@ -20,10 +20,13 @@ from helpers.analysis.landscape.grid import evaluate_points, stackable
 from helpers.analysis.landscape.invariant import (
     RELU_FACTORS,
     adaptive_sharpness,
+    centred_parameters,
     gate_periods,
     perturbation_scales,
+    shift_softmax,
 )
 from helpers.analysis.landscape.sharpness import (
+    DROPPED,
     Sharpness,
     hessian_vector_product,
     invariance_report,
@@ -35,7 +38,13 @@ from helpers.analysis.landscape.spectrum import fourier_spectrum, frequency_boun
 from helpers.analysis.landscape.trajectory import pca_plane
 from helpers.model.backbone import cached_features
 from helpers.model.checkpoints import load_trained_head
-from helpers.model.heads import AngleEncoding, DressedQuantumHead, TransferModel, classical_head
+from helpers.model.heads import (
+    AngleEncoding,
+    DressedQuantumHead,
+    TransferModel,
+    build_head,
+    classical_head,
+)
 from helpers.model.train import evaluate
 from helpers.quantum import QuantumLayer
 
@@ -276,7 +285,9 @@ def _sharpness(eigenvalue: float, adaptive: np.ndarray, fixed: np.ndarray, filte
     return Sharpness(eigenvalue, 10, 0.1, adaptive, fixed, filtered)
 
 
-def test_landscape_results_compare_adaptive_sharpness_as_the_verdict(smoke_heads):
+def test_landscape_results_compare_adaptive_sharpness_with_fixed_angles_as_the_verdict(
+    smoke_heads,
+):
     heads, inputs, labels = smoke_heads
     increases = {
         kind: radius_sharpness(
@@ -285,13 +296,14 @@ def test_landscape_results_compare_adaptive_sharpness_as_the_verdict(smoke_heads
         for kind, head in heads.items()
     }
     assert all(values.shape == (8,) for values in increases.values())
-    adaptive = {"classical": np.array([0.01, 0.03]), "hybrid": np.array([0.05, 0.07])}
+    fixed = {"classical": np.array([0.01, 0.03]), "hybrid": np.array([0.05, 0.07])}
     per_seed = {
         seed: {
             kind: _sharpness(
                 eigenvalue * (1 + seed),
-                adaptive[kind] * (1 + seed),
-                adaptive[kind] / 2,
+                # the angles add 0.06 to the hybrid (a share of 1 - 0.06 / 0.12 at seed 0)
+                fixed[kind] * (1 + seed) + (0.06 if kind == "hybrid" else 0.0),
+                fixed[kind] * (1 + seed),
                 increases[kind] + seed,
             )
             for kind, eigenvalue in (("classical", 2.0), ("hybrid", 4.0))
@@ -300,23 +312,35 @@ def test_landscape_results_compare_adaptive_sharpness_as_the_verdict(smoke_heads
     }
     per_seed[3] = {  # not a minimum: a negative eigenvalue and a negative adaptive sharpness
         "classical": _sharpness(
-            2.0, adaptive["classical"], adaptive["classical"] / 2, increases["classical"] + 3
+            2.0, fixed["classical"], fixed["classical"], increases["classical"] + 3
         ),
-        "hybrid": _sharpness(
-            -1.0, -adaptive["hybrid"], adaptive["hybrid"] / 2, increases["hybrid"] + 3
-        ),
+        "hybrid": _sharpness(-1.0, fixed["hybrid"], -fixed["hybrid"], increases["hybrid"] + 3),
     }
     moved = {s: {"hybrid": 0.1 * s} for s in range(4)}
     results = landscape.landscape_results(per_seed, moved, margin=1.5)
-    assert list(results.family.comparisons) == ["adaptive sharpness, hybrid vs classical"]
-    verdict = results.family.comparisons["adaptive sharpness, hybrid vs classical"]
+    name = "adaptive sharpness, circuit angles fixed, hybrid vs classical"
+    assert list(results.family.comparisons) == [name]
+    verdict = results.family.comparisons[name]
     assert verdict.ratio == pytest.approx(3.0) and verdict.margin == 1.5  # 0.06 / 0.02
     assert (verdict.n, verdict.n_dropped, verdict.unit) == (3, 1, "seeds")
-    assert results.number("adaptive sharpness", model="hybrid")["mean"] == pytest.approx(
-        (0.06 * (1 + 2 + 3) - 0.06) / 4
-    )
-    fixed = results.exploratory["adaptive sharpness, circuit angles fixed, hybrid vs classical"]
-    assert fixed.ratio == pytest.approx(3.0) and fixed.n == 4
+    assert results.number(DROPPED, model="hybrid")["mean"] == 1  # stated, per model
+    assert results.number(DROPPED, model="classical")["mean"] == 0
+    assert results.number(DROPPED, model="hybrid")["n"] == 4
+    every = results.exploratory[
+        "adaptive sharpness, circuit angles fixed, as a difference over every seed, "
+        "hybrid vs classical"
+    ]
+    assert (every.n, every.n_dropped) == (4, 0)  # the difference keeps every seed
+    assert every.difference == pytest.approx(((0.06 - 0.02) * (1 + 2 + 3) - 0.06 - 0.02) / 4)
+    row = results.number("adaptive sharpness, circuit angles fixed", model="hybrid")
+    assert row["mean"] == pytest.approx((0.06 * (1 + 2 + 3) - 0.06) / 4)
+    with_angles = "adaptive sharpness with the circuit angles (P/2π convention)"
+    exploratory = results.exploratory[f"{with_angles}, hybrid vs classical"]
+    assert exploratory.n == 4 and exploratory.margin == 1.5
+    share = results.number("circuit angles' share of adaptive sharpness (P/2π convention)")
+    assert share["model"] == "hybrid"  # the classical twin has no angles to share
+    expected = [0.06 / (0.06 * (1 + s) + 0.06) for s in range(3)] + [1 + 1]
+    assert share["mean"] == pytest.approx(np.mean(expected))
     ratio = results.exploratory["top Hessian eigenvalue, hybrid vs classical"]
     assert ratio.ratio == pytest.approx(2.0) and (ratio.n, ratio.n_dropped) == (3, 1)
     name = "loss increase at the filter-normalised radius, hybrid vs classical"
@@ -405,7 +429,9 @@ def test_adaptive_sharpness_is_the_mean_loss_increase_of_antithetic_relative_ste
     increases = adaptive_sharpness(head, inputs, labels, torch.Generator().manual_seed(1), 0.3, 4)
     draws = torch.Generator().manual_seed(1)
     weight, bias = head.post_net.weight.detach(), head.post_net.bias.detach()
+    weight, bias = weight - weight.mean(dim=0), bias - bias.mean()  # centred: the same function
     steps = [0.3 * p.abs() * torch.randn((4, *p.shape), generator=draws) for p in (weight, bias)]
+    steps = [step - step.mean(dim=1, keepdim=True) for step in steps]  # zero class mean
 
     def loss(w: torch.Tensor, b: torch.Tensor) -> float:
         return float(nn.functional.cross_entropy(inputs @ w.T + b, labels))
@@ -419,7 +445,7 @@ def test_adaptive_sharpness_is_the_mean_loss_increase_of_antithetic_relative_ste
         - loss(weight, bias)
         for k in range(4)
     ]
-    np.testing.assert_allclose(increases, expected, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(increases, expected, rtol=1e-5, atol=5e-7)  # float32 losses
     assert (increases > 0).all()  # a convex loss: every antithetic pair rises
 
 
@@ -502,18 +528,97 @@ def test_half_a_period_of_the_angles_changes_the_hybrids_adaptive_sharpness(smok
 
 def test_symmetries_are_the_heads_function_preserving_reparametrisations(smoke_heads):
     heads = smoke_heads[0]
+    shift = "softmax shift (bias + 3, rows + 0.5)"
     assert list(landscape.symmetries(heads["classical"])) == [
-        f"ReLU unit 0 × {c:g}" for c in RELU_FACTORS
+        *(f"ReLU unit 0 × {c:g}" for c in RELU_FACTORS),
+        shift,
     ]
     assert list(landscape.symmetries(heads["hybrid"])) == [
         "every angle + 1 period",
         "angle 0 + 1 period",
+        shift,
     ]
-    assert landscape.symmetries(DressedQuantumHead(4, 0)) == {}  # tanh pre-net, no angles
+    assert list(landscape.symmetries(DressedQuantumHead(4, 0))) == [shift]  # tanh, no angles
     with pytest.raises(ValueError, match="ReLU"):
         landscape.rescale_relu_unit(heads["hybrid"], 0, 2.0)
     with pytest.raises(ValueError, match="factor"):
         landscape.rescale_relu_unit(classical_head("512_nq_n", 4, 2), 0, -1.0)
+
+
+def _three_heads(smoke_heads, trained_smoke_cfg) -> dict[str, nn.Module]:
+    heads = dict(smoke_heads[0])
+    torch.manual_seed(0)
+    heads["product"] = build_head("product", trained_smoke_cfg)  # untrained: any weights do
+    heads["three classes"] = classical_head("512_nq_n", 4, 3)
+    return heads
+
+
+@pytest.mark.parametrize("kind", ["classical", "hybrid", "product", "three classes"])
+@pytest.mark.parametrize("angles", [True, False])
+def test_adaptive_sharpness_is_invariant_to_the_softmax_shift(
+    smoke_heads, trained_smoke_cfg, kind, angles
+):
+    heads, inputs = _three_heads(smoke_heads, trained_smoke_cfg), smoke_heads[1]
+    head = heads[kind]
+    with torch.no_grad():
+        labels = head(inputs).argmax(-1)  # a real minimum's labels for the untrained heads too
+    shifts = {
+        "bias + 3": shift_softmax(head, 3.0, 0.0),
+        "rows + 0.5": shift_softmax(head, 0.0, 0.5),
+        "both, a random row vector": shift_softmax(
+            head, -2.0, torch.randn(head.post_net.in_features)
+        ),
+    }
+
+    def measure(model: nn.Module) -> np.ndarray:
+        draws = torch.Generator().manual_seed(5)
+        return adaptive_sharpness(model, inputs, labels, draws, 0.5, 8, angles=angles)
+
+    before = measure(head)
+    for label, shifted in shifts.items():
+        with torch.no_grad():
+            torch.testing.assert_close(
+                shifted(inputs).softmax(-1), head(inputs).softmax(-1), atol=1e-5, rtol=0
+            )
+            assert not torch.allclose(shifted(inputs), head(inputs)), label  # logits moved
+        np.testing.assert_allclose(measure(shifted), before, rtol=1e-4, atol=1e-7, err_msg=label)
+
+
+def test_the_uncentred_measure_was_not_invariant_to_the_softmax_shift(smoke_heads):
+    """What centring fixes: T = |θ| of the uncentred logits layer grows with the shift."""
+    heads, inputs, labels = smoke_heads
+    head = heads["classical"]
+
+    def uncentred(model: nn.Module) -> float:
+        centre = landscape.trained_parameters(model)
+        draws = torch.Generator().manual_seed(0)
+        steps = {
+            name: 0.5 * scale * torch.randn((8, *scale.shape), generator=draws)
+            for name, scale in perturbation_scales(model, centre).items()
+        }
+        offsets = {name: torch.cat([step, -step]) for name, step in steps.items()}
+        losses, _, _ = evaluate_points(model, centre, offsets, inputs, labels)
+        return float(losses.mean()) - float(evaluate(model, inputs, labels)[0])
+
+    assert uncentred(shift_softmax(head, 3.0, 0.0)) > 3 * uncentred(head)
+
+
+def test_centred_parameters_keep_the_function_and_remove_the_class_mean(smoke_heads):
+    heads, inputs, _ = smoke_heads
+    for head in heads.values():
+        centre = centred_parameters(head)
+        for name in ("post_net.weight", "post_net.bias"):
+            assert centre[name].mean(dim=0).abs().max() < 1e-6
+        shifted = centred_parameters(shift_softmax(head))
+        for name, value in centre.items():
+            torch.testing.assert_close(shifted[name], value, atol=1e-5, rtol=0)
+        with torch.no_grad():
+            logits = torch.func.functional_call(head, centre, (inputs,))
+            torch.testing.assert_close(
+                logits.softmax(-1), head(inputs).softmax(-1), atol=1e-6, rtol=0
+            )
+    with pytest.raises(ValueError, match="post_net"):
+        centred_parameters(nn.Linear(4, 2))
 
 
 def test_invariance_report_keeps_the_function_and_the_adaptive_sharpness(smoke_heads):
@@ -523,14 +628,19 @@ def test_invariance_report_keeps_the_function_and_the_adaptive_sharpness(smoke_h
         "as trained",
         "every angle + 1 period",
         "angle 0 + 1 period",
+        "softmax shift (bias + 3, rows + 0.5)",
     ]
-    assert max(row["max logit change"] for row in rows) < 1e-5
-    adaptive = [row["adaptive sharpness"] for row in rows]
-    assert adaptive == pytest.approx([adaptive[0]] * 3, rel=1e-4)
-    expected = adaptive_sharpness(
-        heads["hybrid"], inputs, labels, torch.Generator().manual_seed(0), 0.5, 16
-    )
-    assert adaptive[0] == pytest.approx(float(expected.mean()))
+    assert max(row["max probability change"] for row in rows) < 1e-5
+    for column, angles in (
+        ("adaptive sharpness, angles fixed", False),
+        ("adaptive sharpness, with angles", True),
+    ):
+        adaptive = [row[column] for row in rows]
+        assert adaptive == pytest.approx([adaptive[0]] * 4, rel=1e-4)
+        expected = adaptive_sharpness(
+            heads["hybrid"], inputs, labels, torch.Generator().manual_seed(0), 0.5, 16, angles
+        )
+        assert adaptive[0] == pytest.approx(float(expected.mean()))
     filtered = [row["filter-normalised increase"] for row in rows]
     assert filtered[1] != pytest.approx(filtered[0], rel=0.05)
 

@@ -9,8 +9,6 @@ from matplotlib.colors import to_rgba
 from helpers.analysis.landscape import Landscape
 from helpers.analysis.landscape.spectrum import fourier_spectrum
 from helpers.present.landscape import (
-    describe_centres,
-    describe_displacement,
     displacement_table,
     invariance_table,
     normalisation_table,
@@ -20,6 +18,7 @@ from helpers.present.landscape import (
     plot_sharpness,
     plot_sharpness_invariance,
 )
+from helpers.present.landscape_text import describe_centres, describe_displacement, describe_dropped
 from helpers.present.style import MODEL_COLOURS
 from tests.present.figure_checks import assert_labels, check_figure, line_ydata, panels
 
@@ -155,12 +154,15 @@ def test_plot_periodic_landscape_names_what_the_spectrum_is_of_and_draws_the_bou
 
 def test_plot_sharpness_draws_each_seed_paired_and_the_geometric_mean():
     values = {"classical": [0.01, 0.04, -0.5], "hybrid": [0.1, 0.4, 0.2]}
-    fig = plot_sharpness(values, 0.5, "Adaptive sharpness over seeds")
+    fig = plot_sharpness(values, 0.5, "Adaptive sharpness over seeds", "angles fixed")
     ax = fig.axes[0]
     check_figure(fig, "Adaptive sharpness over seeds")
-    assert_labels(ax, "model", "adaptive sharpness at ρ = 0.5 (loss increase)")
+    assert_labels(ax, "model", "angles fixed at ρ = 0.5 (loss increase)")
     assert ax.get_yscale() == "log"
-    assert [t.get_text() for t in ax.get_xticklabels()] == ["classical", "hybrid"]
+    assert [t.get_text() for t in ax.get_xticklabels()] == [
+        "classical\n1 of 3 seeds not positive",  # the count the ratio leaves out
+        "hybrid",
+    ]
     pairs = [line for line in ax.lines if len(line.get_xdata()) == 2]
     assert [list(line.get_ydata()) for line in pairs[:2]] == [[0.01, 0.1], [0.04, 0.4]]
     assert np.isnan(pairs[2].get_ydata()[0])  # a non-positive seed is not drawn
@@ -179,8 +181,9 @@ def _invariance_rows(moving: float) -> list[dict[str, object]]:
     return [
         {
             "reparametrisation": label,
-            "max logit change": 1e-7,
-            "adaptive sharpness": 0.02,
+            "max probability change": 1e-7,
+            "adaptive sharpness, angles fixed": 0.02,
+            "adaptive sharpness, with angles": 0.05,
             "filter-normalised increase": 0.01 * moving**k,
         }
         for k, label in enumerate(labels)
@@ -197,11 +200,13 @@ def test_plot_sharpness_invariance_draws_both_tests_per_model():
             ax, "parameters (each computes the same function)", "mean loss increase at the radius"
         )
         assert ax.get_yscale() == "log"
-        adaptive, filtered = ax.lines
-        np.testing.assert_allclose(adaptive.get_ydata(), [0.02] * 3)
+        fixed, moved, filtered = ax.lines
+        np.testing.assert_allclose(fixed.get_ydata(), [0.02] * 3)
+        np.testing.assert_allclose(moved.get_ydata(), [0.05] * 3)
         np.testing.assert_allclose(filtered.get_ydata(), [0.01, 0.01 * moving, 0.01 * moving**2])
         assert [t.get_text() for t in ax.get_legend().get_texts()] == [
-            "adaptive sharpness (the verdict)",
+            "adaptive sharpness, angles fixed (the verdict)",
+            "adaptive sharpness, with angles (exploratory)",
             "filter-normalised increase (exploratory)",
         ]
         assert [t.get_text() for t in ax.get_xticklabels()] == [
@@ -220,10 +225,17 @@ def test_invariance_table_indexes_rows_by_model_and_reparametrisation():
         pytest.approx(0.09)
     )
     assert list(table.columns) == [
-        "max logit change",
-        "adaptive sharpness",
+        "max probability change",
+        "adaptive sharpness, angles fixed",
+        "adaptive sharpness, with angles",
         "filter-normalised increase",
     ]
+
+
+def test_describe_dropped_counts_each_models_seeds_left_out_of_the_ratio():
+    text = describe_dropped({"classical": [0.1, 0.2, 0.0], "hybrid": [0.3, -0.1, float("nan")]})
+    assert "classical 1 of 3, hybrid 2 of 3" in text
+    assert "sharper" in text and "every seed" in text
 
 
 def test_normalisation_table_indexes_rows_by_model_and_parameter():

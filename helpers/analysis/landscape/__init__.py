@@ -22,10 +22,12 @@ the loss (:mod:`.spectrum`). The training trajectory gives the PCA plane of the 
 offsets, as in Li et al., and how far training moved each parameter tensor (:mod:`.trajectory`).
 
 Sharpness, the notebook's verdict, is **adaptive sharpness** (Kwon et al. 2021; Andriushchenko
-et al. 2023) with the circuit angles in units of their period, which the circuit's gates
-determine (:mod:`.invariant`): it is unchanged by every reparametrisation that leaves a head's
-function unchanged (a ReLU unit's rescaling, whole periods added to circuit angles), unlike the
-filter-normalised radius test and the top Hessian eigenvalue (:mod:`.sharpness`, exploratory).
+et al. 2023) with the logits layer centred and the circuit angles held fixed (:mod:`.invariant`):
+it is unchanged by the three function-preserving reparametrisations it covers (a ReLU unit's
+rescaling, whole periods added to circuit angles, the softmax shift of the logits layer), unlike
+the filter-normalised radius test and the top Hessian eigenvalue (:mod:`.sharpness`,
+exploratory). With the angles moved in units of their period (which the circuit's gates
+determine) it is invariant too, but depends on that unit's convention: exploratory.
 """
 
 from helpers.analysis.landscape.directions import (

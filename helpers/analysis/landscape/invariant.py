@@ -23,6 +23,8 @@ moves by a fraction ρ of its own size) and P_i / 2π for a circuit angle, whose
 defined (it is a point on a circle of circumference P_i): an angle moves by ρ / 2π of its
 period, so a frequency-one Fourier component of the outputs, a·cos(2πθ/P) + b·sin(2πθ/P),
 changes by a fraction about ρ of its amplitude, as a classical weight's contribution w·x does.
+That is a convention: any c·P/2π is as invariant, so the notebook's verdict holds the angles
+fixed (``angles=False``: T = 0 for them) and states the value with them moved as exploratory.
 
 Invariance, sample by sample for the same draws δ: a ReLU rescaling is θ' = Dθ with D diagonal
 and positive, and f(Dφ) = f(φ) for every φ; T' = D T, so θ' ± ρ T' δ = D(θ ± ρ T δ) has the same
@@ -31,6 +33,19 @@ away from θ ± ρ T δ and has the same loss too. The periods are derived from 
 (:func:`angle_periods`), not assumed: RY(θ) as an operator has period 4π (its generator Y/2 has
 eigenvalues ±½), but the expectation values it produces only see differences of eigenvalues
 (frequency 1), so ⟨Z_j⟩ has period 2π in θ.
+
+Every head also has the **softmax shift**: adding one vector v to every row of the logits layer
+``post_net``'s weight and one constant c to every output's bias adds v·h + c to every logit of
+an input alike, which the softmax and the cross-entropy ignore. Cross-entropy gradients sum to
+zero over the classes, so training never moves this class-mean component: it is the
+initialisation's, per seed. T = |θ| would see it, so the measure first **centres** the logits
+layer (subtracts the class mean from its rows and its bias: the same function, and the same
+centred parameters for every shift) and perturbs only within the centred subspace (each
+direction's logits-layer part projected onto zero class mean, after scaling by T). A ReLU
+rescaling scales post-net columns, which commutes with centring and projecting over the rows, so
+both invariances hold together; the angles' periods do not touch the post-net. These three
+symmetries (ReLU unit rescalings, whole periods of circuit angles, the softmax shift) are the
+ones covered and tested; no claim is made for any other reparametrisation.
 """
 
 from __future__ import annotations
@@ -54,6 +69,8 @@ from helpers.analysis.landscape.grid import evaluate_points, loss_at_centre
 from helpers.quantum import QuantumLayer
 
 RELU_FACTORS = (0.2, 5.0, 20.0)  # the rescalings of one ReLU unit the notebook checks
+SOFTMAX_SHIFT = (3.0, 0.5)  # (bias, weight-row) shifts of the logits layer the notebook checks
+LOGITS = "post_net"  # the heads' logits layer, whose class-mean component the softmax ignores
 
 
 def _gcd(values: list[float]) -> float:
@@ -131,6 +148,50 @@ def angle_periods(layer: QuantumLayer) -> torch.Tensor:
     return torch.tensor(periods, dtype=layer.weight.dtype).view_as(layer.weight)
 
 
+def _logits_layer(model: nn.Module) -> nn.Linear:
+    layer = getattr(model, LOGITS, None)
+    if not isinstance(layer, nn.Linear):
+        raise ValueError(f"adaptive sharpness needs the head's logits layer {LOGITS!r} (Linear)")
+    return layer
+
+
+def centred_parameters(model: nn.Module) -> Parameters:
+    """The trainable parameters of a head with its logits layer centred: the class mean
+    subtracted from ``post_net``'s rows and bias. The function is unchanged (the softmax ignores
+    a shift shared by every class), and every softmax shift of the head has the same centred
+    parameters.
+
+    Args:
+        model: A head with a Linear logits layer ``post_net``.
+
+    Returns:
+        Copies of the trainable parameters by name, ``post_net``'s centred.
+
+    Example:
+        >>> from helpers.model.heads import classical_head
+        >>> centre = centred_parameters(classical_head("512_n", 4, 2))
+        >>> float(centre["post_net.bias"].sum().abs()) < 1e-7
+        True
+    """
+    _logits_layer(model)
+    centre = trained_parameters(model)
+    for name in (f"{LOGITS}.weight", f"{LOGITS}.bias"):
+        if name in centre:
+            centre[name] = centre[name] - centre[name].mean(dim=0, keepdim=True)
+    return centre
+
+
+def project_logits(steps: Parameters) -> Parameters:
+    """Stacked steps ``(K, ...)`` with their logits-layer part projected onto zero class mean
+    (the class dimension is the first after the stack's), the rest unchanged."""
+    return {
+        name: step - step.mean(dim=1, keepdim=True)
+        if name in (f"{LOGITS}.weight", f"{LOGITS}.bias")
+        else step
+        for name, step in steps.items()
+    }
+
+
 def perturbation_scales(model: nn.Module, centre: Parameters, angles: bool = True) -> Parameters:
     """The elementwise scale T of adaptive sharpness: |θ_i| for a classical parameter, P_i / 2π
     for a circuit angle (its period over 2π; see the module docstring), 0 for the angles when
@@ -159,12 +220,14 @@ def adaptive_sharpness(
     (L(θ + ρ T δ) + L(θ − ρ T δ)) / 2 − L(θ), δ ~ N(0, I), T from :func:`perturbation_scales`.
 
     Averaging each pair cancels the gradient's first-order term, so what is left measures the
-    curvature. The value is the same for every function-preserving reparametrisation of the
-    heads (ReLU unit rescalings, whole periods added to circuit angles) given the same
-    ``generator`` state.
+    curvature. θ is the head's parameters with the logits layer centred
+    (:func:`centred_parameters`), and each step's logits-layer part is projected onto zero
+    class mean (:func:`project_logits`). The value is the same for the function-preserving
+    reparametrisations the module docstring names (ReLU unit rescalings, whole periods added to
+    circuit angles, the softmax shift) given the same ``generator`` state.
 
     Args:
-        model: The model (a trained head on cached features).
+        model: The model (a trained head on cached features, logits layer ``post_net``).
         inputs: The inputs the loss averages over, ``(N, 512)`` features.
         labels: Their class indices ``(N,)``.
         generator: Draws the directions.
@@ -181,13 +244,15 @@ def adaptive_sharpness(
         >>> float(increases.mean())  # doctest: +SKIP
         0.031
     """
-    centre = trained_parameters(model)
-    steps = {
-        name: radius
-        * scale
-        * torch.randn((n_directions, *scale.shape), generator=generator, dtype=scale.dtype)
-        for name, scale in perturbation_scales(model, centre, angles).items()
-    }
+    centre = centred_parameters(model)
+    steps = project_logits(
+        {
+            name: radius
+            * scale
+            * torch.randn((n_directions, *scale.shape), generator=generator, dtype=scale.dtype)
+            for name, scale in perturbation_scales(model, centre, angles).items()
+        }
+    )
     offsets = {name: torch.cat([step, -step]) for name, step in steps.items()}
     losses, _, _ = evaluate_points(model, centre, offsets, inputs, labels)
     pairs = (losses[:n_directions] + losses[n_directions:]) / 2
@@ -248,30 +313,62 @@ def shift_angles(head: nn.Module, periods: torch.Tensor | float) -> nn.Module:
     return copied
 
 
-def symmetries(head: nn.Module) -> dict[str, nn.Module]:
-    """The function-preserving reparametrisations of ``head`` the notebook checks, by label:
-    hidden unit 0 rescaled by each of :data:`RELU_FACTORS` for a ReLU head; every circuit angle
-    and angle 0 alone moved by one period for a head with circuit weights; none otherwise (the
-    product control: tanh pre-net, no circuit weights).
+@torch.no_grad()
+def shift_softmax(
+    head: nn.Module, bias: float = SOFTMAX_SHIFT[0], weight: torch.Tensor | float = SOFTMAX_SHIFT[1]
+) -> nn.Module:
+    """A copy of a head with ``bias`` added to every output's bias and the vector ``weight``
+    (a number: that number in every entry) added to every row of ``post_net.weight``: every
+    logit of an input moves alike, so the softmax, the predictions and the loss are unchanged.
 
     Args:
-        head: A trained head.
+        head: A head with a Linear logits layer ``post_net``.
+        bias: The constant added to every class's bias.
+        weight: The vector (or number) added to every class's weight row.
 
     Returns:
-        The reparametrised copies by label (empty for a head without these symmetries).
+        The shifted copy.
 
     Example:
         >>> from helpers.model.heads import classical_head
-        >>> list(symmetries(classical_head("512_nq_n", 4, 2)))
-        ['ReLU unit 0 × 0.2', 'ReLU unit 0 × 5', 'ReLU unit 0 × 20']
+        >>> head, x = classical_head("512_nq_n", 4, 2), torch.randn(3, 512)
+        >>> torch.allclose(shift_softmax(head)(x).softmax(-1), head(x).softmax(-1), atol=1e-6)
+        True
     """
+    copied = copy.deepcopy(head)
+    layer = _logits_layer(copied)
+    layer.weight += torch.as_tensor(weight, dtype=layer.weight.dtype)
+    layer.bias += bias
+    return copied
+
+
+def symmetries(head: nn.Module) -> dict[str, nn.Module]:
+    """The function-preserving reparametrisations of ``head`` the notebook checks, by label:
+    hidden unit 0 rescaled by each of :data:`RELU_FACTORS` for a ReLU head; every circuit angle
+    and angle 0 alone moved by one period for a head with circuit weights; and for every head
+    the softmax shift (:data:`SOFTMAX_SHIFT`: every output's bias + 3 and every weight row of
+    ``post_net`` + 0.5), the product control's only one (tanh pre-net, no circuit weights).
+
+    Args:
+        head: A trained head with a logits layer ``post_net``.
+
+    Returns:
+        The reparametrised copies by label.
+
+    Example:
+        >>> from helpers.model.heads import classical_head
+        >>> list(symmetries(classical_head("512_nq_n", 4, 2)))[1:]
+        ['ReLU unit 0 × 5', 'ReLU unit 0 × 20', 'softmax shift (bias + 3, rows + 0.5)']
+    """
+    found: dict[str, nn.Module] = {}
     if isinstance(getattr(head, "activation", None), nn.ReLU):
-        return {f"ReLU unit 0 × {c:g}": rescale_relu_unit(head, 0, c) for c in RELU_FACTORS}
+        found |= {f"ReLU unit 0 × {c:g}": rescale_relu_unit(head, 0, c) for c in RELU_FACTORS}
     if quantum_parameters(head) and head.q_layer.weight.numel():
         one = torch.zeros_like(head.q_layer.weight)
         one.view(-1)[0] = 1.0
-        return {
+        found |= {
             "every angle + 1 period": shift_angles(head, 1.0),
             "angle 0 + 1 period": shift_angles(head, one),
         }
-    return {}
+    label = "softmax shift (bias + {:g}, rows + {:g})".format(*SOFTMAX_SHIFT)
+    return found | {label: shift_softmax(head)}

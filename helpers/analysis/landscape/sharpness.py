@@ -1,6 +1,8 @@
-"""Sharpness of a minimum: adaptive sharpness (the verdict: invariant to the heads' symmetries,
-:mod:`.invariant`), the top Hessian eigenvalue and the loss increase at a filter-normalised
-radius (both exploratory: neither is invariant)."""
+"""Sharpness of a minimum: adaptive sharpness with the circuit angles held fixed (the verdict:
+invariant to the heads' symmetries and free of any convention for the angles, :mod:`.invariant`);
+exploratory: adaptive sharpness with the angles in units of P/2π (invariant too, but its value
+depends on that convention) and the angles' share of it, the top Hessian eigenvalue and the loss
+increase at a filter-normalised radius (neither of the last two is invariant)."""
 
 from __future__ import annotations
 
@@ -54,16 +56,20 @@ ANALYSIS = Analysis(
             "sharpness_margin",
             1.5,
             Rule(lambda value: value > 1, "a ratio above 1"),
-            help="equivalence margin of the adaptive-sharpness verdict, as a ratio: two models "
-            "whose geometric-mean ratio is shown within [1/margin, margin] are equivalent",
+            help="equivalence margin of the sharpness verdict (adaptive sharpness, circuit angles "
+            "fixed), as a ratio: two models whose geometric-mean ratio is shown within "
+            "[1/margin, margin] are equivalent",
         ),
     ),
     key_figure="06_sharpness",
     writes=("landscape/", "explore/landscape_directions.pt"),
     tab=Tab("Landscape", "helpers.present.explore_tabs:LandscapeTab"),
 )
-ADAPTIVE = "adaptive sharpness"  # the verdict
-FIXED_ANGLES = "adaptive sharpness, circuit angles fixed"
+FIXED_ANGLES = "adaptive sharpness, circuit angles fixed"  # the verdict
+WITH_ANGLES = "adaptive sharpness with the circuit angles (P/2π convention)"
+ANGLE_SHARE = "circuit angles' share of adaptive sharpness (P/2π convention)"
+DROPPED = "seeds dropped from the verdict's ratios (not positive)"
+EVERY_SEED = "adaptive sharpness, circuit angles fixed, as a difference over every seed"
 FILTER_NORMALISED = "loss increase at the filter-normalised radius"
 EIGENVALUE = "top Hessian eigenvalue"
 
@@ -178,8 +184,8 @@ class Sharpness:
     eigenvalue: float  # largest-magnitude Hessian eigenvalue
     iterations: int  # power iterations it took
     radius: float  # ρ of the adaptive test, r of the filter-normalised one
-    adaptive: np.ndarray  # adaptive sharpness per antithetic pair of directions (the verdict)
-    adaptive_fixed_angles: np.ndarray  # the same with the circuit angles held fixed
+    adaptive: np.ndarray  # adaptive sharpness per antithetic pair, angles moved by ρP/2π
+    adaptive_fixed_angles: np.ndarray  # the same with the circuit angles held fixed (the verdict)
     filter_normalised: np.ndarray  # L(θ + r δ) - L(θ) per filter-normalised direction
 
 
@@ -191,8 +197,8 @@ def sharpness(
     radius: float = 0.5,
     n_directions: int = 32,
 ) -> Sharpness:
-    """Adaptive sharpness (with and without the circuit angles), the top Hessian eigenvalue and
-    the filter-normalised loss increase of one model.
+    """Adaptive sharpness (with the circuit angles held fixed: the verdict; and with them moved),
+    the top Hessian eigenvalue and the filter-normalised loss increase of one model.
 
     Args:
         model: The model (a trained head on cached features).
@@ -234,7 +240,7 @@ def invariance_report(
     radius: float = 0.5,
     n_directions: int = 16,
 ) -> list[dict[str, object]]:
-    """Both radius tests of ``head`` and of each of its function-preserving reparametrisations
+    """The radius tests of ``head`` and of each of its function-preserving reparametrisations
     (:func:`~.invariant.symmetries`), each with the same random directions.
 
     Args:
@@ -248,8 +254,11 @@ def invariance_report(
 
     Returns:
         One row per parameter setting, the trained one first: ``reparametrisation``,
-        ``max logit change`` (largest |Δ logit| over the inputs: 0 up to rounding),
-        ``adaptive sharpness`` and ``filter-normalised increase`` (means over the directions).
+        ``max probability change`` (largest |Δ softmax| over the inputs: 0 up to rounding; the
+        softmax shift moves the logits, not the probabilities), ``adaptive sharpness, angles
+        fixed`` (the verdict), ``adaptive sharpness, with angles`` and ``filter-normalised
+        increase`` (means over the directions; both adaptive columns equal for a head without
+        circuit angles).
 
     Example:
         >>> rows = invariance_report(heads["classical"], inputs, labels, 0)  # doctest: +SKIP
@@ -258,16 +267,21 @@ def invariance_report(
     """
     rows = []
     with torch.no_grad():
-        reference = head(inputs)
+        reference = head(inputs).softmax(-1)
         for label, model in {"as trained": head, **symmetries(head)}.items():
-            draws = [torch.Generator().manual_seed(seed) for _ in range(2)]
-            adaptive = adaptive_sharpness(model, inputs, labels, draws[0], radius, n_directions)
-            increases = radius_sharpness(model, inputs, labels, draws[1], radius, n_directions)
+            draws = [torch.Generator().manual_seed(seed) for _ in range(3)]
+            fixed, moved = (
+                adaptive_sharpness(model, inputs, labels, draw, radius, n_directions, angles)
+                for draw, angles in zip(draws[:2], (False, True), strict=True)
+            )
+            increases = radius_sharpness(model, inputs, labels, draws[2], radius, n_directions)
+            change = (model(inputs).softmax(-1) - reference).abs().max()
             rows.append(
                 {
                     "reparametrisation": label,
-                    "max logit change": float((model(inputs) - reference).abs().max()),
-                    "adaptive sharpness": float(adaptive.mean()),
+                    "max probability change": float(change),
+                    "adaptive sharpness, angles fixed": float(fixed.mean()),
+                    "adaptive sharpness, with angles": float(moved.mean()),
                     "filter-normalised increase": float(increases.mean()),
                 }
             )
@@ -283,7 +297,8 @@ def _compare_ratios(
 ) -> None:
     """Geometric-mean ratios b / a of a per-seed measure for every pair of :data:`MODEL_PAIRS`,
     paired by seed; a non-positive value (the selected epoch need not be a minimum) leaves its
-    seed out, counted in the comparison's ``n_dropped``."""
+    seed out, counted in the comparison's ``n_dropped`` (such a seed favours "flatter" for that
+    model, so the drop is informative: :func:`landscape_results` states it per model)."""
     add = results.explore if exploratory else results.compare
     positive = {k: [v if v > 0 else math.nan for v in vs] for k, vs in values.items()}
     for a, b in MODEL_PAIRS:
@@ -294,6 +309,14 @@ def _compare_ratios(
             add(f"{metric}, {b} vs {a}", ratio, "sharper")
 
 
+def angle_share(with_angles: float, fixed: float) -> float:
+    """The circuit angles' share of adaptive sharpness, 1 − S(angles fixed) / S(with angles):
+    in expectation the second-order increase adds over independent parameter blocks, so this is
+    the part the angles contribute; NaN when S(with angles) is not positive. It depends on the
+    P/2π scale of the angles (any c·P/2π is as invariant), so it is exploratory."""
+    return 1 - fixed / with_angles if with_angles > 0 else math.nan
+
+
 def landscape_results(
     per_seed: Mapping[int, Mapping[str, Sharpness]],
     circuit_displacement: Mapping[int, Mapping[str, float]] | None = None,
@@ -301,14 +324,19 @@ def landscape_results(
     margin: float,
 ) -> Results:
     """Every sharpness measure of every model over seeds (``per_seed[seed][model]``, each seed's
-    mean over its directions) as mean ± SE over seeds, and the verdict: adaptive sharpness
-    compared between models as a geometric-mean ratio paired by seed, with the equivalence
-    ``margin``, as the family. Exploratory: adaptive sharpness with the circuit angles held
-    fixed (the classical layers alone), the loss increase at the filter-normalised radius (a
-    paired difference) and the top Hessian eigenvalue (a ratio): neither of the last two is
-    invariant to reparametrisations that leave the function unchanged (ReLU rescalings, Dinh et
-    al. 2017; whole periods added to the circuit angles). ``circuit_displacement[seed][model]``
-    (‖w − w₀‖ of the circuit weights) is stated too.
+    mean over its directions) as mean ± SE over seeds, and the verdict: adaptive sharpness with
+    the circuit angles held fixed (the classical layers of the three heads, like for like, free
+    of any convention for the angles) compared between models as a geometric-mean ratio paired
+    by seed, with the equivalence ``margin``, as the family. A seed whose value is not positive
+    cannot enter a ratio and favours "flatter" for its model, so the number of such seeds per
+    model is stated (``DROPPED``) and the same measure is also compared as a paired difference
+    over every seed (exploratory; nothing dropped). Exploratory too: adaptive sharpness with the
+    angles moved by ρP/2π and the angles' share of it (both depend on that convention: any
+    c·P/2π is as invariant), the loss increase at the filter-normalised radius (a paired
+    difference) and the top Hessian eigenvalue (a ratio), neither of the last two invariant to
+    reparametrisations that keep the function (ReLU rescalings, Dinh et al. 2017; whole periods
+    added to the circuit angles). ``circuit_displacement[seed][model]`` (‖w − w₀‖ of the
+    circuit weights) is stated too.
 
     Args:
         per_seed: Each seed's :class:`Sharpness` by model kind, ``[seed][model]``.
@@ -334,20 +362,32 @@ def landscape_results(
         }
 
     stated = {
-        ADAPTIVE: over_seeds("adaptive"),
         FIXED_ANGLES: over_seeds("adaptive_fixed_angles"),
+        WITH_ANGLES: over_seeds("adaptive"),
         FILTER_NORMALISED: over_seeds("filter_normalised"),
         EIGENVALUE: over_seeds("eigenvalue"),
     }
-    for name, values in stated.items():
+    verdict = stated[FIXED_ANGLES]
+    for kind in kinds:
+        values = verdict[kind]
+        results.add(FIXED_ANGLES, values, "seeds", model=kind)
+        dropped = float(sum(1 for value in values if not value > 0))
+        results.add_value(DROPPED, dropped, math.nan, len(values), "seeds", model=kind)
+    for name in (WITH_ANGLES, FILTER_NORMALISED, EIGENVALUE):
         for kind in kinds:
-            results.add(name, values[kind], "seeds", model=kind)
+            results.add(name, stated[name][kind], "seeds", model=kind)
+    for kind in kinds:  # the models whose circuit angles were moved at all
+        pairs = list(zip(stated[WITH_ANGLES][kind], verdict[kind], strict=True))
+        if any(a != f for a, f in pairs):
+            shares = [angle_share(a, f) for a, f in pairs]
+            results.add(ANGLE_SHARE, shares, "seeds", model=kind)
     for kind in kinds if circuit_displacement else ():
         values = [moved.get(kind, float("nan")) for moved in circuit_displacement.values()]
         if not np.isnan(values).all():
             results.add("circuit weights moved ‖w − w₀‖", values, "seeds", model=kind)
-    _compare_ratios(results, ADAPTIVE, stated[ADAPTIVE], exploratory=False, margin=margin)
-    _compare_ratios(results, FIXED_ANGLES, stated[FIXED_ANGLES], exploratory=True, margin=margin)
+    _compare_ratios(results, FIXED_ANGLES, verdict, exploratory=False, margin=margin)
+    results.compare_models(EVERY_SEED, verdict, "seeds", "sharper", exploratory=True)
+    _compare_ratios(results, WITH_ANGLES, stated[WITH_ANGLES], exploratory=True, margin=margin)
     results.compare_models(
         FILTER_NORMALISED, stated[FILTER_NORMALISED], "seeds", "sharper", exploratory=True
     )
