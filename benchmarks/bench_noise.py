@@ -5,8 +5,10 @@ Times one evaluation of the hybrid head on a whole test split in each of noteboo
 the fake device ``--device``. With ``--run``, the trained hybrid head (first seed) and the test
 split of that run (its ``artifacts_dir``); without, a random head (4 qubits, depth 5) on
 ``--images`` random feature vectors. The time includes building the layer (transpiling, the
-noise model) and, for M3, its calibration. Results are printed and written as JSON (default
-``benchmarks/results/bench_noise.json``).
+noise model) and, for M3, its calibration (+ M3 + ZNE: every gate folded to noise factors 1, 3
+and 5, rescheduled). Last, the noise factors the folding reaches on this head's circuit
+(``noise.zne_noise_factors`` on 16 images) and their time. Results are printed and written as
+JSON (default ``benchmarks/results/bench_noise.json``).
 """
 
 from __future__ import annotations
@@ -69,6 +71,13 @@ def main() -> None:
             "images_per_s": round(len(features) / seconds),
         }
         print(f"{name:>22}: {result[name]}")
+    start = time.perf_counter()
+    factors = noise.zne_noise_factors(head, features[:16], device)
+    result["zne noise factors"] = {
+        "measured": {str(f): round(v, 3) for f, v in factors.items()},
+        "seconds": round(time.perf_counter() - start, 2),
+    }
+    print(f"{'zne noise factors':>22}: {result['zne noise factors']}")
     write_results(result, args.output)
 
 

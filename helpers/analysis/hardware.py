@@ -1,55 +1,96 @@
-"""What the trained hybrid head costs on hardware: the fewest shots that keep its accuracy within
-one SE of exact (the shot budget), and the circuits and shots an evaluation then needs, with
-readout mitigation (M3's calibration circuits) and zero-noise extrapolation (one circuit per
-noise factor)."""
+"""What the trained hybrid head costs on hardware: the fewest shots with which a single run's
+accuracy (or ⟨Z_j⟩) is within a stated tolerance of exact with a stated probability (the shot
+budget), and the circuits and shots an evaluation then needs, with readout mitigation (M3's
+calibration circuits) and zero-noise extrapolation (one circuit per noise factor)."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 
 import numpy as np
+from scipy.stats import norm
 
 from helpers.analysis.noise import EXACT, SETTINGS
 from helpers.quantum.sampled import ZNE_FACTORS
 
+BUDGET_METRICS = ("accuracy", "z_error")
 
-def shot_budget(
-    averaged_by_seed: Sequence[Sequence[Mapping[str, object]]],
-) -> dict[str, int | None]:
-    """Per sampled setting, the fewest shots from which the accuracy (mean over seeds and
-    repeats) stays within one SE over test images of the exact accuracy (both averaged over the
-    seeds' :func:`mean_over_repeats` tables) at every larger shot count tried; None when even the
-    largest count tried falls outside.
+
+def within_probability(deviations: Sequence[float], tolerance: float, two_sided: bool) -> float:
+    """The probability that a single run's deviation lies within ``tolerance`` (``|d| ≤ t``
+    two-sided, ``d ≤ t`` one-sided), the deviations of the runs taken as normal with their mean
+    and standard deviation (bias and spread of single runs); NaN for fewer than two runs.
 
     Args:
-        averaged_by_seed: Each seed's :func:`mean_over_repeats` rows, exact row included.
+        deviations: One deviation per run.
+        tolerance: The tolerance.
+        two_sided: Whether the deviation is signed (accuracy) or an error (⟨Z_j⟩).
+
+    Returns:
+        The probability.
+
+    Example:
+        >>> round(within_probability([0.01, -0.01, 0.0], 0.02, two_sided=True), 3)
+        0.954
+    """
+    if len(deviations) < 2:
+        return math.nan
+    mean, spread = float(np.mean(deviations)), float(np.std(deviations, ddof=1))
+    if spread == 0:
+        return float(abs(mean) <= tolerance if two_sided else mean <= tolerance)
+    below = norm.cdf((-tolerance - mean) / spread) if two_sided else 0.0
+    return float(norm.cdf((tolerance - mean) / spread) - below)
+
+
+def shot_budget(
+    runs_by_seed: Sequence[Sequence[Mapping[str, object]]],
+    metric: str = "accuracy",
+    tolerance: float = 0.02,
+    probability: float = 0.95,
+) -> dict[str, int | None]:
+    """Per sampled setting, the fewest shots per image from which a **single** hardware run is
+    within ``tolerance`` of the exact evaluation with at least ``probability``, at every larger
+    shot count tried; None when even the largest count falls short.
+
+    A run is one seed's head evaluated once (one sampling seed) on the test images. Its
+    deviation: for ``accuracy``, its accuracy minus the same head's exact accuracy (within means
+    ``|d| ≤ tolerance``); for ``z_error``, its mean ``|⟨Z_j⟩ − exact ⟨Z_j⟩|`` (``d ≤
+    tolerance``). The probability comes from the spread of the single runs at that setting and
+    count, every seed × repeat (:func:`within_probability`), not from their mean.
+
+    Args:
+        runs_by_seed: Each seed's :func:`~helpers.analysis.noise.shot_sweep` rows.
+        metric: ``"accuracy"`` or ``"z_error"``.
+        tolerance: The largest acceptable deviation.
+        probability: The probability a single run must be within it.
 
     Returns:
         The fewest sufficient shots per image, or None, by sampled setting.
 
     Example:
-        >>> exact = {"setting": "exact", "shots": None, "accuracy": 0.9, "accuracy_se": 0.02}
-        >>> sampled = [{"setting": "shots only", "shots": s, "accuracy": a}
-        ...            for s, a in ((64, 0.8), (256, 0.89), (1024, 0.9))]
-        >>> shot_budget([[exact, *sampled]])
-        {'shots only': 256}
+        >>> exact = {"setting": "exact", "shots": None, "repeat": 0, "accuracy": 0.9}
+        >>> runs = [{"setting": "shots only", "shots": s, "repeat": r, "accuracy": 0.9 + d}
+        ...         for s, spread in ((64, 0.05), (1024, 0.005)) for r, d in
+        ...         enumerate((spread, -spread))]
+        >>> shot_budget([[exact, *runs]], tolerance=0.02)
+        {'shots only': 1024}
     """
-    exact = [row for averaged in averaged_by_seed for row in averaged if row["setting"] == EXACT]
-    target, tolerance = (
-        float(np.mean([row[key] for row in exact])) for key in ("accuracy", "accuracy_se")
-    )
-    accuracy: dict[tuple[str, int], list[float]] = {}
-    for averaged in averaged_by_seed:
-        for row in averaged:
+    if metric not in BUDGET_METRICS:
+        raise ValueError(f"metric={metric!r} is unknown; use one of {BUDGET_METRICS}.")
+    deviations: dict[tuple[str, int], list[float]] = {}
+    for rows in runs_by_seed:
+        exact = float(next(row for row in rows if row["setting"] == EXACT)[metric])
+        for row in rows:
             if row["shots"] is not None:
-                accuracy.setdefault((str(row["setting"]), int(row["shots"])), []).append(
-                    float(row["accuracy"])
-                )
+                key = (str(row["setting"]), int(row["shots"]))
+                deviations.setdefault(key, []).append(float(row[metric]) - exact)
     budget: dict[str, int | None] = {}
     stopped: set[str] = set()  # settings with a count outside, above the current one
-    for (setting, count), values in sorted(accuracy.items(), key=lambda item: -item[0][1]):
+    for (setting, count), values in sorted(deviations.items(), key=lambda item: -item[0][1]):
         budget.setdefault(setting, None)
-        if setting in stopped or abs(np.mean(values) - target) > tolerance:
+        chance = within_probability(values, tolerance, two_sided=metric == "accuracy")
+        if setting in stopped or not chance >= probability:
             stopped.add(setting)
         else:
             budget[setting] = count

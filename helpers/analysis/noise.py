@@ -11,14 +11,16 @@ error) on the circuit transpiled to that device's gates and layout and scheduled
 qubits relax (T1/T2) in their delays as well. The settings separate the two: shots without noise;
 device noise with exact expectation values (density matrix, readout confusion applied to the
 exact probabilities); device noise with shots; then readout mitigation (M3, calibrated on Aer) of
-those counts and zero-noise extrapolation (gate folding) on top.
+those counts and zero-noise extrapolation on top (every gate folded to the noise factors 1, 3 and
+5, the folded circuits rescheduled, Richardson extrapolation to zero noise;
+:mod:`helpers.quantum.folding`). :func:`zne_noise_factors` measures the factors each circuit's
+folding achieves; a circuit with no noisy gate to fold gets no ZNE (there is nothing to scale).
 """
 
 from __future__ import annotations
 
 import copy
 import dataclasses
-import functools
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -26,24 +28,32 @@ import torch
 from qiskit.providers import BackendV2
 
 from helpers.analysis.results import Results
-from helpers.analysis.stats import paired_comparison
+from helpers.analysis.stats import NO_MARGIN, paired_comparison
 from helpers.config import Config
-from helpers.declare import POSITIVE, POSITIVE_LIST, Analysis, Parameter
+from helpers.declare import FRACTION, POSITIVE, POSITIVE_LIST, POSITIVE_NUMBER, Analysis, Parameter
 from helpers.model.heads import DressedQuantumHead
 from helpers.quantum import QuantumLayer
-from helpers.quantum.sampled import SampledEstimator
+from helpers.quantum.devices import fake_device, measured_noise_factors, noise_model
+from helpers.quantum.folding import noisy_gates
+from helpers.quantum.sampled import ZNE_FACTORS, SampledEstimator
 
 EXACT = "exact"
 FAMILY_QUESTION = "hybrid vs depth-0 control, accuracy lost to noise"
 
 
 def check_device(cfg: Config) -> None:
-    """Raise if ``cfg.noise_device`` is no fake device with enough qubits, or if
-    ``noise_images`` gives no standard error over images (preflight)."""
+    """Raise if ``cfg.noise_device`` is no fake device with enough qubits, if ``noise_images``
+    gives no standard error over images, or if seeds × repeats give no spread of single runs
+    for the shot budget (preflight)."""
     if cfg.noise_images < 2:
         raise ValueError(
             f"noise_images={cfg.noise_images}: the accuracy's standard error over images needs "
             "at least 2; give noise_images >= 2."
+        )
+    if cfg.shot_repeats * len(cfg.seeds) < 2:
+        raise ValueError(
+            f"shot_repeats={cfg.shot_repeats} with {len(cfg.seeds)} seed: the shot budget needs "
+            "the spread of two or more single runs; give shot_repeats >= 2."
         )
     fake_device(cfg.noise_device, cfg.n_qubits)
 
@@ -67,7 +77,20 @@ ANALYSIS = Analysis(
             "noise_device", "FakeManilaV2", help="the fake IBM device whose noise is simulated"
         ),
         Parameter("noise_images", 500, POSITIVE, smoke=64, help="test images evaluated"),
+        Parameter(
+            "budget_z_error",
+            0.05,
+            POSITIVE_NUMBER,
+            help="shot budget: a single run's mean |⟨Z_j⟩ − exact ⟨Z_j⟩| at most this",
+        ),
+        Parameter(
+            "budget_probability",
+            0.95,
+            FRACTION,
+            help="shot budget: the probability a single run is within its tolerances",
+        ),
     ),
+    shared=("accuracy_margin",),
     key_figure="08_accuracy_vs_shots",
     needs=("hybrid",),
     check=check_device,
@@ -91,42 +114,6 @@ SETTINGS = {
     "+ M3": Setting(noisy=True, sampled=True, mitigation=("m3",)),
     "+ M3 + ZNE": Setting(noisy=True, sampled=True, mitigation=("m3", "zne")),
 }
-
-
-def fake_device(name: str, n_qubits: int | None = None) -> BackendV2:
-    """A fake IBM device by class name, e.g. ``FakeManilaV2``; the error lists the valid names.
-    With ``n_qubits`` (the circuit's), a device with fewer qubits is refused.
-
-    Args:
-        name: The class name of a qiskit-ibm-runtime fake device.
-        n_qubits: The circuit's qubits; None skips the size check.
-
-    Returns:
-        The fake device (a calibration snapshot of a real IBM processor).
-
-    Example:
-        >>> fake_device("FakeManilaV2", n_qubits=4).num_qubits
-        5
-    """
-    from qiskit_ibm_runtime import fake_provider
-
-    available = sorted(
-        name
-        for name, value in vars(fake_provider).items()
-        if name.startswith("Fake") and isinstance(value, type) and issubclass(value, BackendV2)
-    )
-    if name not in available:
-        raise ValueError(
-            f"noise_device={name!r} is not a qiskit-ibm-runtime fake device; use one of "
-            f"{', '.join(available)}."
-        )
-    device = getattr(fake_provider, name)()
-    if n_qubits is not None and device.num_qubits < n_qubits:
-        raise ValueError(
-            f"noise_device={name!r} has {device.num_qubits} qubits, fewer than the circuit's "
-            f"n_qubits={n_qubits}; choose a larger device, e.g. FakeManilaV2 (5 qubits)."
-        )
-    return device
 
 
 def with_quantum_backend(
@@ -162,20 +149,12 @@ def with_quantum_backend(
         backend="aer",
         shots=shots,
         seed=seed,
-        noise_model=None if target is None else _noise_model(target),
+        noise_model=None if target is None else noise_model(target),
         mitigation=mitigation,
         initial_weights=head.q_layer.weight.detach(),
         target=target,
     )
     return noisy.eval()
-
-
-@functools.cache
-def _noise_model(device: BackendV2) -> object:
-    """The device's noise model (``NoiseModel.from_backend``), built once per device object."""
-    from qiskit_aer.noise import NoiseModel
-
-    return NoiseModel.from_backend(device)
 
 
 @torch.no_grad()
@@ -215,7 +194,9 @@ def shot_sweep(
     """One row per setting, shot count and repeat (sampling seed ``seed + repeat``): accuracy
     and its SE over images, loss, and the error of ⟨Z_j⟩ against the exact evaluation (the first
     row). A setting without shots is deterministic: one row. The settings of one repeat share
-    the sampling seed, so the mitigations correct the very counts of the unmitigated row.
+    the sampling seed, so the mitigations correct the very counts of the unmitigated row. A ZNE
+    setting is left out (no rows) for a circuit with no gate the device's noise model puts an
+    error on: folding would scale nothing and the "extrapolation" would only amplify shot noise.
 
     One noiseless and one noisy copy of the head are built; every row starts a new run on its
     estimator (:meth:`~helpers.quantum.SampledEstimator.reset`: shots, seed, mitigation, M3
@@ -248,6 +229,9 @@ def shot_sweep(
             copies[setting.noisy] = with_quantum_backend(head, 1, seed, device)
         noisy_head = copies[setting.noisy]
         estimator = _sampled_estimator(noisy_head)
+        circuit = noisy_head.q_layer.neural_network.circuit
+        if "zne" in setting.mitigation and not noisy_gates(circuit, estimator.noise_model):
+            continue
         runs = [(int(count), r) for count in shots for r in range(repeats)]
         for count, repeat in runs if setting.sampled else [(None, 0)]:
             estimator.reset(shots=count, seed=seed + repeat, mitigation=setting.mitigation)
@@ -267,6 +251,39 @@ def _sampled_estimator(head: DressedQuantumHead) -> SampledEstimator:
             "build it with with_quantum_backend(head, shots, ...)."
         )
     return estimator
+
+
+def zne_noise_factors(
+    head: DressedQuantumHead, features: torch.Tensor, target: BackendV2
+) -> dict[int, float]:
+    """The noise factor each ZNE folding reaches on the head's circuit, transpiled and
+    scheduled for ``target``, on these images
+    (:func:`~helpers.quantum.devices.measured_noise_factors`: the device's gate and idle noise).
+
+    Args:
+        head: A trained hybrid (or depth-0 control) head.
+        features: Test features ``(N, 512)``.
+        target: The fake device.
+
+    Returns:
+        The measured factor by nominal factor (:data:`~helpers.quantum.sampled.ZNE_FACTORS`);
+        NaN where no value decays (a circuit with no noisy gate to fold).
+
+    Example:
+        >>> zne_noise_factors(head, inputs[:32], device)  # doctest: +SKIP
+        {1: 1.0, 3: 3.04, 5: 5.18}
+    """
+    weights = head.q_layer.weight.detach()
+    model = noise_model(target)  # QuantumLayer schedules the circuit under a noise model
+    layer = QuantumLayer(head.q_layer.n_qubits, head.q_layer.q_depth, backend="aer",
+                         noise_model=model, initial_weights=weights, target=target)  # fmt: skip
+    qnn = layer.neural_network
+    with torch.no_grad():
+        angles = head.encode(head.pre_net(features)).double()
+        ideal = head.q_layer(angles).numpy()
+    rows = np.hstack([angles.numpy(), np.tile(weights.double().numpy(), (len(angles), 1))])
+    values = {(*qnn.input_params, *qnn.weight_params): rows[:, None, :]}
+    return measured_noise_factors(qnn.circuit, qnn.observables, values, ideal, target)
 
 
 def mean_over_repeats(rows: Sequence[Mapping[str, object]]) -> list[dict[str, object]]:
@@ -302,23 +319,31 @@ def mean_over_repeats(rows: Sequence[Mapping[str, object]]) -> list[dict[str, ob
     return averaged
 
 
-def noise_results(sweeps: Mapping[str, Mapping[int, list[dict[str, object]]]]) -> Results:
+def noise_results(
+    sweeps: Mapping[str, Mapping[int, list[dict[str, object]]]],
+    margin: float = NO_MARGIN,
+    noise_factors: Mapping[str, Mapping[int, Mapping[int, float]]] | None = None,
+) -> Results:
     """:func:`shot_sweep` of every seed's head of each circuit model (``sweeps[model][seed]``:
     the hybrid and its depth-0 control): each setting's accuracy and ⟨Z_j⟩ error (averaged over
     its repeats within a seed) as mean ± SE over seeds. The family, one comparison per setting
     at the largest shot count tried (and device noise evaluated exactly): the accuracy it loses
     against the exact evaluation, hybrid vs control, paired by seed (does the circuit beyond
-    depth 0 lose more to noise?). Exploratory: the same at the smaller shot counts, each
-    setting against exact, and what each mitigation changes in the ⟨Z_j⟩ error, per model.
+    depth 0 lose more to noise?), for the settings both models were evaluated in (a circuit
+    with nothing to fold has no ZNE rows). Exploratory: the same at the smaller shot counts,
+    each setting against exact, and what each mitigation changes in the ⟨Z_j⟩ error, per model.
 
     Args:
         sweeps: :func:`shot_sweep` rows, ``[model][seed]``.
+        margin: The equivalence margin of accuracy (the accuracy comparisons' ±Δ).
+        noise_factors: :func:`zne_noise_factors` ``[model][seed]``, stated as mean ± SE over
+            seeds per nominal factor (None: not stated).
 
     Returns:
         The analysis' :class:`~helpers.analysis.results.Results` (``"noise"``).
 
     Example:
-        >>> results = noise_results(sweeps)  # doctest: +SKIP
+        >>> results = noise_results(sweeps, margin=0.02)  # doctest: +SKIP
     """
     results = Results(ANALYSIS.name)
     lost: dict[str, dict[tuple[str, object], list[float]]] = {}
@@ -339,7 +364,7 @@ def noise_results(sweeps: Mapping[str, Mapping[int, list[dict[str, object]]]]) -
             results.add("<Z_j> error", cell["z_error"], "seeds", model=model, setting=setting,
                         shots=label)  # fmt: skip
             comparison = paired_comparison(
-                exact, cell["accuracy"], unit="seeds", names=(EXACT, setting)
+                exact, cell["accuracy"], unit="seeds", names=(EXACT, setting), margin=margin
             )
             results.explore(f"{model} test accuracy, {setting}, {label} shots", comparison)
             lost[model][(setting, label)] = list(np.subtract(exact, cell["accuracy"]))
@@ -351,14 +376,21 @@ def noise_results(sweeps: Mapping[str, Mapping[int, list[dict[str, object]]]]) -
                 )  # fmt: skip
                 results.explore(f"{model} <Z_j> error, {setting}, {label} shots", comparison,
                                 "larger")  # fmt: skip
+    for model, by_seed in (noise_factors or {}).items():
+        for factor in ZNE_FACTORS[1:]:
+            values = [factors[factor] for factors in by_seed.values()]
+            results.add("ZNE effective noise factor", values, "seeds", model=model,
+                        nominal=factor)  # fmt: skip
     if {"hybrid", "product"} <= set(lost):
         largest = max((shots for _, shots in lost["hybrid"] if shots != "no"), default=None)
-        for (setting, shots), hybrid in lost["hybrid"].items():
-            control = lost["product"][(setting, shots)]
+        for key, hybrid in lost["hybrid"].items():
+            if key not in lost["product"]:  # a setting the control was not evaluated in
+                continue
             comparison = paired_comparison(
-                control, hybrid, unit="seeds", names=("product", "hybrid")
-            )
-            name = f"{FAMILY_QUESTION} ({setting}, {shots} shots)"
+                lost["product"][key], hybrid, unit="seeds", names=("product", "hybrid"),
+                margin=margin,
+            )  # fmt: skip
+            setting, shots = key
             add = results.compare if shots in (largest, "no") else results.explore
-            add(name, comparison, "loses more")
+            add(f"{FAMILY_QUESTION} ({setting}, {shots} shots)", comparison, "loses more")
     return results

@@ -88,6 +88,34 @@ def shots_table(averaged: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame(averaged).set_index(["setting", "shots"]).round(4)
 
 
+def factors_table(noise_factors: Mapping[str, Mapping[int, Mapping[int, float]]]) -> pd.DataFrame:
+    """The noise factors ZNE's folding reached per model: mean and SD over seeds per nominal
+    factor (``noise.zne_noise_factors``, ``[model][seed]``).
+
+    Args:
+        noise_factors: ``[model][seed][nominal factor]`` measured factors.
+
+    Returns:
+        One row per model: ``seeds`` and, per nominal factor above 1, ``λ = f`` (mean) and
+        ``λ = f SD``, rounded to 2 decimals.
+
+    Example:
+        >>> factors_table({"hybrid": {0: {1: 1.0, 3: 3.1}, 1: {1: 1.0, 3: 2.9}}}).loc["hybrid"]
+        seeds       2.00
+        λ = 3       3.00
+        λ = 3 SD    0.14
+        Name: hybrid, dtype: float64
+    """
+    rows = {}
+    for model, by_seed in noise_factors.items():
+        frame = pd.DataFrame(list(by_seed.values()))
+        rows[model] = {"seeds": len(frame)}
+        for factor in frame.columns[frame.columns > 1]:
+            rows[model][f"λ = {factor}"] = frame[factor].mean()
+            rows[model][f"λ = {factor} SD"] = frame[factor].std(ddof=1)
+    return pd.DataFrame.from_dict(rows, orient="index").round(2)
+
+
 def describe_device(device: BackendV2, n_images: int) -> str:
     """The evaluated images and the fake device: its size and two-qubit and native gates.
 
@@ -108,35 +136,52 @@ def describe_device(device: BackendV2, n_images: int) -> str:
     )
 
 
-def describe_budget(plan: Mapping[str, Mapping[str, Any]], n_images: int) -> str:
-    """Markdown: per setting the fewest of the shot counts tried from which accuracy stays
-    within one SE over images of the exact accuracy, and what one evaluation of ``n_images``
-    then needs on hardware (``hardware.hardware_plan``).
+def describe_budget(
+    plan: Mapping[str, Mapping[str, Any]],
+    n_images: int,
+    metric: str,
+    tolerance: float,
+    probability: float,
+) -> str:
+    """Markdown: the criterion a single run must meet (``metric`` within ``tolerance`` of exact
+    with ``probability``), then per setting the fewest of the shot counts tried that meet it
+    (``hardware.shot_budget``) and what one evaluation of ``n_images`` then needs on hardware
+    (``hardware.hardware_plan``).
 
     Args:
         plan: ``hardware.hardware_plan`` by setting.
         n_images: The images of one evaluation the plan was made for.
+        metric: ``"accuracy"`` or ``"z_error"``, the budget's criterion.
+        tolerance: Its tolerance.
+        probability: The probability a single run meets it.
 
     Returns:
-        Markdown, one bullet per setting.
+        Markdown: the criterion, then one bullet per setting.
 
     Example:
         >>> plan = {"shots only": {"shots_per_image": 256, "reached": True, "circuits": 500,
         ...                        "shots": 128000}}
-        >>> print(describe_budget(plan, 500))  # doctest: +ELLIPSIS
-        - **shots only**: 256 shots, ... take 500 circuits and 128,000 shots in all.
+        >>> print(describe_budget(plan, 500, "accuracy", 0.02, 0.95))  # doctest: +ELLIPSIS
+        **A single run's test accuracy within ±0.02 of exact, with probability ≥ 95 %**, ...
+        - **shots only**: 256 shots per image; on hardware, 500 images take 500 circuits and ...
     """
-    lines = []
+    criterion = {
+        "accuracy": f"test accuracy within ±{tolerance:g} of exact",
+        "z_error": f"mean |⟨Z_j⟩ − exact ⟨Z_j⟩| at most {tolerance:g}",
+    }[metric]
+    lines = [
+        f"**A single run's {criterion}, with probability ≥ {probability:.0%}**".replace("%", " %")
+        + f", {n_images} images (from the spread of the single runs, every seed × repeat):"
+    ]
     for setting, need in plan.items():
         count = f"{need['shots_per_image']:,}"
         reach = (
-            f"{count} shots, the fewest of the counts tried from which accuracy stays within "
-            "one SE of exact"
+            f"{count} shots per image"
             if need["reached"]
-            else f"not within one SE of exact at the most of the counts tried ({count} shots)"
+            else f"not met even at the most shots tried ({count} per image)"
         )
         lines.append(
-            f"- **{setting}**: {reach}; on hardware, {n_images} images at {count} shots take "
+            f"- **{setting}**: {reach}; on hardware, {n_images} images take "
             f"{need['circuits']:,} circuits and {need['shots']:,} shots in all."
         )
     return "\n".join(lines)

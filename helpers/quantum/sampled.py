@@ -4,13 +4,14 @@
 measures the qubits the (diagonal) observables act on and estimates **every** observable from
 the same ``shots`` bit-strings, so the estimates are correlated as on a device and lie in
 [-1, 1]. With a ``NoiseModel`` (e.g. ``NoiseModel.from_backend`` of a fake IBM device) gate noise
-and readout error act as the device's would. Two mitigations from the field's libraries can be
-switched on: readout mitigation with M3 (``mthree``, Nation et al., PRX Quantum 2, 040326) and
-zero-noise extrapolation by folding the two-qubit gates (``qiskit-mitigation``'s
-``GateFoldingPass``; Giurgica-Tiron et al., arXiv:2005.10921) with a polynomial (Richardson) fit
-through the scaled-noise values. ``shots=None`` gives the exact values under the noise model:
-the density matrix, and the noise model's readout confusion matrices applied to its outcome
-probabilities.
+and readout error act as the device's would. Two mitigations can be switched on: readout
+mitigation with M3 (``mthree``, Nation et al., PRX Quantum 2, 040326) and
+zero-noise extrapolation: every gate folded to the noise factors 1, 3 and 5 and a scheduled
+circuit rescheduled (:mod:`helpers.quantum.folding`), then Richardson extrapolation to zero
+noise (the polynomial of degree ``len(factors) - 1`` through the scaled values: the model
+``v(λ) = v_0 + a λ + b λ²`` for three factors). ``shots=None`` gives the exact values under the
+noise model: the density matrix, and the noise model's readout confusion matrices applied to its
+outcome probabilities.
 
 How the bit-strings are drawn: Aer computes the exact outcome distribution ``p`` of the measured
 qubits (statevector, or density matrix under the noise model, then the readout confusion
@@ -27,7 +28,6 @@ quantum error on ``measure`` has no such exact distribution: then Aer samples sh
 from __future__ import annotations
 
 import hashlib
-import math
 from collections import OrderedDict
 from collections.abc import Sequence
 
@@ -37,10 +37,11 @@ from qiskit.primitives import DataBin, PubResult
 from qiskit.primitives.containers.estimator_pub import EstimatorPub
 from qiskit.providers import BackendV2
 
+from helpers.quantum.folding import fold_gates, noisy_gates
 from helpers.quantum.primitives import PubByPubEstimator
 
 MITIGATIONS = ("m3", "zne")
-ZNE_FACTORS = (1.0, 3.0)  # noise scale factors: the circuit, and every two-qubit gate tripled
+ZNE_FACTORS = (1, 3, 5)  # noise scale factors: the circuit, and every gate folded to 3 and 5
 _MEMO_SIZE = 16  # exact outcome probabilities remembered per estimator
 
 
@@ -58,11 +59,14 @@ class SampledEstimator(PubByPubEstimator):
             gates and qubits (``QuantumLayer(target=device)``, which also schedules it so idle
             qubits get ``Delay``s for the model's T1/T2 relaxation), or the noise misses them.
         mitigation: any of ``"m3"`` (readout mitigation of the counts; needs shots) and
-            ``"zne"`` (zero-noise extrapolation over ``zne_factors``).
-        zne_factors: noise scale factors of the folded circuits (odd integers fold exactly).
+            ``"zne"`` (zero-noise extrapolation over ``zne_factors``; the circuit needs a gate
+            the noise model puts an error on, or there is nothing to scale).
+        zne_factors: noise scale factors of the folded circuits: distinct odd integers, 1
+            first (:func:`~helpers.quantum.folding.fold_gates`), two or more.
         calibration_shots: M3's calibration shots (its balanced calibration, as on hardware).
         device: the device ``noise_model`` is of: M3 calibrates on a simulator of it
-            (``AerSimulator.from_backend``, its qubits), else on a bare ``AerSimulator``.
+            (``AerSimulator.from_backend``, its qubits), else on a bare ``AerSimulator``; ZNE
+            reschedules a scheduled circuit's folded copies on its durations.
 
     The counts of a row are ``Multinomial(shots, p)`` with ``p`` Aer's exact outcome
     probabilities of the measured qubits (readout error included): the distribution of
@@ -87,12 +91,12 @@ class SampledEstimator(PubByPubEstimator):
         seed: int | None = None,
         noise_model: object | None = None,
         mitigation: Sequence[str] = (),
-        zne_factors: Sequence[float] = ZNE_FACTORS,
+        zne_factors: Sequence[int] = ZNE_FACTORS,
         calibration_shots: int = 10_000,
         device: BackendV2 | None = None,
     ) -> None:
         self.noise_model = noise_model
-        self.zne_factors = tuple(float(f) for f in zne_factors)
+        self.zne_factors = tuple(int(f) for f in zne_factors)
         self.calibration_shots = calibration_shots
         self.device = device
         try:  # the readout errors the exact outcome probabilities can take
@@ -117,8 +121,12 @@ class SampledEstimator(PubByPubEstimator):
             raise ValueError(f"shots={shots}: must be a positive integer, or None for exact.")
         if "m3" in mitigation and shots is None:
             raise ValueError("mitigation 'm3' corrects measured counts: give shots.")
-        if "zne" in mitigation and (len(self.zne_factors) < 2 or min(self.zne_factors) < 1):
-            raise ValueError(f"zne_factors={self.zne_factors}: give two or more factors >= 1.")
+        factors = self.zne_factors
+        distinct_odd = len(set(factors)) == len(factors) > 1 and all(f % 2 for f in factors)
+        if "zne" in mitigation and not (distinct_odd and factors[0] == 1):
+            raise ValueError(
+                f"zne_factors={factors}: give two or more distinct odd factors, 1 first."
+            )
         if shots is None and self._readout is None:
             raise ValueError(self._not_exact)
         self.shots = shots
@@ -137,7 +145,13 @@ class SampledEstimator(PubByPubEstimator):
         rows = pub.parameter_values.as_array(circuit.parameters).reshape(
             int(np.prod(values_shape)), circuit.num_parameters
         )
-        factors = self.zne_factors if "zne" in self.mitigation else (1.0,)
+        factors = self.zne_factors if "zne" in self.mitigation else (1,)
+        if len(factors) > 1 and not noisy_gates(circuit, self.noise_model):
+            raise ValueError(
+                "zne: the noise model puts no error on any gate of this circuit, so folding "
+                "scales no noise and the extrapolation would only amplify shot noise; evaluate "
+                "it without 'zne'."
+            )
         # in factor order: factor 1's counts (and M3's calibration) are drawn first, so they are
         # those of the same seed's run without ZNE
         scaled = [self._probabilities(circuit, f, measured, rows) @ signs for f in factors]
@@ -176,13 +190,13 @@ class SampledEstimator(PubByPubEstimator):
         return int(self._rng.integers(2**31 - 1))
 
     def _probabilities(
-        self, circuit: QuantumCircuit, factor: float, measured: list[int], rows: np.ndarray
+        self, circuit: QuantumCircuit, factor: int, measured: list[int], rows: np.ndarray
     ) -> np.ndarray:
         """Outcome probabilities ``(rows, 2**m)`` of the measured qubits (index bit k: qubit
         ``measured[k]``) of the circuit folded by ``factor``: exact, or as frequencies of
         ``shots`` bit-strings (M3-corrected)."""
         if self._readout is None:  # quantum errors on 'measure': Aer samples shot by shot
-            counts = self._aer_counts(_folded(circuit, factor), measured, rows)
+            counts = self._aer_counts(fold_gates(circuit, factor, self.device), measured, rows)
         else:
             exact = self._exact(circuit, factor, measured, rows)
             if self.shots is None:
@@ -203,7 +217,7 @@ class SampledEstimator(PubByPubEstimator):
         return counts / counts.sum(axis=1, keepdims=True)
 
     def _exact(
-        self, circuit: QuantumCircuit, factor: float, measured: list[int], rows: np.ndarray
+        self, circuit: QuantumCircuit, factor: int, measured: list[int], rows: np.ndarray
     ) -> np.ndarray:
         """Exact outcome probabilities ``(rows, 2**m)`` under the noise model, readout error
         applied; remembered (least recently used first out) across calls and runs."""
@@ -216,7 +230,7 @@ class SampledEstimator(PubByPubEstimator):
             self._memo.move_to_end(key)
             return hit[2]
         simulator = self._simulator()
-        folded = _folded(circuit, factor).copy()
+        folded = fold_gates(circuit, factor, self.device).copy()
         folded.save_probabilities(measured)
         binds = [dict(zip(folded.parameters, rows.T, strict=True))] if rows.shape[1] else None
         experiments = folded if binds else [folded] * len(rows)
@@ -331,17 +345,7 @@ def _with_measurements(circuit: QuantumCircuit, measured: list[int]) -> QuantumC
     return sampled
 
 
-def _folded(circuit: QuantumCircuit, factor: float) -> QuantumCircuit:
-    """The circuit with its two-qubit gates folded to scale their noise by ``factor``."""
-    if math.isclose(factor, 1.0):
-        return circuit
-    from qiskit.transpiler import PassManager
-    from qiskit_mitigation.zne import GateFoldingPass
-
-    return PassManager([GateFoldingPass(factor, method="front")]).run(circuit)
-
-
-def _extrapolate(factors: Sequence[float], values: np.ndarray) -> np.ndarray:
+def _extrapolate(factors: Sequence[int], values: np.ndarray) -> np.ndarray:
     """Richardson extrapolation to zero noise: the polynomial of degree ``len(factors) - 1``
     through ``values[i]`` at ``factors[i]``, evaluated at 0."""
     flat = values.reshape(len(factors), -1)

@@ -10,6 +10,7 @@ from helpers.analysis.noise import fake_device, mean_over_repeats
 from helpers.present.noise import (
     describe_budget,
     describe_device,
+    factors_table,
     plot_against_shots,
     shots_table,
 )
@@ -88,15 +89,20 @@ def test_shots_table_indexes_by_setting_and_shots():
     assert table.loc[("+ M3", 64), "repeats"] == 2
 
 
-def test_describe_budget_states_the_shots_and_the_hardware_cost():
+def test_describe_budget_states_the_criterion_the_shots_and_the_hardware_cost():
     plan = hardware_plan({"shots only": 256, "+ M3": None}, [64, 1024], 100)
-    assert describe_budget(plan, 100).splitlines() == [
-        "- **shots only**: 256 shots, the fewest of the counts tried from which accuracy stays "
-        "within one SE of exact; on hardware, 100 images at 256 shots take 100 circuits "
+    assert describe_budget(plan, 100, "accuracy", 0.02, 0.95).splitlines() == [
+        "**A single run's test accuracy within ±0.02 of exact, with probability ≥ 95 %**, 100 "
+        "images (from the spread of the single runs, every seed × repeat):",
+        "- **shots only**: 256 shots per image; on hardware, 100 images take 100 circuits "
         "and 25,600 shots in all.",
-        "- **+ M3**: not within one SE of exact at the most of the counts tried (1,024 shots); "
-        "on hardware, 100 images at 1,024 shots take 108 circuits and 122,400 shots in all.",
+        "- **+ M3**: not met even at the most shots tried (1,024 per image); on hardware, 100 "
+        "images take 108 circuits and 122,400 shots in all.",
     ]
+    z_error = describe_budget(plan, 100, "z_error", 0.05, 0.9).splitlines()[0]
+    assert z_error.startswith(
+        "**A single run's mean |⟨Z_j⟩ − exact ⟨Z_j⟩| at most 0.05, with probability ≥ 90 %**"
+    )
 
 
 def test_describe_device_names_the_device_its_size_and_gates():
@@ -104,3 +110,16 @@ def test_describe_device_names_the_device_its_size_and_gates():
     assert describe_device(device, 50) == (
         "50 test images; device fake_manila (5 qubits, gates ['cx', 'rz', 'sx', 'x'])"
     )
+
+
+def test_factors_table_gives_each_models_mean_and_sd_over_seeds_per_nominal_factor():
+    factors = {
+        "hybrid": {0: {1: 1.0, 3: 3.1, 5: 5.2}, 1: {1: 1.0, 3: 2.9, 5: 5.0}},
+        "product": {0: {1: 1.0, 3: 2.7, 5: 4.4}, 1: {1: 1.0, 3: 2.7, 5: 4.6}},
+    }
+    table = factors_table(factors)
+    assert list(table.columns) == ["seeds", "λ = 3", "λ = 3 SD", "λ = 5", "λ = 5 SD"]
+    assert table.loc["hybrid", "λ = 3"] == pytest.approx(3.0)
+    assert table.loc["product", "λ = 5"] == pytest.approx(4.5)
+    assert table.loc["hybrid", "λ = 5 SD"] == round(np.std([5.2, 5.0], ddof=1), 2)
+    assert table.loc["product", "seeds"] == 2

@@ -266,18 +266,18 @@ def test_exact_probabilities_are_simulated_once_for_every_shot_count_and_seed(mo
     circuit, angles = _bound_circuit(), ANGLES.double().numpy()
     estimator = SampledEstimator(shots=64, seed=0, noise_model=model, mitigation=("zne",))
     first = _estimate(estimator, circuit, angles)
-    assert len(runs) == 2  # noise factors 1 and 3
+    assert len(runs) == 3  # noise factors 1, 3 and 5
     for shots, seed in [(64, 0), (1024, 1), (None, 0)]:
         estimator.reset(shots=shots, seed=seed, mitigation=("zne",))
         values = _estimate(estimator, circuit, angles)
-    assert len(runs) == 2  # remembered across runs
+    assert len(runs) == 3  # remembered across runs
     estimator.reset(shots=64, seed=0, mitigation=("zne",))
     np.testing.assert_array_equal(_estimate(estimator, circuit, angles), first)
-    assert len(runs) == 2
+    assert len(runs) == 3
     # other rows are new: simulated, factor 1 only without ZNE
     estimator.reset(shots=64, seed=0)
     _estimate(estimator, circuit, angles[:3])
-    assert len(runs) == 3
+    assert len(runs) == 4
     assert np.abs(values).max() <= 1
 
 
