@@ -48,7 +48,7 @@ def smoke_run(tmp_path_factory):
         capture_output=True,
         text=True,
         cwd=PROJECT_ROOT,
-        timeout=600,
+        timeout=1500,
     )
     print(f"smoke pipeline: {time.perf_counter() - start:.1f} s")
     return out, result
@@ -253,7 +253,7 @@ def test_rerunning_one_notebook_with_its_own_parameter_keeps_one_report(smoke_ru
     rerun = subprocess.run(
         [sys.executable, "-m", "helpers.pipeline", "--output-dir", str(copy), "--only", "03",
          "-p", "saliency_images", "6"],
-        capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=600,
+        capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=1500,
     )  # fmt: skip
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
     assert (copy / "02_hybrid_train.ipynb").read_bytes() == before
@@ -265,7 +265,7 @@ def test_rerunning_one_notebook_with_its_own_parameter_keeps_one_report(smoke_ru
     shifted = subprocess.run(
         [sys.executable, "-m", "helpers.pipeline", "--output-dir", str(copy), "--only", "03",
          "-p", "q_depth", "4"],
-        capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=600,
+        capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=1500,
     )  # fmt: skip
     assert shifted.returncode == 2
     assert "q_depth=4 differs from the run's trained heads (q_depth=5, hybrid)" in shifted.stderr
