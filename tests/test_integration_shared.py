@@ -72,7 +72,7 @@ def test_every_notebook_runs_on_the_shared_cifar_subset(tmp_path):
         capture_output=True,
         text=True,
         cwd=PROJECT_ROOT,
-        timeout=900,
+        timeout=1800,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert len(list(out.glob("[0-9][0-9]_*.ipynb"))) == len(pipeline.notebooks())
