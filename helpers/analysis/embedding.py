@@ -30,7 +30,8 @@ from helpers.analysis.separability import (
     knn_accuracy,
     silhouette,
     standardised,
-    unit_pseudo_values,
+    unit_knn_correct,
+    unit_silhouette_pseudo_values,
 )
 from helpers.analysis.stats import as_matrix
 from helpers.config import Config
@@ -255,17 +256,23 @@ def head_separability(activations: Activations, seed: int = 0) -> Separability:
 
 
 def separability_results(
-    per_seed: Mapping[int, Activations], margin: float, seed: int = 0
+    per_seed: Mapping[int, Activations],
+    references: Mapping[int, Activations],
+    margin: float,
+    seed: int = 0,
 ) -> Results:
     """Head-layer separability over seeds (:func:`head_separability` of each seed's models, on
     standardised units, the same test images for every seed): every layer's scores as mean ±
-    SE over seeds, and the models compared at the layer their last Linear reads (q_out, h_out)
-    for both scores over seeds × image groups (:func:`unit_pseudo_values`: an image's k-NN
-    prediction and silhouette depend on the other images, so groups of images, not images, are
-    the second unit), as one family with equivalence ``margin``.
+    SE over seeds; and the models compared at the layer their last Linear reads (q_out, h_out)
+    as one family with equivalence ``margin``: k-NN accuracy over seeds × test images, each
+    test image scored against the seed's training images (:func:`unit_knn_correct`), and the
+    silhouette over seeds × image groups (:func:`unit_silhouette_pseudo_values`: an image's
+    silhouette depends on the other images, so groups of images are the second unit).
 
     Args:
         per_seed: Each seed's activations (e.g. ``session.activations_of(seed)``), by seed.
+        references: Each seed's head layers on the training images
+            (``session.reference_activations_of(seed)``), by seed.
         margin: The equivalence margin of both scores (``cfg.separability_margin``).
         seed: Seeds the k-NN folds and the image groups (the run's ``seed``).
 
@@ -274,7 +281,9 @@ def separability_results(
 
     Example:
         >>> per_seed = {s: session.activations_of(s) for s in cfg.seeds}  # doctest: +SKIP
-        >>> results = separability_results(per_seed, cfg.separability_margin)  # doctest: +SKIP
+        >>> refs = {s: session.reference_activations_of(s) for s in cfg.seeds}  # doctest: +SKIP
+        >>> results = separability_results(  # doctest: +SKIP
+        ...     per_seed, refs, cfg.separability_margin, cfg.seed)
     """
     results = Results(ANALYSIS.name)
     scores = [head_separability(activations, seed) for activations in per_seed.values()]
@@ -283,12 +292,14 @@ def separability_results(
             for score in SCORES:
                 values = [one[kind][layer][score] for one in scores]
                 results.add(score, values, "seeds", model=kind, layer=layer)
-    pseudo = [unit_pseudo_values(activations, seed) for activations in per_seed.values()]
-    for score in SCORES:
-        values = {kind: np.stack([one[kind][score] for one in pseudo]) for kind in scores[0]}
-        results.compare_models(
-            f"{score} of the units (q_out / h_out)", values, "seeds × image groups", margin=margin
-        )
+    correct = [unit_knn_correct(per_seed[s], references[s]) for s in per_seed]
+    silhouettes = [unit_silhouette_pseudo_values(per_seed[s], seed) for s in per_seed]
+    for score, unit, per_model in (
+        ("knn_accuracy", "seeds × images", correct),
+        ("silhouette", "seeds × image groups", silhouettes),
+    ):
+        values = {kind: np.stack([one[kind] for one in per_model]) for kind in scores[0]}
+        results.compare_models(f"{score} of the units (q_out / h_out)", values, unit, margin=margin)
     return results
 
 

@@ -16,7 +16,12 @@ from typing import Any
 import torch
 from torch import nn
 
-from helpers.analysis.activations import Activations, cached_activations, head_activations
+from helpers.analysis.activations import (
+    Activations,
+    cached_activations,
+    head_activations,
+    head_outputs,
+)
 from helpers.config import Config, set_seed
 from helpers.model.backbone import Features, cached_features, load_backbone
 from helpers.model.checkpoints import load_models_by_seed
@@ -147,6 +152,28 @@ class NotebookSession:
             >>> per_seed = {s: session.activations_of(s) for s in cfg.seeds}  # doctest: +SKIP
         """
         return head_activations(self.activations, self.heads_by_seed[seed])
+
+    def reference_activations_of(self, seed: int) -> Activations:
+        """The head layers of ``seed``'s models on the training images (no backbone layers):
+        the fixed reference a test image's k-NN prediction is made against.
+
+        Args:
+            seed: A seed of ``cfg.seeds``.
+
+        Returns:
+            The training images' head activations, with their labels.
+
+        Example:
+            >>> reference = session.reference_activations_of(cfg.seeds[0])  # doctest: +SKIP
+        """
+        features = self.features
+        with torch.no_grad():
+            layers = {
+                kind: head_outputs(head, kind, features.train)
+                for kind, head in self.heads_by_seed[seed].items()
+            }
+        indices = list(range(len(features.train)))
+        return Activations({"backbone": {}, **layers}, features.train_labels, indices)
 
 
 def setup(namespace: Mapping[str, Any]) -> NotebookSession:

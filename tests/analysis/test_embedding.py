@@ -102,29 +102,57 @@ def test_head_separability_does_not_depend_on_a_units_scale():
     np.testing.assert_allclose(embedding.standardised(values).std(axis=0), 1.0)
 
 
-def test_separability_is_compared_over_seeds_and_image_groups():
+def test_separability_is_compared_over_seeds_and_images():
     values, labels = _blobs(n=80)
     noisy = values + torch.randn(80, 10, generator=torch.Generator().manual_seed(0)) * 3
-    per_seed = {
-        seed: activations.Activations(
-            {"backbone": {}, "classical": {"h_out": values}, "hybrid": {"q_out": noisy}},
-            labels, list(range(80)))
-        for seed in (0, 1, 2)
-    }  # fmt: skip
-    results = embedding.separability_results(per_seed, margin=0.05)
+
+    def layers(classical: torch.Tensor, hybrid: torch.Tensor) -> dict:
+        return {"backbone": {}, "classical": {"h_out": classical}, "hybrid": {"q_out": hybrid}}
+
+    per_seed = {s: activations.Activations(layers(values, noisy), labels, list(range(80)))
+                for s in (0, 1, 2)}  # fmt: skip
+    train_values, train_labels = _blobs(n=120, seed=1)
+    noise = torch.randn(120, 10, generator=torch.Generator().manual_seed(1))
+    train_noisy = train_values + noise * 3
+    references = {s: activations.Activations(layers(train_values, train_noisy), train_labels,
+                                             list(range(120))) for s in (0, 1, 2)}  # fmt: skip
+    results = embedding.separability_results(per_seed, references, margin=0.05)
     knn = results.family.comparisons[
         "knn_accuracy of the units (q_out / h_out), hybrid vs classical"
     ]
-    assert (knn.unit, knn.n, knn.n_images, knn.margin) == ("seeds × image groups", 3, 20, 0.05)
+    assert (knn.unit, knn.n, knn.n_images, knn.margin) == ("seeds × images", 3, 80, 0.05)
     assert knn.difference < 0  # the noisy layer separates worse
+    correct = separability.unit_knn_correct(per_seed[0], references[0])
+    assert knn.difference == pytest.approx(correct["hybrid"].mean() - correct["classical"].mean())
+    sil = results.family.comparisons["silhouette of the units (q_out / h_out), hybrid vs classical"]
+    assert (sil.unit, sil.n_images) == ("seeds × image groups", 20)
     row = results.number("silhouette", model="hybrid", layer="q_out")
     assert row["mean"] == pytest.approx(
         embedding.silhouette(embedding.standardised(noisy), labels)[0]
     )
-    pseudo = separability.unit_pseudo_values(per_seed[0])
-    assert pseudo["hybrid"]["silhouette"].shape == (20,)
+    pseudo = separability.unit_silhouette_pseudo_values(per_seed[0])
+    assert pseudo["hybrid"].shape == (20,)
     # the pseudo-values' mean is the jackknife's bias-corrected silhouette: near the plain one
-    assert pseudo["hybrid"]["silhouette"].mean() == pytest.approx(row["mean"], abs=0.02)
+    assert pseudo["hybrid"].mean() == pytest.approx(row["mean"], abs=0.02)
+
+
+def test_reference_knn_scores_each_query_alone_on_the_references_scale():
+    values, labels = _blobs(n=60, separation=6.0)
+    queries = torch.tensor([[1.0] + [0.0] * 9, [5.0] + [0.0] * 9, [5.0] + [0.0] * 9])
+    query_labels = torch.tensor([0, 1, 0])
+    got = separability.reference_knn_correct(values, labels, queries, query_labels)
+    np.testing.assert_array_equal(got, [1.0, 1.0, 0.0])
+    # each query's score is its own (not a function of the other queries) ...
+    alone = [separability.reference_knn_correct(values, labels, queries[i : i + 1],
+                                                query_labels[i : i + 1])[0]
+             for i in range(3)]  # fmt: skip
+    np.testing.assert_array_equal(got, alone)
+    # ... and no unit's scale matters (a noise unit × 1000 would decide raw distances)
+    scale = torch.ones(10)
+    scale[1] = 1000.0
+    scaled = separability.reference_knn_correct(values * scale, labels, queries * scale,
+                                                query_labels)  # fmt: skip
+    np.testing.assert_array_equal(got, scaled)
 
 
 @pytest.mark.parametrize("method", ["tsne", "umap"])
