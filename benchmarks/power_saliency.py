@@ -1,13 +1,14 @@
 """Statistical power of notebook 03's comparison over seeds against its cost settings.
 
 For each setting (images scored, Integrated Gradients starting steps, deletion/insertion steps)
-on a finished run with several seeds: every score's mean ± SE over seeds per model, and the
-paired differences hybrid - classical and hybrid - product with their SE over seeds × images
-(what the verdicts test); the IG gains' differences also get an SE over images alone (of the
-per-image difference averaged over the seeds that score it). Run on 32 px models (cheap); whether
-the numbers carry over to 224 px with ImageNet weights is not tested.
+on a finished run with several seeds: every score's mean ± SE over seeds per model, the paired
+differences hybrid - classical and hybrid - product with their SE over seeds × images (what the
+verdicts test) and the smallest difference each detects with 80 % power (two-sided 5 %, before
+Holm; the verdicts' equivalence margin is 0.05); the IG gains' differences also get an SE over
+images alone (of the per-image difference averaged over the seeds that score it). Run on 32 px
+models (cheap); whether the numbers carry over to 224 px with ImageNet weights is not tested.
 
-    python benchmarks/power_saliency.py ARTIFACTS_DIR [--settings 64,32,8 48,16,4 ...]
+    python benchmarks/power_saliency.py ARTIFACTS_DIR [--settings 40,8,15 24,8,15 ...]
 """
 
 from __future__ import annotations
@@ -17,14 +18,16 @@ import time
 
 import numpy as np
 from _common import add_output_option, machine, write_results
+from scipy import stats
 
 from helpers.analysis.saliency import saliency_study
 from helpers.analysis.saliency.maps import RANDOM
 from helpers.analysis.saliency.seeds import GAINS, METHOD, UNIT, SaliencyStudy
-from helpers.analysis.stats import paired_comparison
+from helpers.analysis.stats import Comparison, paired_comparison
 from helpers.run.session import setup
 
-DEFAULT_SETTINGS = ("40,16,4", "40,16,16")  # the former defaults, the current ones
+DEFAULT_SETTINGS = ("40,8,15", "32,8,15", "24,8,15")  # images at the current IG and curve steps
+ALPHA, POWER = 0.05, 0.8  # the smallest difference detectable: two-sided 5 % test, 80 % power
 PAIRS = (("hybrid", "classical"), ("hybrid", "product"))
 
 
@@ -54,6 +57,7 @@ def power(artifacts_dir: str, images: int, ig_steps: int, curve_steps: int) -> d
             if a in by_kind and b in by_kind:  # what the verdicts test: seeds x images
                 compared = paired_comparison(by_kind[b], by_kind[a], unit=UNIT)
                 line[f"{a} - {b}"] = [compared.difference, compared.difference_se]
+                line[f"{a} - {b}, detectable"] = [_detectable(compared), compared.df]
         scores[name] = line
     return {
         "seconds": time.perf_counter() - start,
@@ -76,6 +80,13 @@ def _image_mean_se(study: SaliencyStudy, mode: str, sign: int, a: str, b: str) -
     kept = defined.sum(axis=0) >= 2  # images two or more seeds score
     per_image = np.nanmean(differences[:, kept], axis=0)
     return _mean_se(per_image)
+
+
+def _detectable(compared: Comparison) -> float:
+    """The smallest true difference the comparison detects with probability ``POWER`` in a
+    two-sided test at ``ALPHA`` (before Holm): (t_{1-α/2} + t_{power}) × SE, at its df."""
+    quantile = stats.t(compared.df).ppf
+    return float((quantile(1 - ALPHA / 2) + quantile(POWER)) * compared.difference_se)
 
 
 def _mean_se(values: np.ndarray) -> list[float]:

@@ -104,11 +104,12 @@ def test_smoke_overrides_form_a_valid_config():
 def test_analysis_parameters_come_from_their_declarations():
     assert analysis("saliency").declared == (
         "saliency_images",
+        "score_all_methods",
         "user_image",
         "saliency_margin",
         "artifacts_dir",
     )
-    assert Config().saliency_images == 40 and Config(saliency_images=3).saliency_images == 3
+    assert Config().saliency_images == 20 and Config(saliency_images=3).saliency_images == 3
     assert Config(**smoke_overrides()).saliency_images == 16
     with pytest.raises(ConfigError, match="saliency_images=0: must be a positive integer"):
         Config(saliency_images=0)

@@ -221,8 +221,8 @@ def test_the_readme_parameter_table_lists_every_declared_parameter_with_its_defa
     for parameter in parameters().values():
         [row] = [row for row in rows if f"`{parameter.name}`" in row.split("|")[1]]
         value = parameter.default
-        if isinstance(value, list):
-            shown = f"`{json.dumps(value)}`"
+        if isinstance(value, list | bool):
+            shown = json.dumps(value) if isinstance(value, bool) else f"`{json.dumps(value)}`"
         elif isinstance(value, str):
             shown = f"`{value}`" if value else '`""`'
         else:

@@ -235,7 +235,9 @@ def cached_activations(
         backbone,
         heads,
         Subset(dataset, list(indices)),
-        batch_size=images_per_batch(cfg.memory_budget_mb, "inference", cfg.image_size),
+        batch_size=images_per_batch(
+            cfg.memory_budget_mb, "inference", cfg.image_size, next(backbone.parameters()).device
+        ),
         max_features=max_features,
         num_workers=loader_workers(),
     )

@@ -221,7 +221,9 @@ def cached_features(cfg: Config, backbone: nn.Module | None = None) -> Features:
         feats, labels = extract_features(
             backbone,
             dataset,
-            batch_size=images_per_batch(cfg.memory_budget_mb, "inference", cfg.image_size),
+            batch_size=images_per_batch(
+                cfg.memory_budget_mb, "inference", cfg.image_size, run_device(cfg)
+            ),
             desc=f"{name} features",
             num_workers=loader_workers(),
         )

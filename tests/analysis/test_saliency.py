@@ -310,7 +310,7 @@ def test_curves_have_at_least_sixteen_points_by_default():
     targets = model(images).argmax(1)
     order = saliency_order(torch.rand(3, SIZE, SIZE))
     for mode in saliency.MODES:
-        assert perturbation_curves(model, images, targets, order, mode).shape == (3, 17)
+        assert perturbation_curves(model, images, targets, order, mode).shape == (3, 16)
 
 
 def test_integrated_gradients_completeness_gap():

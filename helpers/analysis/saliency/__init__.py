@@ -22,7 +22,7 @@ from helpers.analysis.saliency.scores import (
     gains_over_random,
     score_rows,
 )
-from helpers.analysis.saliency.seeds import ANALYSIS, saliency_study
+from helpers.analysis.saliency.seeds import ANALYSIS, PICTURED_IMAGES, saliency_study
 from helpers.analysis.saliency.user_image import Explanation, explain_user_image, load_user_image
 
 __all__ = [
@@ -30,6 +30,7 @@ __all__ = [
     "METHODS",
     "MIN_CURVE_CHANGE",
     "MODES",
+    "PICTURED_IMAGES",
     "Explanation",
     "SaliencyScores",
     "explain",

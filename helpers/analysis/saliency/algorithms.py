@@ -57,15 +57,16 @@ class HeadBank:
     ) -> list[HeadBank]:
         """The models as banks, one per distinct backbone (a run's models share one). A model
         without ``backbone`` and ``head`` is a backbone whose head is the identity."""
-        batches = {
-            "gradient_batch": images_per_batch(memory_budget_mb, "gradient", image_size),
-            "inference_batch": images_per_batch(memory_budget_mb, "inference", image_size),
-        }
         banks: dict[int, HeadBank] = {}
         for key, model in models.items():
             backbone = getattr(model, "backbone", model)
             head = getattr(model, "head", None) if backbone is not model else None
             if id(backbone) not in banks:
+                device = next(backbone.parameters(), torch.empty(0)).device
+                batches = {
+                    f"{mode}_batch": images_per_batch(memory_budget_mb, mode, image_size, device)
+                    for mode in ("gradient", "inference")
+                }
                 banks[id(backbone)] = cls(fast_copy(backbone), {}, **batches)
             bank = banks[id(backbone)]
             bank.heads[key] = head if head is not None else nn.Identity()

@@ -54,10 +54,17 @@ ANALYSIS = Analysis(
     parameters=(
         Parameter(
             "saliency_images",
-            40,
+            20,
             POSITIVE,
             smoke=16,
             help="images scored (balanced classes, seeded)",
+        ),
+        Parameter(
+            "score_all_methods",
+            False,
+            help="also compute the gradient and SmoothGrad maps for every scored image and score "
+            "them (deletion/insertion); by default they are drawn for the pictured images only "
+            "(at 224 px scoring them costs about as much as the rest of 03)",
         ),
         Parameter("user_image", "", help="a photo to explain, besides the test images"),
         Parameter(
@@ -83,6 +90,7 @@ SIMILARITY = "similarity of the unit maps"
 COMPLETENESS = "IG completeness gap (median, relative)"
 UNIT = "seeds × images"  # the comparisons' units: every seed's models explain the same images
 PICTURE_METHODS = ("gradient", "smoothgrad")  # for the first seed's models only
+PICTURED_IMAGES = 6  # the images the notebook's figures draw: the picture methods' default share
 
 
 class SeedSaliency(NamedTuple):
@@ -205,6 +213,7 @@ def saliency_study(
     picture_seed: int | None = None,
     ig_steps: int = IG_STEPS,
     curve_steps: int = CURVE_STEPS,
+    picture_images: int | None = None,
 ) -> SaliencyStudy:
     """Integrated Gradients and random maps of every model of every seed, ``picture_methods``
     for the models of ``picture_seed`` (default: the first), all scored (pointing game with
@@ -219,8 +228,10 @@ def saliency_study(
         memory_budget_mb: Memory one batch of images may take.
         picture_methods: The methods computed for the models of ``picture_seed`` only.
         picture_seed: The seed whose models get ``picture_methods``; None for the first.
-        ig_steps: Integrated Gradients' integration steps.
+        ig_steps: Integrated Gradients' integration steps to start from.
         curve_steps: Steps of the deletion and insertion curves.
+        picture_images: Compute ``picture_methods`` for the first this many images only and
+            leave them unscored (their curves cost as much as IG's); None: every image, scored.
 
     Returns:
         The :class:`SaliencyStudy`, keyed by ``(seed, kind)``.
@@ -239,7 +250,7 @@ def saliency_study(
     )
     pictures, _ = explain_methods(
         {key: m for key, m in models.items() if key[0] == first},
-        images,
+        images[:picture_images],
         seed,
         methods=picture_methods,
         memory_budget_mb=memory_budget_mb,
@@ -249,8 +260,15 @@ def saliency_study(
         {method: merged[method] for method in (*METHODS, RANDOM) if method in merged},
         found.completeness,
     )
+    scored = maps if picture_images is None else found  # else the picture methods are not scored
     scores = score_methods(
-        models, images, maps, probabilities, masks, memory_budget_mb, curve_steps
+        models,
+        images,
+        MethodMaps({method: maps[method] for method in scored}, maps.completeness),
+        probabilities,
+        masks,
+        memory_budget_mb,
+        curve_steps,
     )
     unit_maps, unit_values = head_unit_saliency(models, images, memory_budget_mb)
     return SaliencyStudy(maps, probabilities, scores, unit_maps, unit_values)
