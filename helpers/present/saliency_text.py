@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import numpy as np
 import torch
 
 from helpers.analysis.saliency import MIN_CURVE_CHANGE
+from helpers.analysis.saliency.maps import COMPLETENESS_TARGET, MAX_IG_STEPS
 from helpers.present.tables import format_value
 
 
@@ -146,4 +148,42 @@ def describe_accuracy(probabilities: Mapping[str, torch.Tensor], labels: torch.T
         f"{name}: accuracy {(probs.argmax(1) == labels).float().mean():.3f} on these "
         f"{len(labels)} images"
         for name, probs in probabilities.items()
+    )
+
+
+def describe_convergence(gaps: Mapping[tuple[int, str], np.ndarray]) -> str:
+    """Whether Integrated Gradients converged for every model: the models whose median
+    completeness gap stayed above the target at the cap of ``MAX_IG_STEPS`` steps, named.
+
+    Args:
+        gaps: Each model's per-image relative completeness gaps, keyed ``(seed, kind)``
+            (``study.maps.completeness``).
+
+    Returns:
+        One sentence.
+
+    Example:
+        >>> gaps = {(0, "hybrid"): np.array([0.01, 0.02]), (0, "classical"): np.array([0.03])}
+        >>> print(describe_convergence(gaps))
+        Integrated Gradients converged for all 2 models: median completeness gap under 5 %.
+    """
+    medians = {}
+    for key, values in gaps.items():
+        finite = values[np.isfinite(values)]
+        medians[key] = float(np.median(finite)) if finite.size else float("nan")
+    above = {key: gap for key, gap in medians.items() if gap > COMPLETENESS_TARGET}
+    target = f"{COMPLETENESS_TARGET:.0%}".replace("%", " %")
+    if not above:
+        return (
+            f"Integrated Gradients converged for all {len(medians)} models: median "
+            f"completeness gap under {target}."
+        )
+    named = ", ".join(
+        f"seed {seed} {kind} ({gap:.0%})".replace("%", " %") for (seed, kind), gap in above.items()
+    )
+    return (
+        f"Integrated Gradients did not converge for {len(above)} of {len(medians)} models at the "
+        f"cap of {MAX_IG_STEPS} steps (median completeness gap above {target}): {named}. Their "
+        "attributions do not sum to the output change, so their deletion and insertion scores, "
+        "which enter the comparisons, rank pixels by an inexact integral."
     )

@@ -132,6 +132,17 @@ def conclusion(comparison: Compared, decision: Decision, comparative: str = "hig
         return f"{b if higher else a} {comparative}{within}"
     if decision.outcome == "equivalent":
         return f"equivalent within {margin_text(comparison)}"
+    if comparison.method == "exact sign-flip" and isinstance(comparison, Comparison):
+        cells = "image of every seed" if getattr(comparison, "n_images", 0) else "seed"
+        fact = (
+            f"the two agree exactly on every {cells}"
+            if comparison.difference == 0
+            else f"every {cells} differs by the same {comparison.difference:+.3g}"
+        )
+        return (
+            f"inconclusive at this sample size: {fact}, and an exact test over "
+            f"{comparison.n} seeds is too small to conclude"
+        )
     if np.isnan(comparison.margin):
         return "inconclusive at this sample size (no difference detected; no equivalence margin)"
     return (

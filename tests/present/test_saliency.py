@@ -20,6 +20,7 @@ from helpers.present.saliency import (
 )
 from helpers.present.saliency_text import (
     describe_accuracy,
+    describe_convergence,
     describe_scores,
     describe_unit_similarity,
 )
@@ -414,3 +415,16 @@ def test_describe_accuracy_states_each_models_accuracy(model, accuracy):
     labels = torch.tensor([0, 1, 1, 1])
     text = describe_accuracy(probabilities, labels)
     assert f"{model}: accuracy {accuracy} on these 4 images" in text.splitlines()
+
+
+def test_models_where_integrated_gradients_did_not_converge_are_named():
+    gaps = {
+        (0, "hybrid"): np.array([0.01, 0.02, np.nan]),
+        (1, "classical"): np.array([1.0, 0.9, 1.0]),
+        (1, "product"): np.array([np.nan]),  # no defined gap: nothing to converge
+    }
+    text = describe_convergence(gaps)
+    assert text.startswith(
+        "Integrated Gradients did not converge for 1 of 3 models at the cap of 32 steps"
+    )
+    assert "seed 1 classical (100 %)" in text and "hybrid" not in text

@@ -23,9 +23,9 @@ from helpers.analysis.stats import mean_and_error
 from helpers.model.device import DEFAULT_MEMORY_BUDGET_MB
 
 MODES = ("deletion", "insertion")
-# deletion/insertion evaluated at 0, 1/15, ..., 1 of the pixels: 16 points, resolving the first
-# pixels changed as Petsiuk et al.'s metric does (their curves have one point per 224 pixels);
-# each interior point is one backbone pass per image and map, most of notebook 03's cost
+# deletion/insertion evaluated at 0, 1/15, ..., 1 of the pixels: 16 points (coarser than Petsiuk
+# et al.'s one point per 224 pixels: a step changes 3,345 pixels at 224 px); each interior point
+# is one backbone pass per image and map, most of notebook 03's cost
 CURVE_STEPS = 15
 INSERTION_BLUR_SIGMA = 0.1  # of the image side: the blurred canvas insertion starts from
 # Intact probability above chance below which a curve's normalisation is undefined
