@@ -111,9 +111,10 @@ def crossed_error(values: np.ndarray) -> tuple[float, float]:
     seeds' and images' mean squares have expectations ``Iσ²_a + σ²_e`` and ``Sσ²_b + σ²_e``, so
     ``(MS_seeds + MS_images) / (SI)`` estimates it, conservatively in expectation (by
     ``σ²_e/(SI)``) and never negatively (the quasi-F logic of Clark 1973, "The
-    language-as-fixed-effect fallacy"); its degrees of freedom are halfway between
-    Satterthwaite's (1946) ``(MS_s + MS_i)² / (MS_s²/(S−1) + MS_i²/(I−1))`` and the smaller
-    unit's ``min(S, I) − 1``, a choice calibrated by simulation (see the comment below). When
+    language-as-fixed-effect fallacy"); its degrees of freedom are a quarter of the way from
+    the smaller unit's ``min(S, I) − 1`` (Clark's conservative min F′ bound) to Satterthwaite's
+    (1946) ``(MS_s + MS_i)² / (MS_s²/(S−1) + MS_i²/(I−1))``, a choice calibrated by simulation
+    (see the comment below). When
     the interaction's mean square is the larger (seeds and images agree on average while the
     cells swing), ``MS_interaction / (SI)`` is used with its ``(S−1)(I−1)`` degrees of
     freedom, so a sample that varies is never given no error.
@@ -131,8 +132,10 @@ def crossed_error(values: np.ndarray) -> tuple[float, float]:
     if total == 0:
         return 0.0, math.inf
     satterthwaite = total**2 / (seed_ms**2 / (seeds - 1) + image_ms**2 / (images - 1))
-    # halfway to the smaller unit's df: Satterthwaite's own df, estimated from the same mean
-    # squares, was liberal in the tails (2.3 % at a 1.67 % level, 5 seeds × 200 images);
-    # halfway held every simulated design at or below the level (benchmarks/calibration.py)
-    df = (satterthwaite + min(seeds, images) - 1) / 2
+    # a quarter of the way from the smaller unit's df to Satterthwaite's: Satterthwaite's own
+    # df, estimated from the same mean squares, was liberal in the tails (2.3 % at a 1.67 %
+    # level, 5 seeds × 200 images) and halfway still gave a family-wise rate of 6.3-6.7 % in
+    # 02's seed-dominated design (benchmarks/calibration.py, 1,600 simulated families)
+    smallest = min(seeds, images) - 1
+    df = smallest + (satterthwaite - smallest) / 4
     return math.sqrt(total / (seeds * images)), float(df)

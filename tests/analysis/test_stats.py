@@ -128,7 +128,7 @@ def test_crossed_design_matches_a_hand_computed_anova():
     assert c.difference == pytest.approx(0.3)
     assert c.difference_se == pytest.approx(math.sqrt((seed_ms + image_ms) / 6))
     satterthwaite = (seed_ms + image_ms) ** 2 / (seed_ms**2 / 1 + image_ms**2 / 2)
-    df = (satterthwaite + 1) / 2  # halfway to the smaller unit's df, min(2, 3) − 1
+    df = 1 + (satterthwaite - 1) / 4  # a quarter of the way from min(2, 3) − 1
     assert c.df == pytest.approx(df)
     t = 0.3 / c.difference_se
     assert c.p_value == pytest.approx(2 * scipy.stats.t.sf(t, df))
