@@ -294,12 +294,12 @@ def separability_results(
                 results.add(score, values, "seeds", model=kind, layer=layer)
     correct = [unit_knn_correct(per_seed[s], references[s]) for s in per_seed]
     silhouettes = [unit_silhouette_pseudo_values(per_seed[s], seed) for s in per_seed]
-    for score, unit, per_model in (
-        ("knn_accuracy", "seeds × images", correct),
-        ("silhouette", "seeds × image groups", silhouettes),
+    for name, unit, per_model in (
+        ("knn_accuracy of the units against the training images", "seeds × images", correct),
+        ("silhouette of the units", "seeds × image groups", silhouettes),
     ):
         values = {kind: np.stack([one[kind] for one in per_model]) for kind in scores[0]}
-        results.compare_models(f"{score} of the units (q_out / h_out)", values, unit, margin=margin)
+        results.compare_models(f"{name} (q_out / h_out)", values, unit, margin=margin)
     return results
 
 

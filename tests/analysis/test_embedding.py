@@ -118,7 +118,7 @@ def test_separability_is_compared_over_seeds_and_images():
                                              list(range(120))) for s in (0, 1, 2)}  # fmt: skip
     results = embedding.separability_results(per_seed, references, margin=0.05)
     knn = results.family.comparisons[
-        "knn_accuracy of the units (q_out / h_out), hybrid vs classical"
+        "knn_accuracy of the units against the training images (q_out / h_out), hybrid vs classical"
     ]
     assert (knn.unit, knn.n, knn.n_images, knn.margin) == ("seeds × images", 3, 80, 0.05)
     assert knn.difference < 0  # the noisy layer separates worse
