@@ -1,0 +1,139 @@
+"""Speed of every circuit family's quantum layer beside PennyLane on the same circuit.
+
+``python benchmarks/bench_circuits.py [--qubits 4 6] [--depth 6]``, single-threaded: forward +
+backward samples/s of each family (:mod:`helpers.quantum.circuits`) through Qiskit ML's
+``TorchConnector`` with this project's fast backend, and of the same circuit as a PennyLane
+``default.qubit`` QNode (backprop, inputs broadcast over the batch; gate by gate from the Qiskit
+circuit) when PennyLane is installed (``pip install -e '.[bench]'``; it is not a runtime
+dependency). Results are printed and written as JSON (default
+``benchmarks/results/bench_circuits.json``).
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_var] = "1"
+
+import argparse  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+
+import torch  # noqa: E402
+from _common import add_output_option, machine, write_results  # noqa: E402
+from qiskit_machine_learning.connectors import TorchConnector  # noqa: E402
+
+from helpers.quantum.circuits import FAMILIES, CircuitSpec, build_circuit  # noqa: E402
+from helpers.quantum.layer import BatchedEstimatorQNN, make_backend  # noqa: E402
+from helpers.quantum.operators import affine_angle  # noqa: E402
+
+torch.set_num_threads(1)
+BATCHES = (256, 4096)
+PENNYLANE_GATES = {"h": "Hadamard", "ry": "RY", "rz": "RZ", "rx": "RX", "cx": "CNOT"}
+
+
+def project_layer(spec: CircuitSpec) -> torch.nn.Module:
+    """The family's circuit through ``TorchConnector`` on the fast backend."""
+    backend = make_backend("fast")
+    qnn = BatchedEstimatorQNN(
+        circuit=spec.circuit,
+        estimator=backend.estimator,
+        gradient=backend.gradient,
+        observables=list(spec.observables),
+        input_params=list(spec.inputs),
+        weight_params=list(spec.weights),
+        input_gradients=True,
+        default_precision=0.0,
+    )
+    return TorchConnector(qnn, initial_weights=0.1 * torch.randn(len(spec.weights)).numpy())
+
+
+def pennylane_layer(spec: CircuitSpec) -> Callable[[torch.Tensor], torch.Tensor] | None:
+    """The same circuit as a PennyLane QNode (``default.qubit``, backprop, broadcast), gate by
+    gate; None when PennyLane is not installed."""
+    try:
+        import pennylane as qml
+    except ImportError:
+        return None
+    parameters = [*spec.inputs, *spec.weights]
+    n_inputs = len(spec.inputs)
+    weights = torch.nn.Parameter(0.1 * torch.randn(len(spec.weights), dtype=torch.float64))
+    gates = []
+    for item in spec.circuit.data:
+        name = item.operation.name
+        if name not in PENNYLANE_GATES:
+            raise ValueError(f"gate {name!r} has no PennyLane counterpart in this benchmark")
+        wires = [spec.circuit.find_bit(qubit).index for qubit in item.qubits]
+        params = item.operation.params
+        angle = affine_angle(params[0], parameters) if params else None
+        gates.append((getattr(qml, PENNYLANE_GATES[name]), wires, angle))
+    observables = [
+        qml.PauliZ(spec.n_qubits - 1 - label.index("Z"))  # Qiskit's labels are little-endian
+        for label in (observable.paulis[0].to_label() for observable in spec.observables)
+    ]
+    device = qml.device("default.qubit", wires=spec.n_qubits)
+
+    @qml.qnode(device, interface="torch", diff_method="backprop")
+    def circuit(inputs: torch.Tensor) -> list:
+        values = torch.cat([inputs.T, weights[:, None].expand(-1, inputs.shape[0])])
+        for gate, wires, angle in gates:
+            if angle is None:
+                gate(wires=wires)
+            else:
+                index, coeff, offset = angle
+                gate(coeff * values[index] + offset if index >= 0 else offset, wires=wires)
+        return [qml.expval(observable) for observable in observables]
+
+    def layer(inputs: torch.Tensor) -> torch.Tensor:
+        return torch.stack(circuit(inputs[:, :n_inputs]), dim=1)
+
+    return layer
+
+
+def samples_per_second(layer: Callable[[torch.Tensor], torch.Tensor], n_inputs: int, batch: int):
+    """Forward + backward throughput (at least 3 calls and 2 s after a warm-up call)."""
+    angles = torch.rand(batch, n_inputs, dtype=torch.float64, requires_grad=True)
+    layer(angles).sum().backward()
+    calls, start = 0, time.perf_counter()
+    while calls < 3 or time.perf_counter() - start < 2.0:
+        layer(angles).sum().backward()
+        calls += 1
+    return calls * batch / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--qubits", type=int, nargs="+", default=[4, 6])
+    parser.add_argument("--depth", type=int, default=6)
+    add_output_option(parser, "bench_circuits")
+    args = parser.parse_args()
+    results: dict = {"machine": machine(), "depth": args.depth, "rows": []}
+    print(f"Forward + backward samples/s, depth {args.depth}, single thread")
+    print(f"{'family':<18}{'qubits':>7}" + "".join(
+        f"{f'fast {b}':>12}{f'PennyLane {b}':>16}{'ratio':>8}" for b in BATCHES))  # fmt: skip
+    for family in FAMILIES:
+        for n_qubits in args.qubits:
+            spec = build_circuit(family, n_qubits, args.depth)
+            torch.manual_seed(0)
+            layers = {"fast": project_layer(spec), "pennylane": pennylane_layer(spec)}
+            row = {"family": family, "qubits": n_qubits}
+            cells = ""
+            for batch in BATCHES:
+                fast = samples_per_second(layers["fast"], len(spec.inputs), batch)
+                other = layers["pennylane"]
+                reference = samples_per_second(other, len(spec.inputs), batch) if other else None
+                ratio = fast / reference if reference else None
+                row[f"batch {batch}"] = {"fast": fast, "pennylane": reference, "ratio": ratio}
+                cells += f"{fast:>12,.0f}" + (
+                    f"{reference:>16,.0f}{ratio:>8.1f}" if reference else f"{'–':>16}{'–':>8}"
+                )
+            results["rows"].append(row)
+            print(f"{family:<18}{n_qubits:>7}{cells}", flush=True)
+    write_results(results, args.output)
+
+
+if __name__ == "__main__":
+    main()
