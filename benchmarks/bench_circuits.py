@@ -49,16 +49,18 @@ def project_layer(spec: CircuitSpec) -> torch.nn.Module:
     return TorchConnector(qnn, initial_weights=0.1 * torch.randn(len(spec.weights)).numpy())
 
 
-def pennylane_layer(spec: CircuitSpec) -> Callable[[torch.Tensor], torch.Tensor] | None:
-    """The same circuit as a PennyLane QNode (``default.qubit``, backprop, broadcast), gate by
-    gate; None when PennyLane is not installed."""
+def pennylane_layer(
+    spec: CircuitSpec, weights: torch.Tensor
+) -> Callable[[torch.Tensor], torch.Tensor] | None:
+    """The same circuit as a PennyLane QNode (``default.qubit``, backprop, broadcast) with
+    ``weights``, gate by gate; None when PennyLane is not installed."""
     try:
         import pennylane as qml
     except ImportError:
         return None
     parameters = [*spec.inputs, *spec.weights]
     n_inputs = len(spec.inputs)
-    weights = torch.nn.Parameter(0.1 * torch.randn(len(spec.weights), dtype=torch.float64))
+    weights = torch.nn.Parameter(weights.clone().double())
     gates = []
     for item in spec.circuit.data:
         name = item.operation.name
@@ -118,7 +120,13 @@ def main() -> None:
         for n_qubits in args.qubits:
             spec = build_circuit(family, n_qubits, args.depth)
             torch.manual_seed(0)
-            layers = {"fast": project_layer(spec), "pennylane": pennylane_layer(spec)}
+            fast = project_layer(spec)
+            layers = {"fast": fast, "pennylane": pennylane_layer(spec, fast.weight.detach())}
+            if layers["pennylane"] is not None:  # both compute the same function
+                probe = torch.rand(8, len(spec.inputs), dtype=torch.float64)
+                torch.testing.assert_close(
+                    layers["pennylane"](probe), fast(probe).double(), atol=1e-6, rtol=0
+                )
             row = {"family": family, "qubits": n_qubits}
             cells = ""
             for batch in BATCHES:
