@@ -104,17 +104,17 @@ def _mean_squares(values: np.ndarray) -> tuple[float, float]:
 
 
 def crossed_error(values: np.ndarray) -> tuple[float, float]:
-    """The standard error and Satterthwaite degrees of freedom of the grand mean of a complete
-    seeds × images matrix, with seeds and images both random (a crossed design).
+    """The standard error and degrees of freedom of the grand mean of a complete seeds × images
+    matrix, with seeds and images both random (a crossed design).
 
     With ``x_si = μ + a_s + b_i + e_si``, ``Var(mean) = σ²_a/S + σ²_b/I + σ²_e/(SI)``; the
     seeds' and images' mean squares have expectations ``Iσ²_a + σ²_e`` and ``Sσ²_b + σ²_e``, so
     ``(MS_seeds + MS_images) / (SI)`` estimates it, conservatively in expectation (by
     ``σ²_e/(SI)``) and never negatively (the quasi-F logic of Clark 1973, "The
     language-as-fixed-effect fallacy"); its degrees of freedom are a quarter of the way from
-    the smaller unit's ``min(S, I) − 1`` (Clark's conservative min F′ bound) to Satterthwaite's
-    (1946) ``(MS_s + MS_i)² / (MS_s²/(S−1) + MS_i²/(I−1))``, a choice calibrated by simulation
-    (see the comment below). When
+    the conservative lower bound ``min(S, I) − 1`` to Satterthwaite's (1946) plug-in
+    ``(MS_s + MS_i)² / (MS_s²/(S−1) + MS_i²/(I−1))``: an empirical compromise, chosen by
+    simulation (see the comment below). When
     the interaction's mean square is the larger (seeds and images agree on average while the
     cells swing), ``MS_interaction / (SI)`` is used with its ``(S−1)(I−1)`` degrees of
     freedom, so a sample that varies is never given no error.
@@ -132,10 +132,13 @@ def crossed_error(values: np.ndarray) -> tuple[float, float]:
     if total == 0:
         return 0.0, math.inf
     satterthwaite = total**2 / (seed_ms**2 / (seeds - 1) + image_ms**2 / (images - 1))
-    # a quarter of the way from the smaller unit's df to Satterthwaite's: Satterthwaite's own
-    # df, estimated from the same mean squares, was liberal in the tails (2.3 % at a 1.67 %
-    # level, 5 seeds × 200 images) and halfway still gave a family-wise rate of 6.3-6.7 % in
-    # 02's seed-dominated design (benchmarks/calibration.py, 1,600 simulated families)
+    # a quarter of the way from the lower bound to Satterthwaite's: Satterthwaite's own df,
+    # estimated from the same mean squares, was liberal in the tails (2.3 % at a 1.67 % level,
+    # 5 seeds × 200 images); halfway gave a family-wise rate of 6.7 % and 6.3 % in 02's
+    # seed-dominated design (600 and 1,000 simulated families). A quarter, chosen from {1/2,
+    # 1/4} on that design, gave 4.2 % there (5,000 families) and 1.6-5.6 % for one comparison
+    # over 30 held-out designs (3-10 seeds, seed SD 0-0.1, 20 or 200 images; benchmarks/
+    # calibration.py --grid); min(S, I) - 1 itself is the conservative choice
     smallest = min(seeds, images) - 1
     df = smallest + (satterthwaite - smallest) / 4
     return math.sqrt(total / (seeds * images)), float(df)

@@ -133,21 +133,33 @@ def conclusion(comparison: Compared, decision: Decision, comparative: str = "hig
     if decision.outcome == "equivalent":
         return f"equivalent within {margin_text(comparison)}"
     if comparison.method == "exact sign-flip" and isinstance(comparison, Comparison):
-        cells = "image of every seed" if getattr(comparison, "n_images", 0) else "seed"
-        fact = (
-            f"the two agree exactly on every {cells}"
-            if comparison.difference == 0
-            else f"every {cells} differs by the same {comparison.difference:+.3g}"
-        )
-        return (
-            f"inconclusive at this sample size: {fact}, and an exact test over "
-            f"{comparison.n} seeds is too small to conclude"
-        )
+        return _constant_conclusion(comparison)
     if np.isnan(comparison.margin):
         return "inconclusive at this sample size (no difference detected; no equivalence margin)"
     return (
         "inconclusive at this sample size (neither a difference nor equivalence within "
         f"{margin_text(comparison)} detected)"
+    )
+
+
+def _constant_conclusion(comparison: Comparison) -> str:
+    """An inconclusive exact sign-flip test (every difference the same) in words."""
+    cells = "image of every seed" if comparison.n_images else "seed"
+    same = abs(comparison.difference) <= 1e-12
+    fact = (
+        f"the two agree exactly on every {cells}"
+        if same
+        else f"every {cells} differs by the same {comparison.difference:+.3g}"
+    )
+    if same and np.isnan(comparison.margin):
+        return f"inconclusive: {fact}, but without an equivalence margin no test can conclude"
+    n = comparison.n
+    smallest = f"2/2^{n} for a difference" if not same else ""
+    if abs(comparison.difference) < comparison.margin:  # False without a margin (NaN)
+        smallest += f"{', ' if smallest else ''}1/2^{n} for equivalence"
+    return (
+        f"inconclusive at this sample size: {fact}, and the exact sign-flip test over {n} "
+        f"seeds (smallest p {smallest}) does not pass the threshold"
     )
 
 

@@ -6,15 +6,21 @@ encodes input ``x_i`` as RY(x_i) on qubit ``i`` and measures ⟨Z_j⟩ on every 
 
 - ``mari``: Mari et al. (arXiv:1912.08278): H on every qubit, one encoding, then ``q_depth``
   layers of a CNOT ladder and RY weights (:func:`helpers.quantum.layer.dressed_circuit`);
-- ``reuploading``: the same layers with the encoding repeated before every trainable layer
-  (Pérez-Salinas et al. 2020, "Data re-uploading for a universal quantum classifier"): each
-  input then enters ``q_depth`` times, so ⟨Z_j⟩ holds frequencies up to ``q_depth`` in it
-  (Schuld, Sweke & Meyer 2021); at depth 0 it is Mari's depth-0 circuit;
+- ``reuploading``: a re-uploading variant after Pérez-Salinas et al. 2020 ("Data re-uploading
+  for a universal quantum classifier", who re-upload w·x + θ through general SU(2) rotations):
+  Mari's layers with the fixed-scale RY encoding repeated before every trainable layer, so
+  each input enters ``q_depth`` times and ⟨Z_j⟩ holds integer frequencies up to ``q_depth`` in
+  it (Schuld, Sweke & Meyer 2021); at depths 0 and 1 it is Mari's circuit;
 - ``real_amplitudes`` and ``efficient_su2``: Qiskit's circuit-library ansätze with
-  ``reps = q_depth`` (reverse-linear CNOT entanglement) after one RY encoding of |0⟩.
+  ``reps = q_depth`` (reverse-linear CNOT entanglement) after one RY encoding of |0⟩ (not of
+  |+⟩ as the first two: ⟨Z⟩ starts as cos(x) there, −sin(x) here). ``efficient_su2``'s final
+  RZ layer commutes with every Z, so its n weights never change an output.
 
-:func:`unentangled` removes every multi-qubit gate from any circuit, keeping its weights: the
-control that isolates what the entangling gates do.
+:func:`unentangled` removes every multi-qubit gate from any circuit, keeping its weights. It
+does not isolate entanglement alone: in a circuit of single-qubit rotations about one axis
+(``mari``, ``reuploading``, ``real_amplitudes``) the RY gates left on each qubit merge, so the
+depth collapses too (Mari's ⟨Z_j⟩ becomes −sin(x_j + Σ_l w_lj): the product control with a
+trained offset per qubit).
 """
 
 from __future__ import annotations
@@ -122,9 +128,9 @@ def build_circuit(family: str, n_qubits: int, q_depth: int) -> CircuitSpec:
 
 
 def unentangled(spec: CircuitSpec) -> CircuitSpec:
-    """``spec`` with every gate on two or more qubits removed and every weight kept: the
-    control that isolates the entangling gates. For Mari's circuit each ⟨Z_j⟩ then depends on
-    x_j alone. Raises if a parameter was used only by a removed gate.
+    """``spec`` with every gate on two or more qubits removed and every weight kept (see the
+    module docstring for what that control does and does not isolate). For Mari's circuit each
+    ⟨Z_j⟩ then depends on x_j alone. Raises if a parameter was used only by a removed gate.
 
     Args:
         spec: Any circuit specification.

@@ -223,14 +223,15 @@ def test_degenerate_differences_read_from_the_exact_test():
         "[95% CI −∞, ∞] (exact sign-flip over 5 seeds; exploratory, uncorrected p = 0.062)" in text
     )
     assert text.endswith(
-        "inconclusive at this sample size: every seed differs by the same +0.0015, and an exact "
-        "test over 5 seeds is too small to conclude."
+        "inconclusive at this sample size: every seed differs by the same +0.0015, and the exact "
+        "sign-flip test over 5 seeds (smallest p 2/2^5 for a difference) does not pass the "
+        "threshold."
     )
     # hybrid and its control identical on every image of every seed (the depth-4 coincidence)
     same = np.ones((5, 500))
     identical = paired_comparison(same, same, unit="seeds × images", names=("product", "hybrid"))
     text = describe_comparison("correct", identical, exploratory_decision(identical))
     assert text.endswith(
-        "inconclusive at this sample size: the two agree exactly on every image of every seed, "
-        "and an exact test over 5 seeds is too small to conclude."
+        "inconclusive: the two agree exactly on every image of every seed, but without an "
+        "equivalence margin no test can conclude."
     )
