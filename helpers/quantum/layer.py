@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -25,6 +26,9 @@ from qiskit_machine_learning.neural_networks import EstimatorQNN
 from helpers.config import DEFAULT_Q_DEPTH, QUANTUM_BACKENDS
 from helpers.quantum.primitives import FastAdjointGradient, FastStatevectorEstimator
 from helpers.quantum.sampled import SampledEstimator
+
+if TYPE_CHECKING:
+    from helpers.quantum.circuits import CircuitSpec
 
 BACKENDS = QUANTUM_BACKENDS
 
@@ -269,6 +273,11 @@ class QuantumLayer(TorchConnector):
             model, or with an IBM Runtime ``EstimatorV2`` for that device. With a
             ``noise_model`` the circuit is also scheduled (ALAP, the device's durations): idle
             qubits get ``Delay`` instructions, which ``NoiseModel.from_backend`` relaxes (T1/T2).
+        circuit: any circuit as a :class:`~helpers.quantum.circuits.CircuitSpec` (a family of
+            :func:`~helpers.quantum.circuits.build_circuit`, or your own) instead of Mari's;
+            ``n_qubits`` and ``q_depth`` are then ignored, the inputs, weights and outputs are
+            the spec's. The fast backend raises for gates it cannot simulate exactly, naming
+            the gate and ``backend="reference"`` or ``"aer"`` as the fallback.
 
     Example::
 
@@ -289,9 +298,17 @@ class QuantumLayer(TorchConnector):
         mitigation: Sequence[str] = (),
         initial_weights: Sequence[float] | torch.Tensor | None = None,
         target: BackendV2 | None = None,
+        circuit: CircuitSpec | None = None,
     ) -> None:
-        circuit, inputs, weights = dressed_circuit(n_qubits, q_depth)
-        observables = z_observables(n_qubits)
+        self.spec = circuit
+        if circuit is None:
+            built, inputs, weights = dressed_circuit(n_qubits, q_depth)
+            observables = z_observables(n_qubits)
+        else:
+            built, inputs, weights = circuit.circuit, circuit.inputs, circuit.weights
+            observables = list(circuit.observables)
+            n_qubits = built.num_qubits
+        circuit = built
         if target is not None:  # an ISA circuit: the device's gates, qubits and layout
             circuit = transpile(
                 circuit,
@@ -321,14 +338,15 @@ class QuantumLayer(TorchConnector):
             default_precision=chosen.precision,
         )
         if initial_weights is None:
-            initial_weights = q_delta * torch.randn(q_depth * n_qubits)
+            initial_weights = q_delta * torch.randn(len(weights))
         initial = torch.as_tensor(initial_weights, dtype=torch.float).detach().numpy()
-        if initial.shape != (q_depth * n_qubits,):
+        if initial.shape != (len(weights),):
             raise ValueError(
-                f"initial_weights must have {q_depth * n_qubits} entries, got shape {initial.shape}"
+                f"initial_weights must have {len(weights)} entries, got shape {initial.shape}"
             )
         super().__init__(qnn, initial_weights=initial)
         self.n_qubits = n_qubits
+        self.n_inputs = len(inputs)
         self.q_depth = q_depth
         self.backend = chosen
 
@@ -338,7 +356,7 @@ class QuantumLayer(TorchConnector):
         device and dtype."""
         if input_data is None or not input_data.is_floating_point():
             return super().forward(input_data)
-        rows = input_data.reshape(-1, self.n_qubits)
+        rows = input_data.reshape(-1, self.n_inputs)
         values = _Expectations.apply(rows, self.weight, self.neural_network)
         return values.reshape(*input_data.shape[:-1], -1)
 
@@ -351,7 +369,12 @@ class QuantumLayer(TorchConnector):
     @property
     def circuit(self) -> QuantumCircuit:
         """The variational circuit (parameters x and w as built, before Qiskit ML renames them)."""
+        if self.spec is not None:
+            return self.spec.circuit
         return dressed_circuit(self.n_qubits, self.q_depth)[0]
 
     def extra_repr(self) -> str:
-        return f"n_qubits={self.n_qubits}, q_depth={self.q_depth}, backend={self.backend.name!r}"
+        shape = f"n_qubits={self.n_qubits}, q_depth={self.q_depth}"
+        if self.spec is not None:
+            shape = f"circuit={self.spec.name!r}, n_qubits={self.n_qubits}"
+        return f"{shape}, backend={self.backend.name!r}"

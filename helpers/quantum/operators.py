@@ -54,6 +54,9 @@ class UnsupportedCircuitError(ValueError):
     """The circuit holds an instruction the fast simulator cannot evaluate exactly."""
 
 
+FALLBACK = "use backend='reference' (Qiskit's statevector) or backend='aer' for this circuit"
+
+
 # Arrays below are laid out amplitude-first: a state is (D, B), the adjoint sweep (D, J+1, B), so
 # that permuting amplitudes copies contiguous rows of B values and every update runs in place.
 
@@ -200,13 +203,14 @@ def affine_angle(angle: object, parameters: Sequence[Parameter]) -> tuple[int, f
     if len(angle.parameters) != 1:
         raise UnsupportedCircuitError(
             f"gate angle {angle} depends on {len(angle.parameters)} parameters; "
-            "the fast simulator needs each angle to depend on one parameter."
+            f"the fast simulator needs each angle to depend on one parameter; {FALLBACK}."
         )
     (param,) = angle.parameters
     coeff = angle.gradient(param)
     if isinstance(coeff, ParameterExpression):
         raise UnsupportedCircuitError(
-            f"gate angle {angle} is not affine in {param}; the fast simulator supports a·θ + b."
+            f"gate angle {angle} is not affine in {param}; the fast simulator supports a·θ + b; "
+            f"{FALLBACK}."
         )
     offset = float(angle.bind({param: 0.0}))
     return list(parameters).index(param), float(coeff), offset
@@ -221,7 +225,9 @@ def rotation(
     k_monomial = Monomial.from_matrix(k)
     k2 = np.diag(k @ k).real
     if k_monomial is None or not np.allclose(k @ k, np.diag(k2), atol=ATOL):
-        raise UnsupportedCircuitError(f"generator of {gate_name} is not of the supported form")
+        raise UnsupportedCircuitError(
+            f"generator of {gate_name} is not of the supported form; {FALLBACK}."
+        )
     m = Monomial(k_monomial.perm, -1j * k_monomial.phase)
     return Rotation(param, coeff, offset, scale, m, None if np.allclose(k2, 1.0) else k2)
 

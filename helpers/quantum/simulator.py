@@ -303,9 +303,12 @@ def compile_circuit(
                 raise UnsupportedCircuitError(
                     f"parametrised gate '{gate.name}' is not supported by the fast simulator; "
                     f"supported rotations: {sorted(ROTATION_GENERATORS)}. Decompose it first "
-                    "(e.g. circuit.decompose()) or use backend='reference'."
+                    "(e.g. circuit.decompose()) or use backend='reference' or backend='aer'."
                 )
-            index, coeff, offset = affine_angle(gate.params[0], params)
+            try:
+                index, coeff, offset = affine_angle(gate.params[0], params)
+            except UnsupportedCircuitError as error:
+                raise UnsupportedCircuitError(f"gate '{gate.name}' on {qubits}: {error}") from None
             flush()
             operations.append(rotation(gate.name, qubits, n, index, coeff, offset))
             continue
