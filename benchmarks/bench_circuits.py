@@ -22,10 +22,9 @@ from collections.abc import Callable  # noqa: E402
 
 import torch  # noqa: E402
 from _common import add_output_option, machine, write_results  # noqa: E402
-from qiskit_machine_learning.connectors import TorchConnector  # noqa: E402
 
+from helpers.quantum import QuantumLayer  # noqa: E402
 from helpers.quantum.circuits import FAMILIES, CircuitSpec, build_circuit  # noqa: E402
-from helpers.quantum.layer import BatchedEstimatorQNN, make_backend  # noqa: E402
 from helpers.quantum.operators import affine_angle  # noqa: E402
 
 torch.set_num_threads(1)
@@ -34,19 +33,8 @@ PENNYLANE_GATES = {"h": "Hadamard", "ry": "RY", "rz": "RZ", "rx": "RX", "cx": "C
 
 
 def project_layer(spec: CircuitSpec) -> torch.nn.Module:
-    """The family's circuit through ``TorchConnector`` on the fast backend."""
-    backend = make_backend("fast")
-    qnn = BatchedEstimatorQNN(
-        circuit=spec.circuit,
-        estimator=backend.estimator,
-        gradient=backend.gradient,
-        observables=list(spec.observables),
-        input_params=list(spec.inputs),
-        weight_params=list(spec.weights),
-        input_gradients=True,
-        default_precision=0.0,
-    )
-    return TorchConnector(qnn, initial_weights=0.1 * torch.randn(len(spec.weights)).numpy())
+    """The family's circuit as the project's ``QuantumLayer`` (fast backend)."""
+    return QuantumLayer(circuit=spec, initial_weights=0.1 * torch.randn(len(spec.weights)))
 
 
 def pennylane_layer(

@@ -54,12 +54,16 @@ def silhouette(values: torch.Tensor | np.ndarray, labels: torch.Tensor) -> tuple
     return mean_and_error(silhouette_values(values, labels))
 
 
-def standardised(values: torch.Tensor | np.ndarray) -> np.ndarray:
-    """Every unit z-scored over the images (constant units become 0): distances that do not
-    depend on a unit's scale, which a ReLU layer can trade freely with the next Linear layer."""
+def standardised(
+    values: torch.Tensor | np.ndarray, reference: torch.Tensor | np.ndarray | None = None
+) -> np.ndarray:
+    """Every unit z-scored by its mean and SD over the images, or over ``reference`` images when
+    given (constant units become 0): distances that do not depend on a unit's scale, which a
+    ReLU layer can trade freely with the next Linear layer."""
     x = as_matrix(values)
-    scale = x.std(axis=0)
-    return (x - x.mean(axis=0)) / np.where(scale > 0, scale, 1.0)
+    known = x if reference is None else as_matrix(reference)
+    scale = known.std(axis=0)
+    return (x - known.mean(axis=0)) / np.where(scale > 0, scale, 1.0)
 
 
 def reference_knn_correct(
@@ -87,12 +91,9 @@ def reference_knn_correct(
         >>> reference_knn_correct(x, y, torch.tensor([[0.3], [4.0]]), torch.tensor([0, 0]))
         array([1., 0.])
     """
-    known = as_matrix(reference)
-    centre, scale = known.mean(axis=0), known.std(axis=0)
-    scale = np.where(scale > 0, scale, 1.0)
-    classifier = KNeighborsClassifier(min(NEIGHBOURS, len(known)))
-    classifier.fit((known - centre) / scale, np.asarray(reference_labels))
-    predicted = classifier.predict((as_matrix(queries) - centre) / scale)
+    classifier = KNeighborsClassifier(min(NEIGHBOURS, len(reference)))
+    classifier.fit(standardised(reference), np.asarray(reference_labels))
+    predicted = classifier.predict(standardised(queries, reference))
     return (predicted == np.asarray(query_labels)).astype(float)
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from helpers.analysis.saliency import MIN_CURVE_CHANGE
-from helpers.analysis.saliency.maps import COMPLETENESS_TARGET, MAX_IG_STEPS
+from helpers.analysis.saliency.maps import COMPLETENESS_TARGET, MAX_IG_STEPS, finite_median
 from helpers.present.tables import format_value
 
 
@@ -167,10 +167,7 @@ def describe_convergence(gaps: Mapping[tuple[int, str], np.ndarray]) -> str:
         >>> print(describe_convergence(gaps))
         Integrated Gradients converged for all 2 models: median completeness gap under 5 %.
     """
-    medians = {}
-    for key, values in gaps.items():
-        finite = values[np.isfinite(values)]
-        medians[key] = float(np.median(finite)) if finite.size else float("nan")
+    medians = {key: finite_median(values) for key, values in gaps.items()}
     above = {key: gap for key, gap in medians.items() if gap > COMPLETENESS_TARGET}
     target = f"{COMPLETENESS_TARGET:.0%}".replace("%", " %")
     if not above:

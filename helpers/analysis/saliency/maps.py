@@ -147,13 +147,13 @@ def converged_integrated_gradients(
         pending = {
             key: head
             for key, head in pending.items()
-            if _median(gaps[key]) > target_gap and steps < MAX_IG_STEPS
+            if finite_median(gaps[key]) > target_gap and steps < MAX_IG_STEPS
         }
         steps *= 2
     return maps, gaps
 
 
-def _median(values: np.ndarray) -> float:
+def finite_median(values: np.ndarray) -> float:
     """The median of the finite values (NaN when there is none)."""
     finite = values[np.isfinite(values)]
     return float(np.median(finite)) if finite.size else float("nan")
