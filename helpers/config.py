@@ -25,6 +25,7 @@ import torch
 
 from helpers.declare import (
     DECAY,
+    DEFAULT_MODELS,
     FRACTION,
     MODEL_NAMES,
     NOT_SET,
@@ -51,9 +52,19 @@ WEIGHT_PRESETS = ("imagenet", "none")
 DEVICES = ("auto", "cpu", "cuda", "mps")  # "auto": cuda, else mps, else cpu; also "cuda:N"
 FAST_MAX_QUBITS = 10  # the fast statevector simulator's limit (helpers.quantum.simulator)
 DEFAULT_Q_DEPTH = 5  # Mari et al.'s depth for CIFAR-10 cats vs dogs, the default experiment
+# The circuit families (helpers.quantum.circuits.FAMILIES); any other circuit is given as
+# "module:function" or "file.py:function" (a builder (n_qubits, q_depth) -> CircuitSpec).
+CIRCUIT_FAMILIES = ("mari", "reuploading", "real_amplitudes", "efficient_su2")
+# families whose depth-0 circuit is the encoding alone (no weights), i.e. its own product control
+ENCODING_AT_DEPTH_0 = ("mari", "reuploading")
 RUN_CONFIG = "config.json"  # the run's configuration, beside its artifacts
 # parameters that name files or folders: relative ones resolve against the repository root
 PATH_PARAMETERS = ("data_dir", "weights", "user_image", "artifacts_dir", "cache_dir")
+CIRCUIT = Rule(
+    lambda value: value in CIRCUIT_FAMILIES or bool(value.partition(":")[2].isidentifier()),
+    f"one of {', '.join(CIRCUIT_FAMILIES)}, or your circuit's builder as 'module:function' or "
+    "'path/to/file.py:function'",
+)
 
 # What `--smoke` changes in the shared parameters (each analysis declares its own smoke values):
 # synthetic data, random weights, small images, one short epoch.
@@ -130,7 +141,8 @@ class Config:
     image_size: int = parameter(224, affects=FEATURES, rule=POSITIVE)
     resize_size: int = parameter(0, affects=FEATURES, rule=at_least(0))
     n_qubits: int = parameter(4, affects=MODELS, rule=POSITIVE)
-    q_depth: int = parameter(DEFAULT_Q_DEPTH, affects=("hybrid",), rule=at_least(0))
+    circuit: str = parameter("mari", affects=QUANTUM_MODELS, rule=CIRCUIT)
+    q_depth: int = parameter(DEFAULT_Q_DEPTH, affects=("hybrid", "unentangled"), rule=at_least(0))
     q_delta: float = parameter(0.01, affects=QUANTUM_MODELS, rule=at_least(0))
     epochs: int = parameter(3, affects=MODELS, rule=POSITIVE)
     batch_size: int = parameter(8, affects=MODELS, rule=POSITIVE)
@@ -148,7 +160,7 @@ class Config:
     memory_budget_mb: int = parameter(1024, rule=at_least(64))
     val_fraction: float = parameter(0.1, affects=MODELS, rule=FRACTION)
     seeds: list[int] = parameter([0, 1, 2, 3, 4], rule=SEED_LIST, agree=True)
-    models: list[str] = parameter(list(MODELS), rule=MODEL_LIST, agree=True)
+    models: list[str] = parameter(list(DEFAULT_MODELS), rule=MODEL_LIST, agree=True)
     artifacts_dir: str = parameter("artifacts")
     cache_dir: str = parameter("data/features")
     smoke: bool = parameter(False)
@@ -175,7 +187,7 @@ class Config:
         for name, value in self.to_dict().items():
             if isinstance(value, tuple):
                 self._set(name, list(value))
-        if self.q_depth == 0 and {"hybrid", "product"} <= set(self.models):
+        if self.depth_0_is_product and {"hybrid", "product"} <= set(self.models):
             self.models = [kind for kind in self.models if kind != "product"]  # see notes()
         self.validate()
 
@@ -191,7 +203,7 @@ class Config:
             True
         """
         found = []
-        if self.q_depth == 0 and "hybrid" in self.models:
+        if self.depth_0_is_product and "hybrid" in self.models:
             found.append(
                 "q_depth=0: the hybrid is its own depth-0 control (⟨Z_j⟩ = −sin(x_j), no circuit "
                 "weights); the product model is left out of this run rather than trained twice "
@@ -329,6 +341,12 @@ class Config:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True)
 
     # ----------------------------------------------------------------- derived values
+    @property
+    def depth_0_is_product(self) -> bool:
+        """Whether the hybrid is its own product control: a family whose depth 0 is its
+        encoding alone, at depth 0."""
+        return self.q_depth == 0 and self.circuit in ENCODING_AT_DEPTH_0
+
     @property
     def n_classes(self) -> int:
         return len(self.classes)

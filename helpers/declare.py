@@ -183,14 +183,24 @@ MODELS: tuple[Model, ...] = (
     Model(
         "product", "its depth-0 control", "⟨Z⟩ qubit (depth 0)", "⟨Z_{}⟩", DRESSED_LAYERS, "q_out"
     ),
+    Model(
+        "unentangled", "its unentangled control", "⟨Z⟩ qubit (no entangling gates)", "⟨Z_{}⟩",
+        DRESSED_LAYERS, "q_out",
+    ),
 )  # fmt: skip
 MODEL_NAMES = tuple(model.name for model in MODELS)
 # (a, b): each comparison reports b − a: the hybrid against its classical twin and against its
 # depth-0 control, and the control against the twin (what a bounded, sine-shaped nonlinearity
 # alone changes). Together they say whether a difference needs the circuit beyond depth 0 (its
-# CNOT ladders and trained weights, which depth 0 removes together).
-MODEL_PAIRS = (("classical", "hybrid"), ("product", "hybrid"), ("classical", "product"))
-QUANTUM_MODELS = ("hybrid", "product")  # the models with a circuit
+# CNOT ladders and trained weights, which depth 0 removes together). The unentangled control
+# (when a run trains it) removes the multi-qubit gates alone: hybrid − unentangled is what
+# those gates add with the trained weights kept.
+MODEL_PAIRS = (
+    ("classical", "hybrid"), ("product", "hybrid"), ("classical", "product"),
+    ("unentangled", "hybrid"),
+)  # fmt: skip
+QUANTUM_MODELS = ("hybrid", "product", "unentangled")  # the models with a circuit
+DEFAULT_MODELS = ("hybrid", "classical", "product")  # trained unless ``models`` says otherwise
 
 
 def model(name: str) -> Model:

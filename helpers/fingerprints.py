@@ -29,6 +29,10 @@ def resolved(cfg: Config, name: str, artifact: str = "features") -> Any:
     if name == "weights" and cfg.weights not in WEIGHT_PRESETS:
         path = Path(cfg.weights_source)
         return f"file:{_file_digest(path)}" if path.is_file() else f"missing:{path}"
+    if name == "circuit" and ".py:" in cfg.circuit:  # a user circuit's file, by its content
+        source, _, function = cfg.circuit.rpartition(":")
+        path = cfg.path(source)
+        return f"file:{_file_digest(path)}:{function}" if path.is_file() else f"missing:{path}"
     if name == "seed" and artifact == "features":
         return cfg.seed if cfg.dataset == "synthetic" or cfg.weights == "none" else None
     return getattr(cfg, name)

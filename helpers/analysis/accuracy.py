@@ -21,6 +21,7 @@ from helpers.declare import FRACTION, Analysis, Parameter
 from helpers.model.checkpoints import load_trained_heads, read_metrics
 from helpers.model.heads import DressedQuantumHead
 from helpers.quantum import QuantumLayer
+from helpers.quantum.circuits import product_control
 
 SHARED = (
     "dataset", "classes", "data_dir", "weights", "image_size", "resize_size", "n_qubits",
@@ -50,8 +51,8 @@ ANALYSES = (
                 "equivalent (2 percentage points)",
             ),
         ),
-        shared=("q_depth", "q_delta", "backend"),
-        trains=("hybrid", "product"),
+        shared=("circuit", "q_depth", "q_delta", "backend"),
+        trains=("hybrid", "product", "unentangled"),
         needs=("hybrid", "product"),
     ),
 )
@@ -164,7 +165,7 @@ def control_distance(head: DressedQuantumHead, features: torch.Tensor) -> dict[s
     """
     angles = head.encode(head.pre_net(features))
     layer = head.q_layer
-    control = QuantumLayer(layer.n_qubits, 0)(angles)
+    control = QuantumLayer(circuit=product_control(layer.spec))(angles)
     zeroed = copy.deepcopy(layer)
     zeroed.weight.zero_()
     # each angle in (−π, π]: RY(θ + 2π) = −RY(θ) leaves every ⟨Z_j⟩ as it is (period-invariant)

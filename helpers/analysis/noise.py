@@ -144,8 +144,8 @@ def with_quantum_backend(
     """
     noisy = copy.deepcopy(head)
     noisy.q_layer = QuantumLayer(
-        head.q_layer.n_qubits,
-        head.q_layer.q_depth,
+        q_depth=head.q_layer.q_depth,
+        circuit=head.q_layer.spec,
         backend="aer",
         shots=shots,
         seed=seed,
@@ -275,8 +275,8 @@ def zne_noise_factors(
     """
     weights = head.q_layer.weight.detach()
     model = noise_model(target)  # QuantumLayer schedules the circuit under a noise model
-    layer = QuantumLayer(head.q_layer.n_qubits, head.q_layer.q_depth, backend="aer",
-                         noise_model=model, initial_weights=weights, target=target)  # fmt: skip
+    layer = QuantumLayer(circuit=head.q_layer.spec, backend="aer", noise_model=model,
+                         initial_weights=weights, target=target)  # fmt: skip
     qnn = layer.neural_network
     with torch.no_grad():
         angles = head.encode(head.pre_net(features)).double()

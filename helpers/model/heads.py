@@ -13,9 +13,16 @@ from collections import OrderedDict
 import torch
 from torch import nn
 
-from helpers.config import DEFAULT_Q_DEPTH, MODELS, Config
+from helpers.config import CIRCUIT_FAMILIES, DEFAULT_Q_DEPTH, MODELS, PROJECT_ROOT, Config
 from helpers.model.backbone import FEATURE_DIM
 from helpers.quantum import QuantumLayer
+from helpers.quantum.circuits import (
+    CircuitSpec,
+    build_circuit,
+    build_user_circuit,
+    product_control,
+    unentangled,
+)
 
 
 class AngleEncoding(nn.Module):
@@ -46,7 +53,12 @@ def classical_head(name: str, n_qubits: int, n_classes: int) -> nn.Sequential:
 
 
 class DressedQuantumHead(nn.Module):
-    """Mari's dressed quantum circuit: Linear(512, n) -> tanh*pi/2 -> circuit -> Linear(n, C)."""
+    """Mari's dressed quantum circuit: Linear(512, n) -> tanh*pi/2 -> circuit -> Linear(n, C).
+
+    With ``circuit`` (any :class:`~helpers.quantum.circuits.CircuitSpec`) the pre-net has one
+    output per circuit input and the post-net one input per observable; ``n_qubits`` and
+    ``q_depth`` are then ignored.
+    """
 
     def __init__(
         self,
@@ -56,29 +68,74 @@ class DressedQuantumHead(nn.Module):
         *,
         q_delta: float = 0.01,
         backend: str = "fast",
+        circuit: CircuitSpec | None = None,
         **layer_options: object,
     ) -> None:
         super().__init__()
-        self.pre_net = nn.Linear(FEATURE_DIM, n_qubits)
+        n_inputs, n_outputs = (n_qubits, n_qubits)
+        if circuit is not None:
+            n_inputs, n_outputs = len(circuit.inputs), len(circuit.observables)
+        self.pre_net = nn.Linear(FEATURE_DIM, n_inputs)
         self.encode = AngleEncoding()
         self.q_layer = QuantumLayer(
-            n_qubits, q_depth, q_delta=q_delta, backend=backend, **layer_options
+            n_qubits, q_depth, q_delta=q_delta, backend=backend, circuit=circuit, **layer_options
         )
-        self.post_net = nn.Linear(n_qubits, n_classes)
+        self.post_net = nn.Linear(n_outputs, n_classes)
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         return self.post_net(self.q_layer(self.encode(self.pre_net(features))))
 
 
+def configured_circuit(cfg: Config) -> CircuitSpec:
+    """The hybrid's circuit: the family ``cfg.circuit`` (or the user circuit it names, see
+    :func:`~helpers.quantum.circuits.build_user_circuit`) on ``n_qubits`` at ``q_depth``.
+
+    Args:
+        cfg: The run's configuration.
+
+    Returns:
+        The :class:`~helpers.quantum.circuits.CircuitSpec`.
+
+    Example:
+        >>> configured_circuit(Config(circuit="reuploading", n_qubits=3, q_depth=2)).name
+        'reuploading'
+    """
+    if cfg.circuit in CIRCUIT_FAMILIES:
+        return build_circuit(cfg.circuit, cfg.n_qubits, cfg.q_depth)
+    return build_user_circuit(cfg.circuit, PROJECT_ROOT, cfg.n_qubits, cfg.q_depth)
+
+
+def model_circuit(kind: str, cfg: Config) -> CircuitSpec:
+    """The circuit of a quantum model: the hybrid's (:func:`configured_circuit`), its product
+    control (encoding alone: no multi-qubit gates, no weights) or its unentangled control (no
+    multi-qubit gates, weights kept)."""
+    spec = configured_circuit(cfg)
+    controls = {"hybrid": lambda s: s, "product": product_control, "unentangled": unentangled}
+    return controls[kind](spec)
+
+
 def build_head(kind: str, cfg: Config) -> nn.Module:
-    """A freshly initialised head of ``kind`` (hybrid, classical or product) for ``cfg``."""
+    """A freshly initialised head of ``kind`` (one of :data:`~helpers.config.MODELS`) for ``cfg``.
+
+    Args:
+        kind: ``"classical"`` (the twin, ``n_qubits`` hidden units) or a quantum model.
+        cfg: The run's configuration.
+
+    Returns:
+        The head: a classical one, or a :class:`DressedQuantumHead` on :func:`model_circuit`.
+
+    Example:
+        >>> build_head("unentangled", Config(n_qubits=3, q_depth=2)).q_layer.n_outputs
+        3
+    """
     if kind == "classical":
         return classical_head(cfg.classical_head, cfg.n_qubits, cfg.n_classes)
-    if kind in ("hybrid", "product"):
-        depth = cfg.q_depth if kind == "hybrid" else 0  # depth 0: <Z_j> = -sin(x_j), no weights
+    if kind in ("hybrid", "product", "unentangled"):
+        depth = 0 if kind == "product" else cfg.q_depth
         return DressedQuantumHead(
-            cfg.n_qubits, depth, cfg.n_classes, q_delta=cfg.q_delta, backend=cfg.backend
-        )
+            cfg.n_qubits, depth, cfg.n_classes, q_delta=cfg.q_delta, backend=cfg.backend,
+            circuit=model_circuit(kind, cfg),
+        )  # fmt: skip
     raise ValueError(f"kind={kind!r} is unknown; use one of {MODELS}.")
 
 

@@ -247,7 +247,8 @@ def train(cfg: Config, kind: str, features: Features | None = None) -> TrainingR
     metrics = {
         "kind": kind,
         "head": cfg.classical_head if kind == "classical" else "dressed_quantum",
-        "q_depth": 0 if kind == "product" else cfg.q_depth if kind == "hybrid" else None,
+        "q_depth": None if kind == "classical" else 0 if kind == "product" else cfg.q_depth,
+        "circuit": None if kind == "classical" else head.q_layer.spec.name,
         "backend": None if kind == "classical" else cfg.backend,
         "seeds": list(cfg.seeds),
         "unit": "seeds",

@@ -250,7 +250,7 @@ def _circuit_table(kind: str, point: LandscapePoint) -> str:
         [f"layer {k}", *(f"{w:+.3f} ({w - t:+.3f})" for w, t in zip(ws, ts, strict=True))]
         for k, (ws, ts) in enumerate(zip(point.circuit, point.trained_circuit, strict=True))
     ]
-    header = [f"{kind} circuit", *(f"RY qubit {i} (change)" for i in range(n_qubits))]
+    header = [f"{kind} circuit", *(f"angle {i} (change)" for i in range(n_qubits))]
     return html_table(header, rows, "explore-circuit")
 
 

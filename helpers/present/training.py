@@ -246,13 +246,16 @@ def seed_table(metrics: Mapping[str, Any]) -> pd.DataFrame:
     return frame
 
 
-def describe_control_distance(per_seed: Sequence[Mapping[str, float]], q_depth: int) -> str:
-    """The hybrid's distance from its depth-0 control in function space, in words, saying so
+def describe_control_distance(
+    per_seed: Sequence[Mapping[str, float]], q_depth: int, family: str = "mari"
+) -> str:
+    """The hybrid's distance from its product control in function space, in words, saying so
     when the trained hybrid computes the control's function (or its untrained circuit does).
 
     Args:
         per_seed: Every seed's :func:`helpers.analysis.accuracy.control_distance`.
         q_depth: The hybrid's circuit depth.
+        family: The circuit (``cfg.circuit``): Mari's control is its depth 0, −sin(x_j).
 
     Returns:
         One paragraph (mean ± SE over seeds).
@@ -264,9 +267,11 @@ def describe_control_distance(per_seed: Sequence[Mapping[str, float]], q_depth: 
     """
     values = {key: [row[key] for row in per_seed] for key in ("trained", "zero weights", "angles")}
     shown = {key: format_value(*mean_and_error(found)) for key, found in values.items()}
+    control = "depth-0 control's" if family == "mari" else "product control's"
+    output = "−sin(x_j)" if family == "mari" else "its encoding alone"
     text = (
-        f"The trained hybrid's ⟨Z_j⟩ differ from its depth-0 control's on the same circuit inputs "
-        f"(−sin(x_j)) by {shown['trained']} RMS over the test images (mean ± SE over "
+        f"The trained hybrid's outputs differ from its {control} on the same circuit inputs "
+        f"({output}) by {shown['trained']} RMS over the test images (mean ± SE over "
         f"{len(per_seed)} seeds); with every circuit weight at 0 its depth-{q_depth} circuit "
         f"differs by {shown['zero weights']}; the trained weights are {shown['angles']} rad RMS."
     )
@@ -277,8 +282,9 @@ def describe_control_distance(per_seed: Sequence[Mapping[str, float]], q_depth: 
             "training moved its weights, not what the circuit adds."
         )
     if max(values["zero weights"]) < SAME_FUNCTION:
+        why = " (the CNOT ladder's order divides the depth)" if family == "mari" else ""
         text += (
-            f" At depth {q_depth} the untrained circuit equals its control (the CNOT ladder's "
-            "order divides the depth): what the hybrid adds comes from its trained weights alone."
+            f" At depth {q_depth} the untrained circuit equals its control{why}: what the hybrid "
+            "adds comes from its trained weights alone."
         )
     return text

@@ -26,7 +26,11 @@ trained offset per qubit).
 from __future__ import annotations
 
 import dataclasses
+import importlib
+import importlib.util
+import sys
 from collections.abc import Callable
+from pathlib import Path
 
 from qiskit.circuit import Parameter, ParameterVector, QuantumCircuit
 from qiskit.circuit.library import efficient_su2, real_amplitudes
@@ -155,6 +159,117 @@ def unentangled(spec: CircuitSpec) -> CircuitSpec:
             "the circuit has no unentangled control with the same weights."
         )
     return dataclasses.replace(spec, name=f"{spec.name} unentangled", circuit=circuit)
+
+
+def product_control(spec: CircuitSpec) -> CircuitSpec:
+    """The product control of any circuit: ``spec`` without its multi-qubit gates *and* without
+    every gate a weight drives, so the inputs' encoding alone is left (no weights to train).
+    For ``mari`` (and ``reuploading`` at depth 0 or 1) this is the circuit at depth 0,
+    ⟨Z_j⟩ = −sin(x_j); a library ansatz keeps RY(x_j) on |0⟩, ⟨Z_j⟩ = cos(x_j); a circuit that
+    encodes an input twice keeps both encodings (re-uploading: ⟨Z_j⟩ = −sin(d·x_j)).
+
+    Args:
+        spec: Any circuit specification.
+
+    Returns:
+        The encoding alone, named ``"<name> product"``, with no weights.
+
+    Example:
+        >>> control = product_control(build_circuit("real_amplitudes", 3, 2))
+        >>> sorted({item.operation.name for item in control.circuit.data}), control.weights
+        (['ry'], ())
+    """
+    weights = set(spec.weights)
+    circuit = spec.circuit.copy_empty_like(name=f"{spec.circuit.name}_product")
+    for item in spec.circuit.data:
+        driven = {p for angle in item.operation.params for p in getattr(angle, "parameters", ())}
+        if len(item.qubits) == 1 and not driven & weights:
+            circuit.append(item)
+    return dataclasses.replace(spec, name=f"{spec.name} product", circuit=circuit, weights=())
+
+
+def load_builder(reference: str, root: Path) -> Callable[[int, int], CircuitSpec]:
+    """A user circuit's builder from ``"module:function"`` (an importable module) or
+    ``"path/to/file.py:function"`` (relative to ``root``, the project).
+
+    The function takes ``(n_qubits, q_depth)`` (it may ignore either) and returns a
+    :class:`CircuitSpec`: any ``QuantumCircuit`` with its input and weight parameters and its
+    observables, as Qiskit ML's ``EstimatorQNN`` takes them.
+
+    Args:
+        reference: ``"module:function"`` or ``"file.py:function"``.
+        root: The folder a relative file path is resolved against.
+
+    Returns:
+        The builder.
+
+    Example:
+        >>> load_builder("helpers.quantum.circuits:mari", Path("."))(2, 1).name
+        'mari'
+    """
+    source, _, name = reference.rpartition(":")
+    try:
+        if source.endswith(".py"):
+            path = Path(source) if Path(source).is_absolute() else root / source
+            module_spec = importlib.util.spec_from_file_location(path.stem, path)
+            if module_spec is None or not path.is_file():
+                raise FileNotFoundError(f"no file {path}")
+            module = importlib.util.module_from_spec(module_spec)
+            module_spec.loader.exec_module(module)  # type: ignore[union-attr]
+        else:
+            if str(root) not in sys.path:
+                sys.path.append(str(root))  # modules beside the notebooks' project, too
+            module = importlib.import_module(source)
+        builder = getattr(module, name)
+    except (ImportError, OSError, AttributeError) as exc:
+        raise ValueError(
+            f"circuit={reference!r}: cannot load it ({exc}); give 'module:function' or "
+            "'path/to/file.py:function', a function (n_qubits, q_depth) -> CircuitSpec."
+        ) from exc
+    return builder
+
+
+def build_user_circuit(reference: str, root: Path, n_qubits: int, q_depth: int) -> CircuitSpec:
+    """Call a user circuit's builder (:func:`load_builder`) and check what it returns: a
+    :class:`CircuitSpec` on ``n_qubits`` qubits whose inputs and weights are the circuit's
+    parameters, each named once, with one or more observables on as many qubits.
+
+    Args:
+        reference: ``"module:function"`` or ``"file.py:function"``.
+        root: The folder a relative file path is resolved against.
+        n_qubits: The run's qubits; the circuit must have as many.
+        q_depth: Passed to the builder.
+
+    Returns:
+        The checked :class:`CircuitSpec`.
+
+    Example:
+        >>> build_user_circuit("helpers.quantum.circuits:reuploading", Path("."), 3, 2).name
+        'reuploading'
+    """
+    builder = load_builder(reference, root)
+    try:
+        spec = builder(n_qubits, q_depth)
+    except TypeError as exc:
+        raise ValueError(
+            f"circuit={reference!r}: calling it as builder(n_qubits, q_depth) failed ({exc})."
+        ) from exc
+    problems = []
+    if not isinstance(spec, CircuitSpec):
+        problems.append(f"returned {type(spec).__name__}, not a CircuitSpec")
+    else:
+        named = [*spec.inputs, *spec.weights]
+        if spec.n_qubits != n_qubits:
+            problems.append(f"has {spec.n_qubits} qubits: set n_qubits={spec.n_qubits}")
+        if len(set(named)) != len(named) or set(named) != set(spec.circuit.parameters):
+            problems.append("its inputs and weights must name every circuit parameter once")
+        if not spec.inputs or not spec.observables:
+            problems.append("it needs one or more inputs and observables")
+        if any(o.num_qubits != spec.n_qubits for o in spec.observables):
+            problems.append("every observable must act on the circuit's qubits")
+    if problems:
+        raise ValueError(f"circuit={reference!r}: " + "; ".join(problems) + ".")
+    return spec
 
 
 def _z(n_qubits: int) -> tuple[SparsePauliOp, ...]:

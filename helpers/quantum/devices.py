@@ -46,9 +46,18 @@ def fake_device(name: str, n_qubits: int | None = None) -> BackendV2:
     if n_qubits is not None and device.num_qubits < n_qubits:
         raise ValueError(
             f"noise_device={name!r} has {device.num_qubits} qubits, fewer than the circuit's "
-            f"n_qubits={n_qubits}; choose a larger device, e.g. FakeManilaV2 (5 qubits)."
+            f"n_qubits={n_qubits}; choose a larger device: {_larger(n_qubits)}."
         )
     return device
+
+
+SIZED_DEVICES = {"FakeManilaV2": 5, "FakeNairobiV2": 7, "FakeGuadalupeV2": 16, "FakeTorontoV2": 27}
+
+
+def _larger(n_qubits: int) -> str:
+    """The smallest of :data:`SIZED_DEVICES` with at least ``n_qubits`` qubits, in words."""
+    name = next((name for name, size in SIZED_DEVICES.items() if size >= n_qubits), None)
+    return f"{name} ({SIZED_DEVICES[name]} qubits)" if name else "a device with enough qubits"
 
 
 @functools.cache

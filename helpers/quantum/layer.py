@@ -300,14 +300,14 @@ class QuantumLayer(TorchConnector):
         target: BackendV2 | None = None,
         circuit: CircuitSpec | None = None,
     ) -> None:
-        self.spec = circuit
         if circuit is None:
-            built, inputs, weights = dressed_circuit(n_qubits, q_depth)
-            observables = z_observables(n_qubits)
-        else:
-            built, inputs, weights = circuit.circuit, circuit.inputs, circuit.weights
-            observables = list(circuit.observables)
-            n_qubits = built.num_qubits
+            from helpers.quantum.circuits import mari  # circuits builds on this module
+
+            circuit = mari(n_qubits, q_depth)
+        self.spec = circuit
+        built, inputs, weights = circuit.circuit, circuit.inputs, circuit.weights
+        observables = list(circuit.observables)
+        n_qubits = built.num_qubits
         circuit = built
         if target is not None:  # an ISA circuit: the device's gates, qubits and layout
             circuit = transpile(
@@ -347,6 +347,7 @@ class QuantumLayer(TorchConnector):
         super().__init__(qnn, initial_weights=initial)
         self.n_qubits = n_qubits
         self.n_inputs = len(inputs)
+        self.n_outputs = len(observables)
         self.q_depth = q_depth
         self.backend = chosen
 
@@ -369,12 +370,8 @@ class QuantumLayer(TorchConnector):
     @property
     def circuit(self) -> QuantumCircuit:
         """The variational circuit (parameters x and w as built, before Qiskit ML renames them)."""
-        if self.spec is not None:
-            return self.spec.circuit
-        return dressed_circuit(self.n_qubits, self.q_depth)[0]
+        return self.spec.circuit
 
     def extra_repr(self) -> str:
-        shape = f"n_qubits={self.n_qubits}, q_depth={self.q_depth}"
-        if self.spec is not None:
-            shape = f"circuit={self.spec.name!r}, n_qubits={self.n_qubits}"
-        return f"{shape}, backend={self.backend.name!r}"
+        name, backend = self.spec.name, self.backend.name
+        return f"circuit={name!r}, n_qubits={self.n_qubits}, backend={backend!r}"

@@ -7,12 +7,11 @@ import dataclasses
 import numpy as np
 import pytest
 import torch
-from qiskit.circuit import ParameterVector, QuantumCircuit
-from qiskit.quantum_info import SparsePauliOp
 
 from helpers.quantum import QuantumLayer
-from helpers.quantum.circuits import FAMILIES, CircuitSpec, build_circuit, unentangled
+from helpers.quantum.circuits import FAMILIES, build_circuit, unentangled
 from helpers.quantum.operators import UnsupportedCircuitError
+from tests import user_circuit
 from tests.quantum.circuits import TOLERANCE, fast_qnn, reference_qnn
 
 CASES = [(family, n, depth) for family in FAMILIES for n in (2, 3, 4, 6) for depth in (0, 1, 2, 4)]
@@ -94,25 +93,8 @@ def test_bad_family_qubits_and_depth_are_named():
         build_circuit("mari", 4, -1)
 
 
-def _user_circuit():
-    """Fewer inputs than qubits, an input used twice, an RZ gate and a Z₀Z₁ observable."""
-    inputs, weights = ParameterVector("x", 2), ParameterVector("w", 3)
-    circuit = QuantumCircuit(3)
-    circuit.h([0, 1, 2])
-    circuit.ry(inputs[0], 0)
-    circuit.ry(inputs[1], 1)
-    circuit.ry(2 * inputs[0] - 0.3, 2)  # x_0 again, scaled and shifted
-    circuit.cx(0, 1)
-    circuit.cx(1, 2)
-    circuit.rz(weights[0], 1)
-    circuit.ry(weights[1], 0)
-    circuit.rx(weights[2], 2)
-    observables = (SparsePauliOp("IZZ"), SparsePauliOp("ZII"))  # Z₀Z₁ and Z₂
-    return CircuitSpec("mine", circuit, tuple(inputs), tuple(weights), observables)
-
-
 def test_a_user_circuit_runs_through_the_quantum_layer_as_the_reference_computes_it():
-    spec = _user_circuit()
+    spec = user_circuit.build()
     torch.manual_seed(0)
     initial = torch.randn(3)
     angles = torch.rand(4, 2, dtype=torch.float64) * 2 - 1
@@ -130,7 +112,7 @@ def test_a_user_circuit_runs_through_the_quantum_layer_as_the_reference_computes
 
 
 def test_an_unsupported_gate_is_named_with_its_fallback():
-    spec = _user_circuit()
+    spec = user_circuit.build()
     circuit = spec.circuit.copy()
     circuit.rzz(spec.inputs[0] * spec.inputs[1], 0, 1)  # ZZFeatureMap's product of inputs
     layer = QuantumLayer(circuit=dataclasses.replace(spec, circuit=circuit))

@@ -54,6 +54,8 @@ def quantum_parameters(model: nn.Module) -> dict[str, int]:
     """
     return {
         f"{prefix}.weight" if prefix else "weight": module.n_qubits
+        if module.weight.numel() % module.n_qubits == 0
+        else module.weight.numel()  # a circuit whose weights are not in layers of n: one filter
         for prefix, module in model.named_modules()
         if isinstance(module, QuantumLayer)
     }
@@ -160,12 +162,17 @@ def normalisation_report(
 
 
 def periodic_direction(
-    params: Parameters, quantum: Iterable[str], generator: torch.Generator
+    params: Parameters,
+    quantum: Iterable[str],
+    generator: torch.Generator,
+    scales: Mapping[str, torch.Tensor] | None = None,
 ) -> Parameters:
-    """A direction that moves only the circuit weights, each by ±1 (random signs).
+    """A direction that moves only the circuit weights, each by ±1 (random signs), or by
+    ±``scales[name]`` (each weight's period / 2π, ``angle_periods``, for a circuit whose
+    outputs are not 2π-periodic in every weight).
 
-    Along it the loss is exactly 2π-periodic: every angle enters the circuit through
-    rotations whose expectation values are trigonometric polynomials of period 2π.
+    Along it the loss is exactly 2π-periodic: every weight moves by one whole period of the
+    trigonometric polynomials the circuit's outputs are in it.
     """
     quantum = set(quantum)
     if not quantum:
@@ -174,7 +181,7 @@ def periodic_direction(
     for name, theta in params.items():
         if name in quantum:
             signs = torch.randint(0, 2, theta.shape, generator=generator).to(theta.dtype)
-            direction[name] = 2 * signs - 1
+            direction[name] = (2 * signs - 1) * (1 if scales is None else scales[name])
         else:
             direction[name] = torch.zeros_like(theta)
     return direction

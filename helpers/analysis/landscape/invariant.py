@@ -121,6 +121,26 @@ def gate_periods(operation: Instruction, parameter: Parameter) -> tuple[float, f
     return 2 * math.pi / _gcd(turning), 2 * math.pi / _gcd(moving)
 
 
+def gate_frequency(operation: Instruction, parameter: Parameter) -> float:
+    """The largest frequency in ``parameter`` of the expectation values after a gate: the
+    largest difference λ_k − λ_l of its generator's eigenvalues (1 for RY(θ), 2 for RY(2θ)).
+
+    Args:
+        operation: The gate.
+        parameter: The parameter its angle depends on.
+
+    Returns:
+        The frequency, in cycles per 2π of ``parameter``.
+
+    Example:
+        >>> from qiskit.circuit.library import RZZGate
+        >>> t = Parameter("t")
+        >>> round(gate_frequency(RZZGate(2 * t), t), 6)
+        2.0
+    """
+    return float(np.ptp(_generator_eigenvalues(operation, parameter)))
+
+
 def angle_periods(layer: QuantumLayer) -> torch.Tensor:
     """The period of the layer's outputs ⟨Z_j⟩ in each circuit weight, derived from its gates:
     2π / the greatest common divisor of the frequencies of every gate the weight drives (a

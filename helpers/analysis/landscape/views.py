@@ -17,6 +17,7 @@ from helpers.analysis.landscape.directions import (
     trained_parameters,
 )
 from helpers.analysis.landscape.grid import Landscape, landscape
+from helpers.analysis.landscape.invariant import angle_periods
 from helpers.analysis.landscape.spectrum import fourier_spectrum, frequency_bounds
 from helpers.analysis.landscape.trajectory import TrajectoryPlane, pca_plane
 
@@ -107,8 +108,12 @@ def periodic_landscape(
         >>> low, high = periodic.ends  # equal (2π-periodic)  # doctest: +SKIP
     """
     quantum = quantum_parameters(head)
-    directions = [periodic_direction(centre, quantum, generator) for _ in range(2)]
     probe = next(iter(quantum)).rpartition(".")[0]
+    scales = {
+        name: angle_periods(head.get_submodule(name.rpartition(".")[0])) / (2 * np.pi)
+        for name in quantum
+    }
+    directions = [periodic_direction(centre, quantum, generator, scales) for _ in range(2)]
     period = np.linspace(-np.pi, np.pi, resolution, endpoint=False)
     surface = landscape(
         head, centre, directions, inputs, labels, period, period, kind="hybrid", probe=probe
