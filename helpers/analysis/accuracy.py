@@ -17,11 +17,30 @@ import torch
 
 from helpers.analysis.results import Results
 from helpers.config import Config
-from helpers.declare import FRACTION, Analysis, Parameter
+from helpers.declare import FRACTION, QUANTUM_MODELS, Analysis, Parameter
+from helpers.model.backbone import FEATURE_DIM
 from helpers.model.checkpoints import load_trained_heads, read_metrics
-from helpers.model.heads import DressedQuantumHead
+from helpers.model.heads import DressedQuantumHead, build_head
 from helpers.quantum import QuantumLayer
 from helpers.quantum.circuits import product_control
+
+
+def check_circuit(cfg: Config) -> None:
+    """Raise (preflight) if the configured circuit cannot be built, or if the chosen backend
+    cannot run it or one of its controls (the fast simulator names the gate and the fallback).
+
+    Args:
+        cfg: The run's configuration.
+
+    Example:
+        >>> check_circuit(Config(circuit="reuploading", n_qubits=3))
+    """
+    for kind in QUANTUM_MODELS:
+        if kind in cfg.models:
+            head = build_head(kind, cfg)
+            with torch.no_grad():
+                head(torch.zeros(1, FEATURE_DIM))
+
 
 SHARED = (
     "dataset", "classes", "data_dir", "weights", "image_size", "resize_size", "n_qubits",
@@ -52,6 +71,7 @@ ANALYSES = (
             ),
         ),
         shared=("circuit", "q_depth", "q_delta", "backend"),
+        check=check_circuit,
         trains=("hybrid", "product", "unentangled"),
         needs=("hybrid", "product"),
     ),

@@ -23,7 +23,7 @@ from torch.nn import functional
 from torch.utils.data import DataLoader, Dataset, Subset
 
 from helpers.config import Config
-from helpers.declare import MODELS
+from helpers.declare import MODELS, QUANTUM_MODELS
 from helpers.fingerprints import fingerprint
 from helpers.io import load_cached, save_torch
 from helpers.model.data import loader_workers
@@ -77,11 +77,8 @@ def backbone_modules(backbone: nn.Module) -> dict[str, nn.Module]:
 def head_modules(head: nn.Module, kind: str) -> dict[str, nn.Module]:
     """The head's named hook points (missing ones, e.g. in ``512_n``, are left out)."""
     dressed = {"q_pre": "pre_net", "q_in": "encode", "q_out": "q_layer", "logits": "post_net"}
-    attributes = {
-        "hybrid": dressed,
-        "classical": {"h_in": "pre_net", "h_out": "activation", "logits": "post_net"},
-        "product": dressed,
-    }[kind]
+    classical = {"h_in": "pre_net", "h_out": "activation", "logits": "post_net"}
+    attributes = dressed if kind in QUANTUM_MODELS else classical
     return {name: getattr(head, attr) for name, attr in attributes.items() if hasattr(head, attr)}
 
 
@@ -94,10 +91,10 @@ def unit_layer(model: nn.Module, kind: str) -> nn.Module:
 
     Args:
         model: A head, or a whole model whose ``head`` attribute is one.
-        kind: The model kind: ``"hybrid"``, ``"classical"`` or ``"product"``.
+        kind: The model kind (one of :data:`~helpers.declare.MODELS`).
 
     Returns:
-        The module: the quantum layer (hybrid, product) or the hidden activation (classical).
+        The module: the quantum layer (a quantum model) or the hidden activation (classical).
 
     Example:
         >>> layer = unit_layer(models["hybrid"], "hybrid")  # the QuantumLayer  # doctest: +SKIP

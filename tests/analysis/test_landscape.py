@@ -47,6 +47,8 @@ from helpers.model.heads import (
 )
 from helpers.model.train import evaluate
 from helpers.quantum import QuantumLayer
+from helpers.quantum.circuits import build_circuit
+from tests import user_circuit
 
 
 @pytest.fixture(scope="module")
@@ -758,3 +760,23 @@ def test_probed_outputs_agree_between_stacked_and_point_by_point_evaluation():
     np.testing.assert_allclose(logits.outputs[1], mean_logits, atol=1e-6)
     with pytest.raises(ValueError, match="not a layer of the head"):
         landscape.landscape(head, centre, [direction], inputs, labels, alphas, probe="nowhere")
+
+
+@pytest.mark.parametrize("family", ["reuploading", "real_amplitudes", "efficient_su2", "user"])
+def test_the_frequency_bound_holds_for_every_family_and_a_user_circuit(family):
+    """The bound is derived from the circuit (Pauli paths through any gates): nothing of the
+    periodic spectrum lies beyond it, and with these weights every bound is reached."""
+    spec = user_circuit.build() if family == "user" else build_circuit(family, 3, 2)
+    torch.manual_seed(0)
+    head = DressedQuantumHead(circuit=spec, q_delta=1.0)
+    bounds = frequency_bounds(head.q_layer)
+    generator = torch.Generator().manual_seed(0)
+    inputs = torch.randn(8, 512, generator=generator)
+    labels = torch.randint(0, 2, (8,), generator=generator)
+    centre = landscape.trained_parameters(head)
+    resolution = 2 * int(bounds.max()) + 2
+    result = landscape.periodic_landscape(head, centre, inputs, labels, resolution, generator)
+    np.testing.assert_array_equal(result.bounds, bounds)
+    for spectrum, bound in zip(result.qubit_spectra, bounds, strict=True):
+        assert largest_beyond(spectrum, bound) < 1e-6  # nothing beyond the bound
+        assert largest_beyond(spectrum, bound - 1) > 1e-5  # reached here (seeded weights)
