@@ -16,9 +16,10 @@ run stops there, naming the notebook and cell (exit 1; 130 for SIGINT, 143 for S
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +71,30 @@ def execute_series(
         timings.append((notebook.name, time.perf_counter() - start))
         print(f"[pipeline] {notebook.name} done in {timings[-1][1]:.1f} s", flush=True)
     return timings
+
+
+def command_line(
+    output_dir: Path, parameters: Mapping[str, Any], *, smoke: bool = False
+) -> list[str]:
+    """The command that runs the series into ``output_dir`` with ``parameters`` (lists and
+    other non-strings as JSON), in a new Python process of this interpreter.
+
+    Args:
+        output_dir: The run's output folder.
+        parameters: Parameter values by name.
+        smoke: Whether to add ``--smoke``.
+
+    Returns:
+        The argument list (``subprocess.run`` it from the repository root).
+
+    Example:
+        >>> command_line(Path("out"), {"seeds": [0, 1]}, smoke=True)[-4:]
+        ['-p', 'seeds', '[0, 1]', '--smoke']
+    """
+    command = [sys.executable, "-m", "helpers.pipeline", "--output-dir", str(output_dir)]
+    for name, value in parameters.items():
+        command += ["-p", name, value if isinstance(value, str) else json.dumps(value)]
+    return [*command, "--smoke"] if smoke else command
 
 
 def _runs_with(notebook: Path, models: list[str]) -> bool:
