@@ -52,11 +52,9 @@ WEIGHT_PRESETS = ("imagenet", "none")
 DEVICES = ("auto", "cpu", "cuda", "mps")  # "auto": cuda, else mps, else cpu; also "cuda:N"
 FAST_MAX_QUBITS = 10  # the fast statevector simulator's limit (helpers.quantum.simulator)
 DEFAULT_Q_DEPTH = 5  # Mari et al.'s depth for CIFAR-10 cats vs dogs, the default experiment
-# The circuit families (helpers.quantum.circuits.FAMILIES); any other circuit is given as
-# "module:function" or "file.py:function" (a builder (n_qubits, q_depth) -> CircuitSpec).
+# helpers.quantum.circuits.FAMILIES; others: "module:function" or "file.py:function" builders
 CIRCUIT_FAMILIES = ("mari", "reuploading", "real_amplitudes", "efficient_su2")
-# families whose depth-0 circuit is the encoding alone (no weights), i.e. its own product control
-ENCODING_AT_DEPTH_0 = ("mari", "reuploading")
+ENCODING_AT_DEPTH_0 = ("mari", "reuploading")  # at depth 0: the encoding alone, no weights
 RUN_CONFIG = "config.json"  # the run's configuration, beside its artifacts
 # parameters that name files or folders: relative ones resolve against the repository root
 PATH_PARAMETERS = ("data_dir", "weights", "user_image", "artifacts_dir", "cache_dir")

@@ -26,6 +26,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_outp
 
 from helpers.config import Config
 from helpers.io import save_text
+from helpers.model.heads import configured_circuit
 from helpers.present.effects import plot_effects
 from helpers.present.style import figure_base64
 from helpers.run.findings import Finding, Findings, figures, read_findings
@@ -127,8 +128,8 @@ def _title_slide(cfg: Config) -> NotebookNode:
             f"{cfg.n_qubits}-qubit circuit) beside its classical twin, opened with the tools of "
             "classical interpretability\n\n"
             f"<small>{' vs '.join(cfg.classes)} ({cfg.dataset}) · models: "
-            f"{', '.join(cfg.models)} · {len(cfg.seeds)} seeds · {cfg.n_qubits} qubits, depth "
-            f"{cfg.q_depth}</small>"
+            f"{', '.join(cfg.models)} · {len(cfg.seeds)} seeds · circuit {cfg.circuit}, "
+            f"{cfg.n_qubits} qubits, depth {cfg.q_depth}</small>"
         )
     )
 
@@ -136,11 +137,16 @@ def _title_slide(cfg: Config) -> NotebookNode:
 def _model_slides(run: Findings, pngs: Mapping[str, str]) -> list[NotebookNode]:
     cfg = run.cfg
     circuit = next((name for name in pngs if name.endswith("_circuit")), None)
+    spec = configured_circuit(cfg)
+    inputs, outputs = len(spec.inputs), len(spec.observables)
+    unentangled = ", and without its multi-qubit gates (weights trained)"
+    unentangled = unentangled if "unentangled" in cfg.models else ""
     text = (
         "## The model\n\n"
-        f"Frozen ResNet18 → 512 features → Linear 512→{cfg.n_qubits} → tanh·π/2 → "
-        f"{cfg.n_qubits}-qubit circuit (depth {cfg.q_depth}) → ⟨Z_j⟩ → Linear {cfg.n_qubits}→2. "
-        f"Classical twin: {cfg.classical_head}; control: the same head at depth 0."
+        f"Frozen ResNet18 → 512 features → Linear 512→{inputs} → tanh·π/2 → {spec.name} circuit "
+        f"({spec.n_qubits} qubits, depth {cfg.q_depth}) → {outputs} expectation values → "
+        f"Linear {outputs}→{cfg.n_classes}. Classical twin: {cfg.classical_head}; controls: the "
+        f"same head on the circuit's encoding alone{unentangled}."
     )
     accuracy = f"## Test accuracy over seeds\n\n{accuracy_html(run)}"
     return [
