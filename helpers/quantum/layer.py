@@ -193,6 +193,23 @@ class BatchedEstimatorQNN(EstimatorQNN):
         input_grad = jac[:, :, : self._num_inputs] if self._input_gradients else None
         return input_grad, jac[:, :, self._num_inputs :]
 
+    def vector_jacobian(
+        self, input_data: np.ndarray, weights: np.ndarray, cotangent: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Back-propagation through the QNN: ``cotangent (B, J)`` times the input and weight
+        Jacobians, per row: ``(B, inputs)`` and ``(B, W)``. The fast gradient computes it in one
+        adjoint sweep; any other contracts :meth:`backward`'s Jacobians."""
+        if not isinstance(self.gradient, FastAdjointGradient):
+            input_jacobian, weight_jacobian = self.backward(input_data, weights)
+            return (
+                np.einsum("bj,bjn->bn", cotangent, input_jacobian),
+                np.einsum("bj,bjw->bw", cotangent, weight_jacobian),
+            )
+        values, num_samples = self._preprocess_forward(input_data, weights)
+        values = np.asarray(values, dtype=np.float64).reshape(num_samples, -1)
+        found = self.gradient.vector_jacobian(self._circuit, self._observables, values, cotangent)
+        return found[:, : self._num_inputs], found[:, self._num_inputs :]
+
     def _validate_backward_output(
         self,
         input_grad: np.ndarray | None,
@@ -238,13 +255,14 @@ class _Expectations(torch.autograd.Function):
         ctx: torch.autograd.function.FunctionCtx, grad_output: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor, None]:
         inputs, weights = ctx.saved_tensors
-        input_jacobian, weight_jacobian = ctx.qnn.backward(_numpy(inputs), _numpy(weights))
-        grad = grad_output.detach().cpu().double()
-        grad_inputs = torch.einsum("bj,bjn->bn", grad, torch.from_numpy(input_jacobian))
-        grad_weights = torch.einsum("bj,bjw->w", grad, torch.from_numpy(weight_jacobian))
+        grad_inputs, grad_weights = ctx.qnn.vector_jacobian(
+            _numpy(inputs), _numpy(weights), _numpy(grad_output)
+        )
         return (
-            grad_inputs.to(device=inputs.device, dtype=inputs.dtype),
-            grad_weights.to(device=weights.device, dtype=weights.dtype),
+            torch.from_numpy(grad_inputs).to(device=inputs.device, dtype=inputs.dtype),
+            torch.from_numpy(grad_weights.sum(axis=0)).to(
+                device=weights.device, dtype=weights.dtype
+            ),
             None,
         )
 

@@ -217,6 +217,19 @@ class FastAdjointGradient(BaseEstimatorGradient):
         compiled = self.estimator.compiled_observables(observables, circuit.num_qubits)
         return program.jacobian(np.asarray(parameter_values, dtype=np.float64), compiled)
 
+    def vector_jacobian(
+        self,
+        circuit: QuantumCircuit,
+        observables: Sequence[BaseOperator],
+        parameter_values: np.ndarray,
+        cotangent: np.ndarray,
+    ) -> np.ndarray:
+        """``cotangent (B, J)`` times the Jacobian, per row: ``(B, P)`` (one adjoint sweep)."""
+        program = self.estimator.compiled(circuit)
+        compiled = self.estimator.compiled_observables(observables, circuit.num_qubits)
+        values = np.asarray(parameter_values, dtype=np.float64)
+        return program.vector_jacobian(values, compiled, cotangent)
+
     def _run(
         self,
         circuits: Sequence[QuantumCircuit],
