@@ -295,6 +295,10 @@ class Dreams:
     values: dict[str, list[float]]
     start: torch.Tensor
 
+    def units(self, model: str) -> int:
+        """How many units of ``model`` have a dream (a circuit's outputs, a twin's ReLUs)."""
+        return sum(column.startswith("+") for column in self.images.get(DREAM_ROWS[model], {}))
+
     def pick(self, model: str, unit: int, sign: int = 1) -> tuple[torch.Tensor, float, float]:
         """The dream of ``model``'s unit (qubit ⟨Z_unit⟩ or ReLU unit) pushed up (``sign`` 1) or
         down (-1, qubits only), with the objective at the start image and at the dream."""

@@ -267,9 +267,8 @@ class DreamTab(ExplorerTab):
         explorer = self.explorer
         kinds = [k for k in DREAM_ROWS if k in explorer.models]
         kind = widgets.Dropdown(options=kinds, description="model")
-        unit = widgets.Dropdown(
-            options=list(range(explorer.cfg.n_qubits)), description="qubit/unit"
-        )
+        most = max((self.dreams.units(k) for k in kinds), default=0) if self.dreams else 0
+        unit = widgets.Dropdown(options=list(range(most)), description="qubit/unit")
         sign = widgets.ToggleButtons(options=[("+", 1), ("−", -1)], description="sign")
         kind.observe(lambda change: setattr(sign, "disabled", change["new"] != "hybrid"), "value")
         for name, control in (("dream_model", kind), ("dream_unit", unit), ("sign", sign)):
@@ -288,7 +287,10 @@ class DreamTab(ExplorerTab):
     def view(self) -> View:
         if self.dreams is None:
             return self.absent("dreams")
-        name, image, start, final = self._dream()
+        try:
+            name, image, start, final = self._dream()
+        except ValueError as exc:  # e.g. a circuit with fewer outputs than the twin has units
+            return html.escape(str(exc)), [], []
         text = f"objective {name}: {start:+.3f} at the start image, {final:+.3f} at the dream"
         grid = [[("start image", image_png(self.dreams.start[0])),
                  (html.escape(f"dream of {name}"), image_png(image[0]))]]  # fmt: skip
@@ -297,7 +299,10 @@ class DreamTab(ExplorerTab):
     def figures(self) -> list[Figure]:
         if self.dreams is None:
             return []
-        name, image, _, _ = self._dream()
+        try:
+            name, image, _, _ = self._dream()
+        except ValueError:
+            return []
         images = {"DeepDream": {"start image": self.dreams.start, name: image}}
         title = f"Explorer: DeepDream of {name} (notebook {self.analysis.number})"
         return [plot_image_table(images, title)]

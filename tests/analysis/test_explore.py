@@ -97,6 +97,7 @@ def test_dreams_are_picked_by_model_unit_and_sign(smoke_cfg):
     image, before, after = dreams.pick("hybrid", 1, -1)
     assert torch.equal(image, torch.full((1, 3, 4, 4), -1.0)) and (before, after) == (-1.0, -2.0)
     assert dreams.pick("classical", 1)[1:] == (3.0, 6.0)
+    assert dreams.units("hybrid") == 1 and dreams.units("classical") == 1  # one each: + sides
     assert torch.equal(dreams.start, start)
     with pytest.raises(ValueError, match="no negative side"):
         dreams.pick("classical", 1, -1)
