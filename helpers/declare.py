@@ -181,7 +181,8 @@ MODELS: tuple[Model, ...] = (
         "h_out",
     ),
     Model(
-        "product", "its depth-0 control", "⟨Z⟩ qubit (depth 0)", "⟨Z_{}⟩", DRESSED_LAYERS, "q_out"
+        "product", "its product control (depth 0)", "⟨Z⟩ qubit (depth 0)", "⟨Z_{}⟩",
+        DRESSED_LAYERS, "q_out",
     ),
     Model(
         "unentangled", "its unentangled control", "⟨Z⟩ qubit (no entangling gates)", "⟨Z_{}⟩",

@@ -60,7 +60,7 @@ ANALYSES = (
     Analysis(
         name="accuracy",
         notebook="02_hybrid_train",
-        title="Test accuracy: the hybrid, its classical twin and its depth-0 control",
+        title="Test accuracy: the hybrid, its classical twin and its product control",
         parameters=(
             Parameter(
                 "accuracy_margin",
@@ -160,7 +160,7 @@ def accuracy_results(cfg: Config, features: torch.Tensor, labels: torch.Tensor) 
     return results
 
 
-DISTANCE = "distance from the depth-0 control"  # the RMS over test images and qubits of ⟨Z_j⟩
+DISTANCE = "distance from the product control"  # RMS over test images and outputs; Mari: depth 0
 SAME_FUNCTION = 1e-3  # below this RMS distance, the hybrid computes its control's function
 
 

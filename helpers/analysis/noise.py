@@ -38,7 +38,7 @@ from helpers.quantum.folding import noisy_gates
 from helpers.quantum.sampled import ZNE_FACTORS, SampledEstimator
 
 EXACT = "exact"
-FAMILY_QUESTION = "hybrid vs depth-0 control, accuracy lost to noise"
+FAMILY_QUESTION = "hybrid vs product control, accuracy lost to noise"
 
 
 def check_device(cfg: Config) -> None:
