@@ -107,8 +107,14 @@ def configured_circuit(cfg: Config) -> CircuitSpec:
 
 def model_circuit(kind: str, cfg: Config) -> CircuitSpec:
     """The circuit of a quantum model: the hybrid's (:func:`configured_circuit`), its product
-    control (encoding alone: no multi-qubit gates, no weights) or its unentangled control (no
-    multi-qubit gates, weights kept)."""
+    control or its unentangled control (no multi-qubit gates, weights kept).
+
+    The product control is the encoding alone (no multi-qubit gates, no weights): for a family,
+    of its circuit at depth 0 (Mari's and re-uploading's −sin(x_j), the library ansätze's
+    cos(x_j)); for a user circuit, of the circuit itself (every encoding gate it has).
+    """
+    if kind == "product" and cfg.circuit in CIRCUIT_FAMILIES:
+        return product_control(build_circuit(cfg.circuit, cfg.n_qubits, 0))
     spec = configured_circuit(cfg)
     controls = {"hybrid": lambda s: s, "product": product_control, "unentangled": unentangled}
     return controls[kind](spec)

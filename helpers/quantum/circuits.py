@@ -162,11 +162,11 @@ def unentangled(spec: CircuitSpec) -> CircuitSpec:
 
 
 def product_control(spec: CircuitSpec) -> CircuitSpec:
-    """The product control of any circuit: ``spec`` without its multi-qubit gates *and* without
-    every gate a weight drives, so the inputs' encoding alone is left (no weights to train).
-    For ``mari`` (and ``reuploading`` at depth 0 or 1) this is the circuit at depth 0,
-    ⟨Z_j⟩ = −sin(x_j); a library ansatz keeps RY(x_j) on |0⟩, ⟨Z_j⟩ = cos(x_j); a circuit that
-    encodes an input twice keeps both encodings (re-uploading: ⟨Z_j⟩ = −sin(d·x_j)).
+    """``spec`` without its multi-qubit gates *and* without every gate a weight drives, so the
+    inputs' encoding alone is left (no weights to train). The series' product control applies
+    it to a family's circuit at depth 0 (``mari``, ``reuploading``: ⟨Z_j⟩ = −sin(x_j); a library
+    ansatz: RY(x_j) on |0⟩, ⟨Z_j⟩ = cos(x_j)) and to a user circuit as it is: a circuit that
+    encodes an input twice keeps both encodings.
 
     Args:
         spec: Any circuit specification.

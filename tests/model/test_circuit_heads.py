@@ -44,8 +44,9 @@ def test_every_quantum_model_of_every_family_is_a_dressed_head_on_its_circuit(fa
     assert head(torch.randn(5, 512)).shape == (5, 2)
 
 
-def test_maris_product_control_is_the_circuit_at_depth_zero():
-    cfg = Config(n_qubits=4, q_depth=5)
+@pytest.mark.parametrize("family", ["mari", "reuploading"])
+def test_the_product_control_is_the_circuit_at_depth_zero(family):
+    cfg = Config(circuit=family, n_qubits=4, q_depth=5)
     angles = torch.rand(6, 4, dtype=torch.float64) * 3 - 1.5
     product = build_head("product", cfg).q_layer(angles)
     torch.testing.assert_close(product, QuantumLayer(4, 0)(angles))
