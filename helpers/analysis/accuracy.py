@@ -15,6 +15,7 @@ import math
 import numpy as np
 import torch
 
+from helpers.analysis.landscape.invariant import angle_periods
 from helpers.analysis.results import Results
 from helpers.config import Config
 from helpers.declare import FRACTION, QUANTUM_MODELS, Analysis, Parameter
@@ -188,8 +189,12 @@ def control_distance(head: DressedQuantumHead, features: torch.Tensor) -> dict[s
     control = QuantumLayer(circuit=product_control(layer.spec))(angles)
     zeroed = copy.deepcopy(layer)
     zeroed.weight.zero_()
-    # each angle in (−π, π]: RY(θ + 2π) = −RY(θ) leaves every ⟨Z_j⟩ as it is (period-invariant)
-    weights = torch.remainder(layer.weight.detach().double() + math.pi, 2 * math.pi) - math.pi
+    # each angle in (−P/2, P/2], P its period in the outputs (2π for RY): period-invariant
+    try:
+        periods = angle_periods(layer).double()
+    except ValueError:  # a weight whose gates have no period: no wrapped RMS
+        periods = torch.full_like(layer.weight.detach().double(), math.nan)
+    weights = torch.remainder(layer.weight.detach().double() + periods / 2, periods) - periods / 2
     rms = weights.pow(2).mean().sqrt() if weights.numel() else torch.tensor(0.0)
     return {
         "trained": float((layer(angles) - control).pow(2).mean().sqrt()),

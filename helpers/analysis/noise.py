@@ -31,7 +31,7 @@ from helpers.analysis.results import Results
 from helpers.analysis.stats import NO_MARGIN, paired_comparison
 from helpers.config import Config
 from helpers.declare import FRACTION, POSITIVE, POSITIVE_LIST, POSITIVE_NUMBER, Analysis, Parameter
-from helpers.model.heads import DressedQuantumHead
+from helpers.model.heads import DressedQuantumHead, model_circuit
 from helpers.quantum import QuantumLayer
 from helpers.quantum.devices import fake_device, measured_noise_factors, noise_model
 from helpers.quantum.folding import noisy_gates
@@ -44,7 +44,7 @@ FAMILY_QUESTION = "hybrid vs product control, accuracy lost to noise"
 def check_device(cfg: Config) -> None:
     """Raise if ``cfg.noise_device`` is no fake device with enough qubits, if ``noise_images``
     gives no standard error over images, or if seeds × repeats give no spread of single runs
-    for the shot budget (preflight)."""
+    for the shot budget, or if an observable is not diagonal (preflight)."""
     if cfg.noise_images < 2:
         raise ValueError(
             f"noise_images={cfg.noise_images}: the accuracy's standard error over images needs "
@@ -56,6 +56,15 @@ def check_device(cfg: Config) -> None:
             "the spread of two or more single runs; give shot_repeats >= 2."
         )
     fake_device(cfg.noise_device, cfg.n_qubits)
+    for kind in [kind for kind in ("hybrid", "product") if kind in cfg.models]:
+        spec = model_circuit(kind, cfg)
+        labels = [label for o in spec.observables for label in o.paulis.to_labels()]
+        if any(set(label) - {"I", "Z"} for label in labels):
+            raise ValueError(
+                f"circuit={cfg.circuit!r}: an observable has X or Y terms ({', '.join(labels)}); "
+                "notebook 08 samples every observable from one Z-basis measurement per image, "
+                "so it needs observables of I and Z only (leave 08 out with --only 01 ... 07)."
+            )
 
 
 ANALYSIS = Analysis(

@@ -86,12 +86,13 @@ class DressedQuantumHead(nn.Module):
         return self.post_net(self.q_layer(self.encode(self.pre_net(features))))
 
 
-def configured_circuit(cfg: Config) -> CircuitSpec:
+def configured_circuit(cfg: Config, q_depth: int | None = None) -> CircuitSpec:
     """The hybrid's circuit: the family ``cfg.circuit`` (or the user circuit it names, see
     :func:`~helpers.quantum.circuits.build_user_circuit`) on ``n_qubits`` at ``q_depth``.
 
     Args:
         cfg: The run's configuration.
+        q_depth: Another depth than ``cfg.q_depth`` (the product control's 0).
 
     Returns:
         The :class:`~helpers.quantum.circuits.CircuitSpec`.
@@ -100,21 +101,22 @@ def configured_circuit(cfg: Config) -> CircuitSpec:
         >>> configured_circuit(Config(circuit="reuploading", n_qubits=3, q_depth=2)).name
         'reuploading'
     """
+    depth = cfg.q_depth if q_depth is None else q_depth
     if cfg.circuit in CIRCUIT_FAMILIES:
-        return build_circuit(cfg.circuit, cfg.n_qubits, cfg.q_depth)
-    return build_user_circuit(cfg.circuit, PROJECT_ROOT, cfg.n_qubits, cfg.q_depth)
+        return build_circuit(cfg.circuit, cfg.n_qubits, depth)
+    return build_user_circuit(cfg.circuit, PROJECT_ROOT, cfg.n_qubits, depth)
 
 
 def model_circuit(kind: str, cfg: Config) -> CircuitSpec:
     """The circuit of a quantum model: the hybrid's (:func:`configured_circuit`), its product
     control or its unentangled control (no multi-qubit gates, weights kept).
 
-    The product control is the encoding alone (no multi-qubit gates, no weights): for a family,
-    of its circuit at depth 0 (Mari's and re-uploading's −sin(x_j), the library ansätze's
-    cos(x_j)); for a user circuit, of the circuit itself (every encoding gate it has).
+    The product control is the encoding alone (no multi-qubit gates, no weights) of the circuit
+    at depth 0: Mari's and re-uploading's −sin(x_j), the library ansätze's cos(x_j), a user
+    builder's circuit at ``q_depth`` 0.
     """
-    if kind == "product" and cfg.circuit in CIRCUIT_FAMILIES:
-        return product_control(build_circuit(cfg.circuit, cfg.n_qubits, 0))
+    if kind == "product":
+        return product_control(configured_circuit(cfg, q_depth=0))
     spec = configured_circuit(cfg)
     controls = {"hybrid": lambda s: s, "product": product_control, "unentangled": unentangled}
     return controls[kind](spec)

@@ -103,7 +103,6 @@ FAMILIES: dict[str, Callable[[int, int], CircuitSpec]] = {
     "real_amplitudes": _library("real_amplitudes", real_amplitudes),
     "efficient_su2": _library("efficient_su2", efficient_su2),
 }
-QUBIT_RANGE = range(2, 11)  # the qubit counts the families are built for
 
 
 def build_circuit(family: str, n_qubits: int, q_depth: int) -> CircuitSpec:
@@ -111,7 +110,8 @@ def build_circuit(family: str, n_qubits: int, q_depth: int) -> CircuitSpec:
 
     Args:
         family: One of :data:`FAMILIES`.
-        n_qubits: Qubits, 2-10; one input per qubit.
+        n_qubits: Qubits (2 or more; Mari's 1 or more); one input per qubit. The fast
+            simulator runs up to 10, ``reference`` and ``aer`` more.
         q_depth: Trainable layers (``reps`` of a library ansatz), 0 or more.
 
     Returns:
@@ -124,8 +124,8 @@ def build_circuit(family: str, n_qubits: int, q_depth: int) -> CircuitSpec:
     """
     if family not in FAMILIES:
         raise ValueError(f"circuit={family!r} is unknown; use one of {', '.join(FAMILIES)}.")
-    if n_qubits not in QUBIT_RANGE:
-        raise ValueError(f"n_qubits={n_qubits}: the circuit families are built for 2-10 qubits.")
+    if n_qubits < (1 if family == "mari" else 2):
+        raise ValueError(f"n_qubits={n_qubits}: the {family} circuit needs 2 or more qubits.")
     if q_depth < 0:
         raise ValueError(f"q_depth={q_depth}: give 0 or more layers.")
     return FAMILIES[family](n_qubits, q_depth)
@@ -185,6 +185,14 @@ def product_control(spec: CircuitSpec) -> CircuitSpec:
         driven = {p for angle in item.operation.params for p in getattr(angle, "parameters", ())}
         if len(item.qubits) == 1 and not driven & weights:
             circuit.append(item)
+    lost = set(spec.inputs) - set(circuit.parameters)
+    if lost:
+        names = ", ".join(sorted(parameter.name for parameter in lost))
+        raise ValueError(
+            f"{spec.name}: inputs {names} enter only through multi-qubit or weight-driven gates "
+            "(e.g. RY(w·x + θ)), so the circuit has no product control (its encoding alone); "
+            "leave 'product' out of models."
+        )
     return dataclasses.replace(spec, name=f"{spec.name} product", circuit=circuit, weights=())
 
 

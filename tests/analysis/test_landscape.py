@@ -780,3 +780,16 @@ def test_the_frequency_bound_holds_for_every_family_and_a_user_circuit(family):
     for spectrum, bound in zip(result.qubit_spectra, bounds, strict=True):
         assert largest_beyond(spectrum, bound) < 1e-6  # nothing beyond the bound
         assert largest_beyond(spectrum, bound - 1) > 1e-5  # reached here (seeded weights)
+
+
+@pytest.mark.parametrize("angle", ["axis", "square"])
+def test_a_weight_whose_gate_is_no_rotation_in_it_has_no_period_and_says_so(angle):
+    from qiskit.circuit import Parameter
+    from qiskit.circuit.library import RGate, RYGate
+
+    from helpers.analysis.landscape.invariant import gate_frequency
+
+    w = Parameter("w")
+    gate = RGate(math.pi / 2, w) if angle == "axis" else RYGate(w**2)
+    with pytest.raises(ValueError, match=r"is not a rotation .* decompose it"):
+        gate_frequency(gate, w)

@@ -125,3 +125,50 @@ def test_a_builder_returning_no_spec_is_refused():
 def test_depth_zero_drops_the_product_model_only_where_it_is_the_hybrid():
     assert "product" not in Config(q_depth=0).models
     assert "product" in Config(q_depth=0, circuit="real_amplitudes").models  # keeps RY weights
+
+
+BUILDER = """
+from qiskit.circuit import ParameterVector, QuantumCircuit
+from qiskit.quantum_info import SparsePauliOp
+from helpers.quantum.circuits import CircuitSpec
+
+def build(n_qubits, q_depth):
+    x, w = ParameterVector("x", 2), ParameterVector("w", 2)
+    circuit = QuantumCircuit(2)
+    circuit.ry({encoding}, 0)
+    circuit.ry(x[1], 1)
+    circuit.cx(0, 1)
+    circuit.ry(w[0], 0)
+    circuit.ry(w[1], 1)
+    return CircuitSpec("file", circuit, tuple(x), tuple(w), (SparsePauliOp("{observable}"),))
+"""
+
+
+def _builder(tmp_path, encoding="x[0]", observable="ZI"):
+    path = tmp_path / "mine.py"
+    path.write_text(BUILDER.format(encoding=encoding, observable=observable))
+    return Config(circuit=f"{path}:build", n_qubits=2)
+
+
+def test_a_user_circuits_heads_are_keyed_by_what_its_builder_builds(tmp_path):
+    before = fingerprint(_builder(tmp_path), "hybrid")
+    assert fingerprint(_builder(tmp_path), "hybrid") == before
+    assert fingerprint(_builder(tmp_path, encoding="2 * x[0]"), "hybrid") != before  # edited
+    assert fingerprint(_builder(tmp_path, observable="IZ"), "product") != fingerprint(
+        _builder(tmp_path), "product"
+    )
+
+
+def test_a_circuit_whose_inputs_need_weights_has_no_product_control(tmp_path):
+    cfg = _builder(tmp_path, encoding="w[0] * x[0] + 0.1")  # Pérez-Salinas' w·x + θ
+    with pytest.raises(ValueError, match=r"inputs x\[0\] enter only through .* leave 'product'"):
+        build_head("product", cfg)
+
+
+def test_notebook_08_refuses_observables_it_cannot_sample_from_one_z_measurement(tmp_path):
+    from helpers.analysis.noise import check_device
+
+    cfg = _builder(tmp_path, observable="XI")
+    with pytest.raises(ValueError, match="observables of I and Z only"):
+        check_device(cfg)
+    check_device(_builder(tmp_path, observable="ZZ"))

@@ -87,8 +87,9 @@ def test_unentangled_control_keeps_the_weights_and_makes_each_output_local():
 def test_bad_family_qubits_and_depth_are_named():
     with pytest.raises(ValueError, match="circuit='qaoa' is unknown; use one of mari"):
         build_circuit("qaoa", 4, 2)
-    with pytest.raises(ValueError, match="n_qubits=11: the circuit families are built for 2-10"):
-        build_circuit("mari", 11, 2)
+    with pytest.raises(ValueError, match="n_qubits=1: the reuploading circuit needs 2 or more"):
+        build_circuit("reuploading", 1, 2)
+    assert build_circuit("mari", 1, 2).n_qubits == 1  # Mari's circuit, as before the families
     with pytest.raises(ValueError, match="q_depth=-1"):
         build_circuit("mari", 4, -1)
 

@@ -85,13 +85,20 @@ def _generator_eigenvalues(operation: Instruction, parameter: Parameter) -> np.n
     rotation, also when its angle is a·t + b), from the eigenphases of U(h) U(0)†."""
     circuit = QuantumCircuit(operation.num_qubits)
     circuit.append(operation, range(operation.num_qubits))
-    others = {p: 0.0 for p in circuit.parameters if p != parameter}
+    others = {p: 0.37 + 0.11 * i for i, p in enumerate(circuit.parameters) if p != parameter}
 
-    def unitary(t: float) -> np.ndarray:
-        return Operator(circuit.assign_parameters({**others, parameter: t})).data
+    def moved(t: float) -> np.ndarray:  # V(t) = U(t) U(0)†
+        at = [Operator(circuit.assign_parameters({**others, parameter: v})).data for v in (t, 0)]
+        return at[0] @ at[1].conj().T
 
+    if not np.allclose(moved(0.3) @ moved(0.5), moved(0.8), atol=1e-8):
+        raise ValueError(
+            f"gate {operation.name} is not a rotation exp(−itG)·U(0) in {parameter} (e.g. its "
+            "axis, or a non-affine angle, depends on it): its period and frequencies are not "
+            "defined; decompose it, e.g. transpile(circuit, basis_gates=['rz', 'ry', 'cx'])."
+        )
     step = 1e-3
-    phases = np.linalg.eigvals(unitary(step) @ unitary(0.0).conj().T)
+    phases = np.linalg.eigvals(moved(step))
     return -np.angle(phases) / step
 
 
