@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 
+import numpy as np
+
 from helpers.analysis.landscape import Landscape
 
 
@@ -81,4 +83,27 @@ def describe_centres(
         f"{kind}: centre of the landscape {result.centre_loss:.6f}, trained model's loss "
         f"{trained_losses[kind]:.6f}"
         for kind, result in landscapes.items()
+    )
+
+
+def describe_resolution(bounds: np.ndarray, resolution: int) -> str:
+    """Whether a periodic landscape's grid resolves the circuit's frequency bounds.
+
+    Args:
+        bounds: The highest frequency per output (``PeriodicLandscape.bounds``).
+        resolution: Grid points along each direction (``landscape_resolution``).
+
+    Returns:
+        One sentence: resolved, or aliased with the resolution that would resolve it.
+
+    Example:
+        >>> describe_resolution(np.array([41, 37]), 51)[:46]
+        'the bound 41 exceeds what the grid resolves (|'
+    """
+    top, resolved = int(np.max(bounds)), resolution // 2
+    if top <= resolved:
+        return f"the grid resolves |frequency| <= {resolved}, the bound {top} included"
+    return (
+        f"the bound {top} exceeds what the grid resolves (|frequency| <= {resolved}): the "
+        f"spectrum aliases; set landscape_resolution >= {2 * top + 1} to resolve it"
     )
