@@ -185,11 +185,18 @@ class CompiledCircuit:
 
         What back-propagation needs, for a fraction of the Jacobian's cost: the adjoint sweep
         carries one combined vector ``Σ_j c_j O_j |ψ>`` per row instead of one per observable.
-        Where the Heisenberg suffix pays (see :meth:`_heisenberg`) the Jacobian is contracted.
+        Where the Heisenberg suffix pays (see :meth:`_heisenberg`) and holds most rotations (a
+        re-uploading circuit's does not: measured 54,000 against 37,000 samples/s at 4 qubits,
+        batch 4096, without it), the Jacobian is contracted.
         """
         values = self._values(values)
         cotangent = np.asarray(cotangent, dtype=np.float64).reshape(len(values), observables.count)
-        heisenberg = self._heisenberg(values, observables, with_jacobian=True)
+        slots = self._rotation_slots
+        shared = sum(slot >= 0 for slot in slots[self._shared_suffix_start(values) :])
+        # the suffix's forms pay only when it holds most rotations (not for re-uploaded inputs)
+        heisenberg = None
+        if 2 * shared >= sum(slot >= 0 for slot in slots):
+            heisenberg = self._heisenberg(values, observables, with_jacobian=True)
         if heisenberg is not None:
             return np.einsum("bj,bjp->bp", cotangent, heisenberg[1])
         rows = _chunks(np.arange(len(values)), CHUNK)
