@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,27 +21,9 @@ def _file_digest(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _circuit_digest(cfg: Config, kind: str) -> str:
-    """A user circuit's model by content: its gates, parameters and observables, so an edited
-    builder, or a depth that changes what it builds, never loads another circuit's head."""
-    from helpers.model.heads import model_circuit  # heads build on the configuration
-
-    try:
-        spec = model_circuit(kind, cfg)
-    except ValueError as exc:  # said in preflight; the key only has to differ
-        return f"unbuildable:{exc}"
-    gates = [
-        (item.operation.name, [spec.circuit.find_bit(q).index for q in item.qubits],
-         [str(angle) for angle in item.operation.params])
-        for item in spec.circuit.data
-    ]  # fmt: skip
-    described = {
-        "gates": gates,
-        "inputs": [p.name for p in spec.inputs],
-        "weights": [p.name for p in spec.weights],
-        "observables": [str(o) for o in spec.observables],
-    }
-    return hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()
+# A user circuit's model by content, registered by helpers.model.heads (a higher floor, which
+# builds circuits) when it is imported; every module that trains or loads a head imports it.
+circuit_digest: Callable[[Config, str], str] | None = None
 
 
 def resolved(cfg: Config, name: str, artifact: str = "features") -> Any:
@@ -53,8 +36,8 @@ def resolved(cfg: Config, name: str, artifact: str = "features") -> Any:
     if name == "weights" and cfg.weights not in WEIGHT_PRESETS:
         path = Path(cfg.weights_source)
         return f"file:{_file_digest(path)}" if path.is_file() else f"missing:{path}"
-    if name == "circuit" and ":" in cfg.circuit and artifact in QUANTUM_MODELS:
-        return _circuit_digest(cfg, artifact)  # a user circuit, by what its builder gives
+    if name == "circuit" and ":" in cfg.circuit and artifact in QUANTUM_MODELS and circuit_digest:
+        return circuit_digest(cfg, artifact)  # a user circuit, by what its builder gives
     if name == "seed" and artifact == "features":
         return cfg.seed if cfg.dataset == "synthetic" or cfg.weights == "none" else None
     return getattr(cfg, name)

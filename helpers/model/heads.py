@@ -7,12 +7,15 @@ layer) and ``post_net`` (logits).
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 from collections import OrderedDict
 
 import torch
 from torch import nn
 
+from helpers import fingerprints
 from helpers.config import CIRCUIT_FAMILIES, DEFAULT_Q_DEPTH, MODELS, PROJECT_ROOT, Config
 from helpers.model.backbone import FEATURE_DIM
 from helpers.quantum import QuantumLayer
@@ -120,6 +123,30 @@ def model_circuit(kind: str, cfg: Config) -> CircuitSpec:
     spec = configured_circuit(cfg)
     controls = {"hybrid": lambda s: s, "product": product_control, "unentangled": unentangled}
     return controls[kind](spec)
+
+
+def circuit_digest(cfg: Config, kind: str) -> str:
+    """A user circuit's model by content: its gates, parameters and observables, so an edited
+    builder, or a depth that changes what it builds, never loads another circuit's head."""
+    try:
+        spec = model_circuit(kind, cfg)
+    except ValueError as exc:  # said in preflight; the key only has to differ
+        return f"unbuildable:{exc}"
+    gates = [
+        (item.operation.name, [spec.circuit.find_bit(q).index for q in item.qubits],
+         [str(angle) for angle in item.operation.params])
+        for item in spec.circuit.data
+    ]  # fmt: skip
+    described = {
+        "gates": gates,
+        "inputs": [p.name for p in spec.inputs],
+        "weights": [p.name for p in spec.weights],
+        "observables": [str(o) for o in spec.observables],
+    }
+    return hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()
+
+
+fingerprints.circuit_digest = circuit_digest
 
 
 def build_head(kind: str, cfg: Config) -> nn.Module:

@@ -132,13 +132,6 @@ def gate_frequency(operation: Instruction, parameter: Parameter) -> float:
     """The largest frequency in ``parameter`` of the expectation values after a gate: the
     largest difference λ_k − λ_l of its generator's eigenvalues (1 for RY(θ), 2 for RY(2θ)).
 
-    Args:
-        operation: The gate.
-        parameter: The parameter its angle depends on.
-
-    Returns:
-        The frequency, in cycles per 2π of ``parameter``.
-
     Example:
         >>> from qiskit.circuit.library import RZZGate
         >>> t = Parameter("t")
