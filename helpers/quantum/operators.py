@@ -1,4 +1,4 @@
-"""Gates, observables and Hermitian forms of the fast simulator (:mod:`helpers.quantum.simulator`).
+"""Gates and observables of the fast simulator (:mod:`helpers.quantum.simulator`).
 
 A rotation gate ``U(θ) = exp(-iθ/2·G)`` is kept with its generator; a run of parameter-free
 gates is fused into one full-register operator, applied as a gather when it is a permutation
@@ -163,7 +163,11 @@ class Rotation:
         scratch: np.ndarray,
     ) -> None:
         """``state ← U state``; ``buffer`` and ``scratch`` (shaped like state) are overwritten."""
-        self._apply(state, cos, sin, self.m.apply(state, buffer), scratch)
+        self._apply(state, cos, sin, self.rotate(state, buffer), scratch)
+
+    def rotate(self, state: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """``M state`` written to ``out``."""
+        return self.m.apply(state, out)
 
     def adjoint_step(
         self,
@@ -175,7 +179,7 @@ class Rotation:
         scratch: np.ndarray,
     ) -> np.ndarray:
         """``Re <λ_j| M |φ>`` ``(J, B)`` for the sweep ``[λ.., φ]``, then ``sweep ← U† sweep``."""
-        rotated = self.m.apply(sweep, buffer)
+        rotated = self.rotate(sweep, buffer)
         lam = sweep[:, :n_obs]
         overlap = np.einsum(
             "djb,db->jb", lam.conj() if np.iscomplexobj(lam) else lam, rotated[:, n_obs]
@@ -188,6 +192,104 @@ class Rotation:
 
     def astype(self, dtype: np.dtype) -> Rotation:
         return dataclasses.replace(self, m=self.m.astype(dtype))
+
+
+# One entry of a one-qubit rotation's matrix: U_ij = c0 + c1·cos + c2·sin of the half angle.
+Entry = tuple[complex, complex, complex]
+_ONE: Entry = (1, 0, 0)
+
+
+def _entry_value(entry: Entry, cos: np.ndarray, sin: np.ndarray) -> np.ndarray:
+    constant, cos_part, sin_part = entry
+    if constant == 0 and sin_part == 0 and cos_part == 1:
+        return cos
+    if constant == 0 and cos_part == 0:
+        return sin if sin_part == 1 else sin_part * sin
+    return constant + cos_part * cos + sin_part * sin
+
+
+@dataclasses.dataclass(frozen=True)
+class QubitRotation(Rotation):
+    """A one-qubit rotation, applied to the two halves of the register without a gather.
+
+    The register is viewed as ``(2**(n−q−1), 2, 2**q, ...)``. The forward pass mixes the halves
+    by U's 2×2 matrix (``entries`` U00, U01, U10, U11, one value per parameter set; the
+    off-diagonals None when U is diagonal): three passes over the state where :class:`Rotation`
+    takes five, one for RZ. M = −iK (non-zero entries ``generator``, ``(i, j, M_ij)``) is
+    applied half by half, for the adjoint sweep.
+    """
+
+    qubit: int = 0
+    entries: tuple[Entry | None, ...] = (_ONE, None, None, _ONE)
+    generator: tuple[tuple[int, int, complex], ...] = ()
+
+    def _halves(self, array: np.ndarray) -> np.ndarray:
+        return array.reshape((-1, 2, 2**self.qubit, *array.shape[1:]))  # a view: contiguous
+
+    def rotate(self, state: np.ndarray, out: np.ndarray) -> np.ndarray:
+        halves, out_halves = self._halves(state), self._halves(out)
+        if len(self.generator) < 2:
+            out.fill(0)
+        for i, j, value in self.generator:
+            np.multiply(halves[:, j], value, out=out_halves[:, i])
+        return out
+
+    def forward(
+        self,
+        state: np.ndarray,
+        cos: np.ndarray,
+        sin: np.ndarray,
+        buffer: np.ndarray,
+        scratch: np.ndarray,
+    ) -> None:
+        """``state ← U state`` in place; ``scratch`` (shaped like state) is overwritten."""
+        u00, u01, u10, u11 = self.entries
+        halves = self._halves(state)
+        if u01 is not None:
+            parts = self._halves(scratch)
+            np.multiply(halves[:, 1], _entry_value(u01, cos, sin), out=parts[:, 0])
+            np.multiply(halves[:, 0], _entry_value(u10, cos, sin), out=parts[:, 1])
+        if u00 == u11:
+            state *= _entry_value(u00, cos, sin)
+        else:
+            for half, entry in ((halves[:, 0], u00), (halves[:, 1], u11)):
+                if entry != _ONE:
+                    half *= _entry_value(entry, cos, sin)
+        if u01 is not None:
+            state += scratch
+
+    def is_real(self) -> bool:
+        numbers = [v for entry in self.entries if entry for v in entry]
+        numbers += [value for *_, value in self.generator]
+        return bool(np.allclose(np.imag(numbers), 0, atol=ATOL))
+
+    def astype(self, dtype: np.dtype) -> QubitRotation:
+        if dtype != np.float64:
+            return dataclasses.replace(self, m=self.m.astype(dtype))
+        return dataclasses.replace(
+            self,
+            m=self.m.astype(dtype),
+            entries=tuple(
+                entry and tuple(float(np.real(v)) for v in entry) for entry in self.entries
+            ),
+            generator=tuple((i, j, float(np.real(v))) for i, j, v in self.generator),
+        )
+
+
+def qubit_rotation(rotation: Rotation, qubit: int, k_local: np.ndarray) -> QubitRotation:
+    """The one-qubit form of ``rotation``, whose generator is ``scale · k_local`` on ``qubit``."""
+    generator = -1j * k_local
+    square = k_local @ k_local  # U = 1 + (cos − 1)·K² + sin·(−iK)
+    entries = []
+    for i, j in ((0, 0), (0, 1), (1, 0), (1, 1)):
+        entry = ((i == j) - square[i, j], square[i, j], generator[i, j])
+        entries.append(
+            None if not np.any(np.abs(entry) > ATOL) else tuple(complex(v) for v in entry)
+        )
+    nonzero = [(int(i), int(j), complex(generator[i, j])) for i, j in np.argwhere(generator)]
+    return QubitRotation(
+        **vars(rotation), qubit=qubit, entries=tuple(entries), generator=tuple(nonzero)
+    )
 
 
 def full_register(local: np.ndarray, qubits: Sequence[int], n_qubits: int) -> np.ndarray:
@@ -229,76 +331,8 @@ def rotation(
             f"generator of {gate_name} is not of the supported form; {FALLBACK}."
         )
     m = Monomial(k_monomial.perm, -1j * k_monomial.phase)
-    return Rotation(param, coeff, offset, scale, m, None if np.allclose(k2, 1.0) else k2)
-
-
-def probe_states(dim: int, complex_amplitudes: bool) -> tuple[np.ndarray, tuple]:
-    """Probe states ``(D, n_probes)``: e_a, e_a + e_c, e_a − e_c (, e_a − i e_c, e_a + i e_c)."""
-    upper, lower = np.triu_indices(dim, 1)
-    identity = np.eye(dim)
-    blocks = [
-        identity,
-        identity[:, upper] + identity[:, lower],
-        identity[:, upper] - identity[:, lower],
-    ]
-    if complex_amplitudes:
-        blocks += [
-            identity[:, upper] - 1j * identity[:, lower],
-            identity[:, upper] + 1j * identity[:, lower],
-        ]
-    probes = np.ascontiguousarray(
-        np.concatenate(blocks, axis=1), dtype=np.complex128 if complex_amplitudes else np.float64
-    )
-    return probes, (upper, lower, complex_amplitudes)
-
-
-def form_coefficients(values_on_probes: np.ndarray, pairs: tuple) -> np.ndarray:
-    """Coefficients ``(F, X)`` of Hermitian forms from their values ``(n_probes, X)`` on probes:
-    diagonal ``A_aa``, then ``Re A_ac`` and (complex) ``Im A_ac`` for a < c."""
-    upper, _, complex_amplitudes = pairs
-    dim, n_pairs = (
-        values_on_probes.shape[0] - (4 if complex_amplitudes else 2) * len(upper),
-        len(upper),
-    )
-    q = values_on_probes
-    blocks = [q[:dim], (q[dim : dim + n_pairs] - q[dim + n_pairs : dim + 2 * n_pairs]) / 4]
-    if complex_amplitudes:
-        start = dim + 2 * n_pairs
-        blocks.append((q[start : start + n_pairs] - q[start + n_pairs : start + 2 * n_pairs]) / 4)
-    return np.concatenate(blocks)
-
-
-def form_features(phi: np.ndarray, pairs: tuple) -> np.ndarray:
-    """Features ``(F, B)`` of states ``(D, B)`` with ``Re φ†Aφ = coefficients.T @ features``."""
-    upper, lower, complex_amplitudes = pairs
-    dim, n_pairs = phi.shape[0], len(upper)
-    features = np.empty((dim + n_pairs * (2 if complex_amplitudes else 1), phi.shape[1]))
-    if complex_amplitudes:
-        products = phi[upper].conj() * phi[lower]
-        features[:dim] = phi.real**2 + phi.imag**2
-        np.multiply(products.real, 2, out=features[dim : dim + n_pairs])
-        np.multiply(products.imag, -2, out=features[dim + n_pairs :])
-    else:
-        np.square(phi, out=features[:dim])
-        np.multiply(phi[upper], phi[lower], out=features[dim:])
-        features[dim:] *= 2
-    return features
-
-
-def hermitian_matrices(coefficients: np.ndarray, pairs: tuple, dim: int) -> np.ndarray:
-    """The matrices ``(X, D, D)`` of Hermitian forms given by their coefficients ``(F, X)``."""
-    upper, lower, complex_amplitudes = pairs
-    n_pairs = len(upper)
-    dtype = np.complex128 if complex_amplitudes else np.float64
-    matrices = np.zeros((coefficients.shape[1], dim, dim), dtype=dtype)
-    diagonal = np.arange(dim)
-    matrices[:, diagonal, diagonal] = coefficients[:dim].T
-    off = coefficients[dim : dim + n_pairs].T.astype(dtype)
-    if complex_amplitudes:
-        off = off + 1j * coefficients[dim + n_pairs :].T
-    matrices[:, upper, lower] = off
-    matrices[:, lower, upper] = off.conj()
-    return matrices
+    general = Rotation(param, coeff, offset, scale, m, None if np.allclose(k2, 1.0) else k2)
+    return qubit_rotation(general, qubits[0], local / scale) if len(qubits) == 1 else general
 
 
 @dataclasses.dataclass(frozen=True)

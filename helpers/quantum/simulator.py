@@ -28,6 +28,7 @@ from qiskit.circuit import Parameter, ParameterExpression, QuantumCircuit
 from qiskit.quantum_info import Operator
 
 from helpers.config import FAST_MAX_QUBITS
+from helpers.quantum.forms import form_coefficients, form_features, hermitian_matrices, probe_states
 from helpers.quantum.operators import (
     ATOL,
     IGNORED,
@@ -37,17 +38,15 @@ from helpers.quantum.operators import (
     Rotation,
     UnsupportedCircuitError,
     affine_angle,
-    form_coefficients,
-    form_features,
     full_register,
-    hermitian_matrices,
-    probe_states,
     rotation,
 )
 
 MAX_QUBITS = FAST_MAX_QUBITS
-# Parameter sets evaluated together: small enough for the working arrays to stay in cache.
-CHUNK = 256
+# Amplitudes evaluated together (parameter sets × 2**n): small enough for the working arrays to
+# stay in cache, large enough for each NumPy call to hide its overhead (4 qubits, batch 4096:
+# 48,000 -> 72,000 samples/s forward + backward against 256 parameter sets at a time).
+CHUNK_AMPLITUDES = 2**16
 # The Heisenberg-picture path needs a D×D pulled-back observable; it pays up to 5 qubits.
 HEISENBERG_MAX_DIM = 32
 
@@ -80,6 +79,11 @@ class CompiledCircuit:
         params, slope, offset = (part[:count] for part in self._rotations)
         half = values[:, params].T * slope[:, None] + offset[:, None]
         return np.cos(half), np.sin(half)
+
+    def _chunks(self, rows: np.ndarray) -> list[np.ndarray]:
+        """``rows`` split into parameter sets evaluated together (:data:`CHUNK_AMPLITUDES`)."""
+        size = max(1, CHUNK_AMPLITUDES >> self.n_qubits)
+        return np.array_split(rows, max(1, -(-len(rows) // size)))
 
     def _values(self, values: np.ndarray) -> np.ndarray:
         values = np.asarray(values, dtype=np.float64)
@@ -159,7 +163,7 @@ class CompiledCircuit:
         if heisenberg is not None:
             return heisenberg[0]
         return np.concatenate(
-            [self._chunk_values(chunk, observables) for chunk in _chunks(values, CHUNK)]
+            [self._chunk_values(chunk, observables) for chunk in self._chunks(values)]
         )
 
     def jacobian(
@@ -175,7 +179,7 @@ class CompiledCircuit:
         heisenberg = self._heisenberg(values, observables, with_jacobian=True)
         if heisenberg is not None:
             return heisenberg
-        parts = [self._chunk_jacobian(chunk, observables) for chunk in _chunks(values, CHUNK)]
+        parts = [self._chunk_jacobian(chunk, observables) for chunk in self._chunks(values)]
         return np.concatenate([e for e, _ in parts]), np.concatenate([j for _, j in parts])
 
     def vector_jacobian(
@@ -199,7 +203,7 @@ class CompiledCircuit:
             heisenberg = self._heisenberg(values, observables, with_jacobian=True)
         if heisenberg is not None:
             return np.einsum("bj,bjp->bp", cotangent, heisenberg[1])
-        rows = _chunks(np.arange(len(values)), CHUNK)
+        rows = self._chunks(np.arange(len(values)))
         return np.concatenate([self._chunk_vjp(values[r], observables, cotangent[r]) for r in rows])
 
     def _chunk_vjp(
@@ -276,7 +280,7 @@ class CompiledCircuit:
         operators = hermitian_matrices(pulled_back, pairs, dim)  # V† O_j V: (J, D, D)
         n_prefix_rotations = sum(slot >= 0 for slot in self._rotation_slots[:cut])
         evs, jacs = [], []
-        for rows in _chunks(np.arange(len(values)), CHUNK):
+        for rows in self._chunks(np.arange(len(values))):
             cos, sin = self._half_angle_trig(values[rows], n_prefix_rotations)
             phi = self._initial_states(len(rows), complex_amplitudes)
             phi = self._forward(phi, 0, cut, cos, sin)
@@ -291,10 +295,6 @@ class CompiledCircuit:
             )
             jacs.append(jac)
         return np.concatenate(evs), (np.concatenate(jacs) if with_jacobian else None)
-
-
-def _chunks(array: np.ndarray, size: int) -> list[np.ndarray]:
-    return np.array_split(array, max(1, -(-len(array) // size)))
 
 
 def compile_circuit(

@@ -12,7 +12,7 @@ from qiskit.primitives import StatevectorEstimator
 from qiskit.quantum_info import SparsePauliOp
 from qiskit_machine_learning.gradients import ParamShiftEstimatorGradient
 
-from helpers.quantum import dressed_circuit
+from helpers.quantum import dressed_circuit, simulator
 from helpers.quantum.layer import z_observables
 from helpers.quantum.operators import compile_observables
 from helpers.quantum.primitives import FastAdjointGradient, FastStatevectorEstimator
@@ -114,3 +114,36 @@ def test_large_batches_match_qiskit_reference():
         np.testing.assert_allclose(fast.forward(x, w), reference.forward(x, w), atol=TOLERANCE)
         for got, want in zip(fast.backward(x, w), reference.backward(x, w), strict=True):
             np.testing.assert_allclose(got, want, atol=TOLERANCE)
+
+
+def test_results_do_not_depend_on_how_the_batch_is_chunked(monkeypatch):
+    """Values, Jacobian and vector-Jacobian product of a complex circuit, with weights shared
+    (the Heisenberg path) and not: one chunk against chunks of three rows."""
+    theta = ParameterVector("t", 4)
+    circuit = QuantumCircuit(2)
+    circuit.h(0)
+    circuit.rx(theta[0], 0)
+    circuit.ry(theta[1], 1)
+    circuit.cx(0, 1)
+    circuit.rz(theta[2], 1)
+    circuit.p(theta[3], 0)
+    circuit.cry(theta[2], 1, 0)
+    compiled = compile_circuit(circuit)
+    observables = compile_observables([SparsePauliOp("ZY"), SparsePauliOp("IZ")], 2)
+    rng = np.random.default_rng(3)
+    for values in (rng.uniform(-3, 3, (70, 4)), shared_weight_values(rng, 70, 2, 2)):
+        cotangent = rng.normal(size=(70, 2))
+
+        def everything(values=values, cotangent=cotangent):
+            return (
+                compiled.expectation_values(values, observables),
+                *compiled.jacobian(values, observables),
+                compiled.vector_jacobian(values, observables, cotangent),
+            )
+
+        whole = everything()
+        with monkeypatch.context() as patch:
+            patch.setattr(simulator, "CHUNK_AMPLITUDES", 3 * 2**2)
+            assert len(compiled._chunks(np.arange(70))) == 24
+            for got, want in zip(everything(), whole, strict=True):
+                np.testing.assert_allclose(got, want, atol=1e-12)
