@@ -120,6 +120,18 @@ class FixedBlock:
         )
 
 
+def real_overlaps(lam: np.ndarray, phi: np.ndarray) -> np.ndarray:
+    """``Re <λ_j|φ>`` per column: λ ``(D, J, B)``, φ ``(D, B)`` -> ``(J, B)``.
+
+    Complex amplitudes are read as pairs of reals (``Re(a* b) = a_re b_re + a_im b_im``): a real
+    contraction, about four times faster than conjugating λ for a complex one.
+    """
+    if not np.iscomplexobj(lam):
+        return np.einsum("djb,db->jb", lam, phi)
+    pairs = np.einsum("djb,db->jb", lam.view(np.float64), phi.view(np.float64))
+    return pairs[:, 0::2] + pairs[:, 1::2]
+
+
 @dataclasses.dataclass(frozen=True)
 class Rotation:
     """``U(θ) = exp(−iθ/2·G) = 1 + (cos − 1)·K² + sin·M`` with ``G = s·K``, ``M = −iK``.
@@ -180,12 +192,9 @@ class Rotation:
     ) -> np.ndarray:
         """``Re <λ_j| M |φ>`` ``(J, B)`` for the sweep ``[λ.., φ]``, then ``sweep ← U† sweep``."""
         rotated = self.rotate(sweep, buffer)
-        lam = sweep[:, :n_obs]
-        overlap = np.einsum(
-            "djb,db->jb", lam.conj() if np.iscomplexobj(lam) else lam, rotated[:, n_obs]
-        )
+        overlap = real_overlaps(sweep[:, :n_obs], rotated[:, n_obs])
         self._apply(sweep, cos, -sin, rotated, scratch)
-        return overlap.real
+        return overlap
 
     def is_real(self) -> bool:
         return bool(np.allclose(self.m.phase.imag, 0, atol=ATOL))
@@ -215,8 +224,8 @@ class QubitRotation(Rotation):
     The register is viewed as ``(2**(n−q−1), 2, 2**q, ...)``. The forward pass mixes the halves
     by U's 2×2 matrix (``entries`` U00, U01, U10, U11, one value per parameter set; the
     off-diagonals None when U is diagonal): three passes over the state where :class:`Rotation`
-    takes five, one for RZ. M = −iK (non-zero entries ``generator``, ``(i, j, M_ij)``) is
-    applied half by half, for the adjoint sweep.
+    takes five, one for RZ; the adjoint sweep applies U(−θ) = U† the same way. M = −iK (non-zero
+    entries ``generator``, ``(i, j, M_ij)``) is applied half by half.
     """
 
     qubit: int = 0
@@ -257,6 +266,22 @@ class QubitRotation(Rotation):
                     half *= _entry_value(entry, cos, sin)
         if u01 is not None:
             state += scratch
+
+    def adjoint_step(
+        self,
+        sweep: np.ndarray,
+        n_obs: int,
+        cos: np.ndarray,
+        sin: np.ndarray,
+        buffer: np.ndarray,
+        scratch: np.ndarray,
+    ) -> np.ndarray:
+        """As :meth:`Rotation.adjoint_step`, with M applied to φ alone and ``U† = U(−θ)`` mixed
+        in place (one pass for RZ where the general update takes three)."""
+        rotated = self.rotate(sweep[:, n_obs], buffer[:, n_obs])
+        overlap = real_overlaps(sweep[:, :n_obs], rotated)
+        self.forward(sweep, cos, -sin, buffer, scratch)
+        return overlap
 
     def is_real(self) -> bool:
         numbers = [v for entry in self.entries if entry for v in entry]
