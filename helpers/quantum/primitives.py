@@ -21,7 +21,7 @@ from qiskit.quantum_info.operators.base_operator import BaseOperator
 from qiskit_machine_learning.gradients import BaseEstimatorGradient, EstimatorGradientResult
 from qiskit_machine_learning.utils import circuit_cache_key
 
-from helpers.quantum.operators import CompiledObservables, compile_observables
+from helpers.quantum.observables import CompiledObservables, compile_observables
 from helpers.quantum.simulator import CompiledCircuit, compile_circuit
 
 _CACHE_SIZE = 64

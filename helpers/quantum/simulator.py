@@ -29,11 +29,11 @@ from qiskit.quantum_info import Operator
 
 from helpers.config import FAST_MAX_QUBITS
 from helpers.quantum.forms import form_coefficients, form_features, hermitian_matrices, probe_states
+from helpers.quantum.observables import CompiledObservables
 from helpers.quantum.operators import (
     ATOL,
     IGNORED,
     ROTATION_GENERATORS,
-    CompiledObservables,
     FixedBlock,
     Rotation,
     UnsupportedCircuitError,

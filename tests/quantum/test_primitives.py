@@ -14,7 +14,7 @@ from qiskit_machine_learning.gradients import ParamShiftEstimatorGradient
 
 from helpers.quantum import dressed_circuit, simulator
 from helpers.quantum.layer import z_observables
-from helpers.quantum.operators import compile_observables
+from helpers.quantum.observables import compile_observables
 from helpers.quantum.primitives import FastAdjointGradient, FastStatevectorEstimator
 from helpers.quantum.simulator import compile_circuit
 from tests.quantum.circuits import (
