@@ -55,6 +55,8 @@ DEFAULT_Q_DEPTH = 5  # Mari et al.'s depth for CIFAR-10 cats vs dogs, the defaul
 # helpers.quantum.circuits.FAMILIES; others: "module:function" or "file.py:function" builders
 CIRCUIT_FAMILIES = ("mari", "reuploading", "real_amplitudes", "efficient_su2")
 ENCODING_AT_DEPTH_0 = ("mari", "reuploading")  # at depth 0: the encoding alone, no weights
+CONTROL_WORDS = {"product": "depth-0 control (its encoding alone, no weights)",
+                 "unentangled": "unentangled control (no multi-qubit gates)"}  # fmt: skip
 RUN_CONFIG = "config.json"  # the run's configuration, beside its artifacts
 # parameters that name files or folders: relative ones resolve against the repository root
 PATH_PARAMETERS = ("data_dir", "weights", "user_image", "artifacts_dir", "cache_dir")
@@ -169,13 +171,9 @@ class Config:
         if unknown:
             raise ConfigError([f"unknown parameter {name!r}." for name in unknown])
         for field in dataclasses.fields(self):
-            if field.name in values:
-                value = values[field.name]
-            elif field.default_factory is not dataclasses.MISSING:
-                value = field.default_factory()
-            else:
-                value = field.default
-            setattr(self, field.name, value)
+            factory = field.default_factory
+            default = field.default if factory is dataclasses.MISSING else factory()
+            setattr(self, field.name, values.get(field.name, default))
         self._analysis = {
             name: values[name] if name in values else _copied(p.default)
             for name, p in declared.items()
@@ -185,13 +183,13 @@ class Config:
         for name, value in self.to_dict().items():
             if isinstance(value, tuple):
                 self._set(name, list(value))
-        if self.depth_0_is_product and {"hybrid", "product"} <= set(self.models):
-            self.models = [kind for kind in self.models if kind != "product"]  # see notes()
+        if "hybrid" in self.models:  # not trained twice and compared with itself: see notes()
+            self.models = [kind for kind in self.models if kind not in self.controls_it_is]
         self.validate()
 
     def notes(self) -> list[str]:
         """What the parameters make of the run, in words, where it is not what they say at face
-        value: a hybrid at depth 0 is its own control; one seed compares nothing.
+        value: a hybrid at depth 0 is its own control(s); one seed compares nothing.
 
         Returns:
             One sentence per such setting (none for an ordinary run).
@@ -201,11 +199,10 @@ class Config:
             True
         """
         found = []
-        if self.depth_0_is_product and "hybrid" in self.models:
+        for control in self.controls_it_is if "hybrid" in self.models else ():
             found.append(
-                "q_depth=0: the hybrid is its own depth-0 control (⟨Z_j⟩ = −sin(x_j), no circuit "
-                "weights); the product model is left out of this run rather than trained twice "
-                "and compared with itself."
+                f"q_depth=0: the hybrid is its own {CONTROL_WORDS[control]}; the {control} model "
+                "is left out of this run rather than trained twice and compared with itself."
             )
         if len(self.seeds) == 1:
             found.append(
@@ -340,10 +337,12 @@ class Config:
 
     # ----------------------------------------------------------------- derived values
     @property
-    def depth_0_is_product(self) -> bool:
-        """Whether the hybrid is its own product control: a family whose depth 0 is its
-        encoding alone, at depth 0."""
-        return self.q_depth == 0 and self.circuit in ENCODING_AT_DEPTH_0
+    def controls_it_is(self) -> tuple[str, ...]:
+        """The controls the hybrid is: at depth 0 no built-in family has multi-qubit gates
+        (``unentangled``); Mari's and re-uploading's are their encoding alone (``product``)."""
+        if self.q_depth != 0 or self.circuit not in CIRCUIT_FAMILIES:
+            return ()
+        return ("product",) * (self.circuit in ENCODING_AT_DEPTH_0) + ("unentangled",)
 
     @property
     def n_classes(self) -> int:

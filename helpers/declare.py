@@ -191,11 +191,12 @@ MODELS: tuple[Model, ...] = (
 )  # fmt: skip
 MODEL_NAMES = tuple(model.name for model in MODELS)
 # (a, b): each comparison reports b − a: the hybrid against its classical twin and against its
-# depth-0 control, and the control against the twin (what a bounded, sine-shaped nonlinearity
-# alone changes). Together they say whether a difference needs the circuit beyond depth 0 (its
-# CNOT ladders and trained weights, which depth 0 removes together). The unentangled control
-# (when a run trains it) removes the multi-qubit gates alone: hybrid − unentangled is what
-# those gates add with the trained weights kept.
+# depth-0 control, and the control against the twin (what the circuit's fixed encoding alone
+# changes: −sin(x_j) for Mari's, cos(x_j) for the library ansätze). Together they say whether a
+# difference needs the circuit beyond depth 0 (its CNOT ladders and trained weights, which depth
+# 0 removes together). The unentangled control (when a run trains it) removes the multi-qubit
+# gates with the weights kept: hybrid − unentangled is what those gates add, and what they make
+# of the depth (single-axis rotations left on one qubit merge into one).
 MODEL_PAIRS = (
     ("classical", "hybrid"), ("product", "hybrid"), ("classical", "product"),
     ("unentangled", "hybrid"),

@@ -184,5 +184,10 @@ def test_degenerate_settings_are_said_in_words():
     flat = Config(q_depth=0)
     assert flat.models == ["hybrid", "classical"]  # the product model would be the hybrid again
     assert flat.notes()[0].startswith("q_depth=0: the hybrid is its own depth-0 control")
+    assert "its own unentangled control" in flat.notes()[1]
+    everything = ["hybrid", "classical", "product", "unentangled"]
+    library = Config(q_depth=0, circuit="real_amplitudes", models=everything)
+    assert library.models == ["hybrid", "classical", "product"]  # cos(x_j) differs from it
+    assert Config(q_depth=1, models=everything).models == everything
     single = Config(seeds=[7])
     assert "no comparison between models is testable" in single.notes()[0]

@@ -23,7 +23,7 @@ from helpers.model.backbone import FEATURE_DIM
 from helpers.model.checkpoints import load_trained_heads, read_metrics
 from helpers.model.heads import DressedQuantumHead, build_head
 from helpers.quantum import QuantumLayer
-from helpers.quantum.circuits import product_control
+from helpers.quantum.circuits import CircuitSpec
 
 
 def check_circuit(cfg: Config) -> None:
@@ -166,13 +166,17 @@ SAME_FUNCTION = 1e-3  # below this RMS distance, the hybrid computes its control
 
 
 @torch.no_grad()
-def control_distance(head: DressedQuantumHead, features: torch.Tensor) -> dict[str, float]:
+def control_distance(
+    head: DressedQuantumHead, features: torch.Tensor, control: CircuitSpec
+) -> dict[str, float]:
     """How far a trained dressed head's circuit is from its depth-0 control in function space,
     on the circuit inputs these features give (the test images' own).
 
     Args:
         head: A trained dressed head (the hybrid).
         features: Backbone features ``(N, 512)`` of the test images.
+        control: The product model's circuit (``heads.model_circuit("product", cfg)``: built at
+            depth 0, so a re-uploading circuit's control encodes each input once).
 
     Returns:
         ``trained``: the RMS over images and qubits of ⟨Z_j⟩ minus the control's output on the
@@ -182,11 +186,12 @@ def control_distance(head: DressedQuantumHead, features: torch.Tensor) -> dict[s
         each taken in (−π, π] so that a shift by the period changes nothing.
 
     Example:
-        >>> control_distance(heads[0], features.test)["trained"]  # doctest: +SKIP
+        >>> control = model_circuit("product", cfg)
+        >>> control_distance(heads[0], features.test, control)["trained"]  # doctest: +SKIP
     """
     angles = head.encode(head.pre_net(features))
     layer = head.q_layer
-    control = QuantumLayer(circuit=product_control(layer.spec))(angles)
+    control = QuantumLayer(circuit=control)(angles)
     zeroed = copy.deepcopy(layer)
     zeroed.weight.zero_()
     # each angle in (−P/2, P/2], P its period in the outputs (2π for RY): period-invariant
@@ -204,7 +209,10 @@ def control_distance(head: DressedQuantumHead, features: torch.Tensor) -> dict[s
 
 
 def add_control_distance(
-    results: Results, heads: dict[int, DressedQuantumHead], features: torch.Tensor
+    results: Results,
+    heads: dict[int, DressedQuantumHead],
+    features: torch.Tensor,
+    control: CircuitSpec,
 ) -> list[dict[str, float]]:
     """State every seed's :func:`control_distance` of the hybrid in ``results`` (mean ± SE over
     seeds, descriptive numbers: no verdict).
@@ -213,14 +221,16 @@ def add_control_distance(
         results: The accuracy analysis's results, which gain three numbers.
         heads: The hybrid's trained heads, by seed.
         features: Backbone features ``(N, 512)`` of the test images.
+        control: The product model's circuit (see :func:`control_distance`).
 
     Returns:
         The per-seed values, in the order of ``heads``.
 
     Example:
-        >>> found = add_control_distance(accuracy, heads, features.test)  # doctest: +SKIP
+        >>> control = model_circuit("product", cfg)
+        >>> found = add_control_distance(accuracy, heads, features.test, control)  # doctest: +SKIP
     """
-    per_seed = [control_distance(head, features) for head in heads.values()]
+    per_seed = [control_distance(head, features, control) for head in heads.values()]
     for key, unit in (("trained", "⟨Z_j⟩ RMS"), ("zero weights", "⟨Z_j⟩ RMS"), ("angles", "rad")):
         name = DISTANCE if key == "trained" else f"{DISTANCE}, {key}"
         name = "circuit weights, RMS" if key == "angles" else name

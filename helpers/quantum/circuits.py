@@ -6,15 +6,18 @@ encodes input ``x_i`` as RY(x_i) on qubit ``i`` and measures ⟨Z_j⟩ on every 
 
 - ``mari``: Mari et al. (arXiv:1912.08278): H on every qubit, one encoding, then ``q_depth``
   layers of a CNOT ladder and RY weights (:func:`helpers.quantum.layer.dressed_circuit`);
-- ``reuploading``: a re-uploading variant after Pérez-Salinas et al. 2020 ("Data re-uploading
-  for a universal quantum classifier", who re-upload w·x + θ through general SU(2) rotations):
+- ``reuploading``: a re-uploading variant after Pérez-Salinas et al., Quantum 4, 226 (2020),
+  arXiv:1907.02085 (who re-upload w·x + θ through general SU(2) rotations):
   Mari's layers with the fixed-scale RY encoding repeated before every trainable layer, so
-  each input enters ``q_depth`` times and ⟨Z_j⟩ holds integer frequencies up to ``q_depth`` in
-  it (Schuld, Sweke & Meyer 2021); at depths 0 and 1 it is Mari's circuit;
+  each input enters max(``q_depth``, 1) times and ⟨Z_j⟩ holds integer frequencies up to that
+  many in it (Schuld, Sweke & Meyer, PRA 103, 032430, 2021, arXiv:2008.08605); at depths 0 and
+  1 it is Mari's circuit;
 - ``real_amplitudes`` and ``efficient_su2``: Qiskit's circuit-library ansätze with
-  ``reps = q_depth`` (reverse-linear CNOT entanglement) after one RY encoding of |0⟩ (not of
-  |+⟩ as the first two: ⟨Z⟩ starts as cos(x) there, −sin(x) here). ``efficient_su2``'s final
-  RZ layer commutes with every Z, so its n weights never change an output.
+  ``reps = q_depth`` (reverse-linear CNOT entanglement) after one RY encoding of |0⟩ (the first
+  two encode |+⟩: RY(x) gives ⟨Z⟩ = cos(x) on |0⟩, −sin(x) on |+⟩). ``efficient_su2`` is the
+  hardware-efficient ansatz of Kandala et al., Nature 549, 242 (2017); its final RZ layer
+  commutes with every Z, so its n weights never change an output. In both, the first RY weight
+  layer follows the RY encoding directly and acts as a trained offset of each input.
 
 :func:`unentangled` removes every multi-qubit gate from any circuit, keeping its weights. It
 does not isolate entanglement alone: in a circuit of single-qubit rotations about one axis
@@ -165,8 +168,8 @@ def product_control(spec: CircuitSpec) -> CircuitSpec:
     """``spec`` without its multi-qubit gates *and* without every gate a weight drives, so the
     inputs' encoding alone is left (no weights to train). The series' product control applies
     it to a family's circuit at depth 0 (``mari``, ``reuploading``: ⟨Z_j⟩ = −sin(x_j); a library
-    ansatz: RY(x_j) on |0⟩, ⟨Z_j⟩ = cos(x_j)) and to a user circuit as it is: a circuit that
-    encodes an input twice keeps both encodings.
+    ansatz: RY(x_j) on |0⟩, ⟨Z_j⟩ = cos(x_j)) and to a user builder's circuit at ``q_depth`` 0:
+    a circuit that encodes an input twice there keeps both encodings.
 
     Args:
         spec: Any circuit specification.

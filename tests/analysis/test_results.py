@@ -17,8 +17,9 @@ from helpers.analysis.results import MODEL_PAIRS, Results
 from helpers.analysis.stats import paired_comparison
 from helpers.config import Config
 from helpers.model.backbone import cached_features
-from helpers.model.heads import build_head
+from helpers.model.heads import build_head, model_circuit
 from helpers.present.training import describe_control_distance
+from helpers.quantum import QuantumLayer
 
 
 def test_numbers_and_comparisons_are_written_with_their_unit_and_correction(tmp_path):
@@ -87,12 +88,13 @@ def test_the_hybrids_distance_from_its_depth0_control_in_function_space(
     """At 4 qubits a CNOT ladder layer has order 4: depth 4 with zero weights is the control."""
     torch.manual_seed(0)
     head = build_head("hybrid", Config(q_depth=depth))
-    found = control_distance(head, torch.randn(40, 512))
+    control = model_circuit("product", Config(q_depth=depth))
+    found = control_distance(head, torch.randn(40, 512), control)
     assert (found["trained"] < 1e-6) == trained_zero
     assert (found["zero weights"] < 1e-6) == zeroed_zero
     assert (found["angles"] == 0.0) == (depth == 0)
     results = Results("demo")
-    add_control_distance(results, {0: head, 1: head}, torch.randn(40, 512))
+    add_control_distance(results, {0: head, 1: head}, torch.randn(40, 512), control)
     assert results.number(DISTANCE, model="hybrid")["n"] == 2
     sentence = describe_control_distance([found, found], depth)
     assert ("computes its control's function" in sentence) == trained_zero
@@ -105,8 +107,23 @@ def test_the_circuit_angles_are_measured_modulo_their_period():
     torch.manual_seed(0)
     head = build_head("hybrid", Config(q_depth=5))
     features = torch.randn(20, 512)
-    before = control_distance(head, features)
+    control = model_circuit("product", Config(q_depth=5))
+    before = control_distance(head, features, control)
     with torch.no_grad():
         head.q_layer.weight.add_(2 * torch.pi)  # the same function
-    after = control_distance(head, features)
+    after = control_distance(head, features, control)
     assert after == pytest.approx(before, abs=1e-5)
+
+
+def test_a_reuploading_hybrid_is_measured_against_the_product_model_at_depth_0():
+    """The control encodes each input once (−sin(x_j)), as the product model does, not
+    q_depth times as the hybrid's circuit stripped of its gates would."""
+    cfg = Config(circuit="reuploading", q_depth=3)
+    head = build_head("hybrid", cfg)
+    with torch.no_grad():
+        head.q_layer.weight.zero_()
+    found = control_distance(head, torch.randn(40, 512), model_circuit("product", cfg))
+    assert found["zero weights"] > 0.05  # −sin(3x) entangled by CNOTs is not −sin(x)
+    angles = head.encode(head.pre_net(torch.randn(40, 512)))
+    control = QuantumLayer(circuit=model_circuit("product", cfg))(angles)
+    torch.testing.assert_close(control, -torch.sin(angles), atol=1e-6, rtol=0)
