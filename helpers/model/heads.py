@@ -117,6 +117,17 @@ def model_circuit(kind: str, cfg: Config) -> CircuitSpec:
     The product control is the encoding alone (no multi-qubit gates, no weights) of the circuit
     at depth 0: Mari's and re-uploading's −sin(x_j), the library ansätze's cos(x_j), a user
     builder's circuit at ``q_depth`` 0.
+
+    Args:
+        kind: ``"hybrid"``, ``"product"`` or ``"unentangled"``.
+        cfg: The run's configuration (its ``circuit``, ``n_qubits`` and ``q_depth``).
+
+    Returns:
+        The model's :class:`CircuitSpec`.
+
+    Example:
+        >>> len(model_circuit("product", Config(circuit="reuploading", q_depth=3)).weights)
+        0
     """
     if kind == "product":
         return product_control(configured_circuit(cfg, q_depth=0))

@@ -190,10 +190,11 @@ class Rotation:
         buffer: np.ndarray,
         scratch: np.ndarray,
     ) -> np.ndarray:
-        """``Re <λ_j| M |φ>`` ``(J, B)`` for the sweep ``[λ.., φ]``, then ``sweep ← U† sweep``."""
-        rotated = self.rotate(sweep, buffer)
-        overlap = real_overlaps(sweep[:, :n_obs], rotated[:, n_obs])
-        self._apply(sweep, cos, -sin, rotated, scratch)
+        """``Re <λ_j| M |φ>`` ``(J, B)`` for the sweep ``[λ.., φ]``, then ``sweep ← U† sweep``
+        (``U† = U(−θ)``: the forward update with −sin)."""
+        rotated = self.rotate(sweep[:, n_obs], buffer[:, n_obs])
+        overlap = real_overlaps(sweep[:, :n_obs], rotated)
+        self.forward(sweep, cos, -sin, buffer, scratch)
         return overlap
 
     def is_real(self) -> bool:
@@ -266,22 +267,6 @@ class QubitRotation(Rotation):
                     half *= _entry_value(entry, cos, sin)
         if u01 is not None:
             state += scratch
-
-    def adjoint_step(
-        self,
-        sweep: np.ndarray,
-        n_obs: int,
-        cos: np.ndarray,
-        sin: np.ndarray,
-        buffer: np.ndarray,
-        scratch: np.ndarray,
-    ) -> np.ndarray:
-        """As :meth:`Rotation.adjoint_step`, with M applied to φ alone and ``U† = U(−θ)`` mixed
-        in place (one pass for RZ where the general update takes three)."""
-        rotated = self.rotate(sweep[:, n_obs], buffer[:, n_obs])
-        overlap = real_overlaps(sweep[:, :n_obs], rotated)
-        self.forward(sweep, cos, -sin, buffer, scratch)
-        return overlap
 
     def is_real(self) -> bool:
         numbers = [v for entry in self.entries if entry for v in entry]
