@@ -268,11 +268,6 @@ class QubitRotation(Rotation):
         if u01 is not None:
             state += scratch
 
-    def is_real(self) -> bool:
-        numbers = [v for entry in self.entries if entry for v in entry]
-        numbers += [value for *_, value in self.generator]
-        return bool(np.allclose(np.imag(numbers), 0, atol=ATOL))
-
     def astype(self, dtype: np.dtype) -> QubitRotation:
         if dtype != np.float64:
             return dataclasses.replace(self, m=self.m.astype(dtype))
