@@ -16,6 +16,8 @@ import numpy as np
 from qiskit.circuit import Parameter, ParameterExpression
 from qiskit.quantum_info import Operator
 
+from helpers.quantum.kernels import mix_halves
+
 ATOL = 1e-12
 
 
@@ -252,21 +254,16 @@ class QubitRotation(Rotation):
         buffer: np.ndarray,
         scratch: np.ndarray,
     ) -> None:
-        """``state ← U state`` in place; ``scratch`` (shaped like state) is overwritten."""
-        u00, u01, u10, u11 = self.entries
-        halves = self._halves(state)
-        if u01 is not None:
-            parts = self._halves(scratch)
-            np.multiply(halves[:, 1], _entry_value(u01, cos, sin), out=parts[:, 0])
-            np.multiply(halves[:, 0], _entry_value(u10, cos, sin), out=parts[:, 1])
-        if u00 == u11:
-            state *= _entry_value(u00, cos, sin)
-        else:
-            for half, entry in ((halves[:, 0], u00), (halves[:, 1], u11)):
-                if entry != _ONE:
-                    half *= _entry_value(entry, cos, sin)
-        if u01 is not None:
-            state += scratch
+        """``state ← U state`` in place, in one compiled pass (:func:`mix_halves`)."""
+        batch = state.shape[-1]
+        matrix = [
+            np.zeros(batch, state.dtype)
+            if entry is None
+            else np.broadcast_to(_entry_value(entry, cos, sin), batch).astype(state.dtype)
+            for entry in self.entries
+        ]
+        columns = state[0].size // batch  # 1 for a state, J + 1 for an adjoint sweep
+        mix_halves(state.reshape(-1, 2, columns << self.qubit, batch), *matrix)
 
     def astype(self, dtype: np.dtype) -> QubitRotation:
         if dtype != np.float64:
