@@ -1,6 +1,6 @@
 """Benchmark the explorer's interactions: ``python benchmarks/bench_explore.py --artifacts-dir D``.
 
-Opens the explorer (notebook 09) on the finished run in ``D`` and times every kind of
+Opens the explorer (notebook 10) on the finished run in ``D`` and times every kind of
 interaction, as the kernel answers it: from setting a widget's value to the new pictures and
 tables being ready to send (the browser's drawing is not included). Each interaction is repeated
 on different values (``--repeats``); a "new image" or "new method" needs its saliency computed

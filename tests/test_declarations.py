@@ -91,10 +91,10 @@ def check_draws(cfg: Config) -> None:
 
 ANALYSIS = Analysis(
     name="toy",
-    notebook="10_toy",
+    notebook="11_toy",
     title="A toy analysis",
     parameters=(Parameter("toy_draws", 8, POSITIVE, smoke=4, help="draws per seed"),),
-    key_figure="10_toy_bars",
+    key_figure="11_toy_bars",
     check=check_draws,
     tab=Tab("Toy", "helpers.present.toy:ToyTab"),
 )
@@ -151,7 +151,7 @@ TOY_CELLS = [
              "from helpers.present.toy import plot_toy\\n"
              "from helpers.run.session import setup"),
     ("code", "session = setup(globals())\\ncfg = session.cfg\\nresults = toy_results(cfg)"),
-    ("code", 'publish(plot_toy(results, "Toy numbers"), cfg, "10_toy_bars")'),
+    ("code", 'publish(plot_toy(results, "Toy numbers"), cfg, "11_toy_bars")'),
     ("code", "publish_results(results, cfg)"),
 ]  # fmt: skip
 
@@ -192,26 +192,26 @@ def test_a_new_analysis_is_three_files_and_everything_picks_it_up(tmp_path):
     shutil.copytree(PROJECT_ROOT / "notebooks", root / "notebooks", ignore=ignore)
     (root / "helpers" / "analysis" / "toy.py").write_text(TOY_ANALYSIS.lstrip())
     (root / "helpers" / "present" / "toy.py").write_text(TOY_PRESENT.lstrip())
-    nbformat.write(_toy_notebook(), root / "notebooks" / "10_toy.ipynb")
+    nbformat.write(_toy_notebook(), root / "notebooks" / "11_toy.ipynb")
 
-    refused = _pipeline(root, tmp_path / "refused", "--only", "10", "-p", "toy_draws", "13")
+    refused = _pipeline(root, tmp_path / "refused", "--only", "11", "-p", "toy_draws", "13")
     assert refused.returncode == 2 and "toy_draws=13: unlucky" in refused.stderr  # preflight
 
     out = tmp_path / "out"
-    done = _pipeline(root, out, "--only", "01", "02", "09", "10", "-p", "toy_draws", "5")
+    done = _pipeline(root, out, "--only", "01", "02", "10", "11", "-p", "toy_draws", "5")
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "running 10_toy.ipynb" in done.stdout  # the pipeline's list
+    assert "running 11_toy.ipynb" in done.stdout  # the pipeline's list
     written = json.loads((out / "artifacts" / "toy" / "results.json").read_text())
     assert written["analysis"] == "toy" and written["numbers"][0]["mean"] == 5.5  # parameter
     page = (out / "report.html").read_text()
-    assert 'data-analysis="toy"' in page and 'href="#10_toy"' in page  # report section
-    assert 'href="#figure-10_toy_bars">key figure' in page  # its key figure
+    assert 'data-analysis="toy"' in page and 'href="#11_toy"' in page  # report section
+    assert 'href="#figure-11_toy_bars">key figure' in page  # its key figure
     assert "toy number, hybrid vs classical" in (out / "deck.html").read_text()  # deck slide
-    explorer = nbformat.read(out / "09_explore.ipynb", as_version=4)
+    explorer = nbformat.read(out / "10_explore.ipynb", as_version=4)
     shown = [
         o.get("metadata", {}).get("figure") for c in explorer.cells for o in c.get("outputs", [])
     ]
-    assert "09_explore_toy_1" in shown  # the explorer's new tab
+    assert "10_explore_toy_1" in shown  # the explorer's new tab
 
 
 def test_the_readme_parameter_table_lists_every_declared_parameter_with_its_default():

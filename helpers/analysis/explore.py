@@ -23,7 +23,7 @@ from helpers.declare import Analysis
 
 ANALYSIS = Analysis(
     name="explorer",
-    notebook="09_explore",
+    notebook="10_explore",
     title="Explore a finished run",
     results=False,
 )

@@ -1,5 +1,5 @@
 """The explorer in a real browser, as JupyterLab tests its own UI (Galata drives Playwright):
-JupyterLab from the project's environment on a free local port, notebook 09 opened and run in
+JupyterLab from the project's environment on a free local port, notebook 10 opened and run in
 headless Chromium, a widget changed, the view checked against the model."""
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ CHROMIUM_FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]  # fmt: skip
-NOTEBOOK = "09_explore.ipynb"
+NOTEBOOK = "10_explore.ipynb"
 LOCAL = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never through a proxy
 TIMEOUT_MS = 180_000  # kernel start, imports and the first view on a busy machine
 
@@ -43,7 +43,7 @@ def _free_port() -> int:
 
 
 def _notebook_for(artifacts_dir: str, folder: Path) -> Path:
-    """Notebook 09 with its parameters cell pointing at ``artifacts_dir``."""
+    """Notebook 10 with its parameters cell pointing at ``artifacts_dir``."""
     notebook = json.loads((NOTEBOOK_DIR / NOTEBOOK).read_text())
     for cell in notebook["cells"]:
         if "parameters" in cell["metadata"].get("tags", []):
@@ -55,7 +55,7 @@ def _notebook_for(artifacts_dir: str, folder: Path) -> Path:
 
 @contextlib.contextmanager
 def jupyterlab_server(tmp_path: Path) -> Iterator[str]:
-    """A JupyterLab server serving ``tmp_path``: the URL of notebook 09 with the token."""
+    """A JupyterLab server serving ``tmp_path``: the URL of notebook 10 with the token."""
     port, token = _free_port(), "explorer-test"
     env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime")}
     command = [
