@@ -226,8 +226,8 @@ class QubitRotation(Rotation):
 
     The register is viewed as ``(2**(n−q−1), 2, 2**q, ...)``. The forward pass mixes the halves
     by U's 2×2 matrix (``entries`` U00, U01, U10, U11, one value per parameter set; the
-    off-diagonals None when U is diagonal): three passes over the state where :class:`Rotation`
-    takes five, one for RZ; the adjoint sweep applies U(−θ) = U† the same way. M = −iK (non-zero
+    off-diagonals None when U is diagonal) in one compiled pass (:func:`mix_halves`) where
+    :class:`Rotation` takes five; the adjoint sweep applies U(−θ) = U† the same way. M = −iK (non-zero
     entries ``generator``, ``(i, j, M_ij)``) is applied half by half.
     """
 
