@@ -83,7 +83,8 @@ def test_every_notebook_runs_on_the_shared_cifar_subset(tmp_path):
     assert all(row["rank_corr_images"] > 0 for row in scores)
     for analysis in ANALYSES:
         results = json.loads((out / "artifacts" / analysis / "results.json").read_text())
-        assert results["numbers"] and all(row["unit"] == "seeds" for row in results["numbers"])
+        units = {row["unit"] for row in results["numbers"]}  # 09's gradients: over weight draws
+        assert results["numbers"] and units <= {"seeds", "weight draws"}, (analysis, units)
 
 
 def _readme_offline_command() -> str:

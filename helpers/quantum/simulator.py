@@ -38,7 +38,7 @@ from helpers.quantum.operators import (
     Rotation,
     UnsupportedCircuitError,
     affine_angle,
-    full_register,
+    apply_local,
     rotation,
 )
 
@@ -153,6 +153,16 @@ class CompiledCircuit:
     def _initial_states(self, batch: int, complex_amplitudes: bool) -> np.ndarray:
         dtype = np.complex128 if complex_amplitudes or not self.real else np.float64
         return np.repeat(self.initial_state.astype(dtype)[:, None], batch, axis=1)
+
+    def states(self, values: np.ndarray) -> np.ndarray:
+        """Final statevectors ``(B, 2**n)`` (complex128, Qiskit's little-endian amplitude order)
+        for parameter sets ``(B, n_parameters)``, in cache-sized chunks."""
+        values, parts = self._values(values), [np.zeros((0, len(self.initial_state)))]
+        for chunk in self._chunks(values) if len(values) else ():
+            cos, sin = self._half_angle_trig(chunk)
+            state = self._initial_states(len(chunk), complex_amplitudes=False)
+            parts.append(self._forward(state, 0, len(self.operations), cos, sin).T)
+        return np.concatenate(parts).astype(np.complex128)
 
     def expectation_values(
         self, values: np.ndarray, observables: CompiledObservables
@@ -343,7 +353,7 @@ def compile_circuit(
             raise UnsupportedCircuitError(
                 f"instruction '{gate.name}' has no matrix and cannot be simulated: {exc}"
             ) from exc
-        pending = full_register(local, qubits, n) @ pending
+        pending = apply_local(local, qubits, pending)
         pending_used = True
     flush()
     if circuit.global_phase and isinstance(circuit.global_phase, ParameterExpression):

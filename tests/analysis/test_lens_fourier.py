@@ -83,3 +83,23 @@ def test_fractional_input_frequency_is_refused_naming_the_gate():
     spec = CircuitSpec("half", circuit, tuple(x), tuple(w), (SparsePauliOp("X"),))
     with pytest.raises(ValueError, match=r"gate 'ry' with frequency 0\.5"):
         input_degrees(QuantumLayer(circuit=spec, initial_weights=torch.zeros(1)))
+
+
+def test_order_power_is_exact_where_the_grid_fits_and_estimated_within_its_error_beyond(
+    monkeypatch,
+):
+    from helpers.analysis.lens import additive, fourier
+
+    layer = QuantumLayer(
+        4, 5, initial_weights=torch.randn(20, generator=torch.Generator().manual_seed(4))
+    )
+    exact = fourier.order_power(layer)
+    assert exact.exact and exact.deviation < 1e-9 and exact.orders == ("0", "1", "2", "3", "4")
+    np.testing.assert_allclose(exact.power, exact_spectrum(layer).power_by_order(), atol=1e-15)
+    monkeypatch.setattr(fourier, "MAX_GRID", 10)
+    monkeypatch.setattr(additive, "EXACT_EVALUATIONS", 10)
+    estimated = fourier.order_power(layer, samples=20000, seed=1)
+    assert not estimated.exact and estimated.orders == ("0", "1", "≥2")
+    multi_body = exact.power[:, 2:].sum(axis=1)
+    assert (np.abs(estimated.power[:, 2] - multi_body) < 6 * estimated.error + 2e-3).all()
+    assert np.abs(estimated.power[:, 1] - exact.power[:, 1]).max() < 5e-3

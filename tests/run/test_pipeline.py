@@ -108,6 +108,13 @@ def test_smoke_pipeline_runs_offline_and_writes_the_contracted_artifacts(smoke_r
         "07_dream_targets.png",
         "08_transpiled_circuit.png",
         "08_accuracy_vs_shots.png",
+        "09_spectrum_by_order.png",
+        "09_multi_body_share.png",
+        "09_ablation.png",
+        "09_entanglement.png",
+        "09_saturation.png",
+        "09_capacity.png",
+        "10_explore_lens_1.png",
     } <= figures
     page = out / "report.html"
     assert page.is_file()
