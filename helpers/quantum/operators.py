@@ -10,6 +10,7 @@ amplitudes copies contiguous rows of B values and every update runs in place.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Sequence
 
 import numpy as np
@@ -253,16 +254,44 @@ class QubitRotation(Rotation):
         buffer: np.ndarray,
         scratch: np.ndarray,
     ) -> None:
-        """``state ← U state`` in place, in one compiled pass (:func:`mix_halves`)."""
+        """``state ← U state`` in place, in one pass over the register.
+
+        Complex amplitudes take the cheapest exact route (:attr:`route`): a real matrix (RY)
+        mixes the real and imaginary parts alike, as reals (:func:`mix_halves` on the float
+        view); a diagonal one (RZ, P) multiplies each half by its phase; any other is mixed in
+        complex arithmetic.
+        """
+        route = self.route if np.iscomplexobj(state) else "mix"
         batch = state.shape[-1]
-        matrix = [
-            np.zeros(batch, state.dtype)
-            if entry is None
-            else np.broadcast_to(_entry_value(entry, cos, sin), batch).astype(state.dtype)
-            for entry in self.entries
-        ]
         columns = state[0].size // batch  # 1 for a state, J + 1 for an adjoint sweep
-        mix_halves(state.reshape(-1, 2, columns << self.qubit, batch), *matrix)
+        if route == "real":  # (a batch of one angle shared by every row is spread first)
+            cos, sin = np.broadcast_to(cos, batch), np.broadcast_to(sin, batch)
+            cos, sin, batch = np.repeat(cos, 2), np.repeat(sin, 2), 2 * batch
+            state = state.view(np.float64)
+        halves = state.reshape(-1, 2, columns << self.qubit, batch)
+        if route == "diagonal":
+            for k, entry in ((0, self.entries[0]), (1, self.entries[3])):
+                if entry != _ONE:
+                    np.multiply(halves[:, k], _entry_value(entry, cos, sin), out=halves[:, k])
+            return
+        matrix = []
+        for entry in self.entries:
+            value = 0.0 if entry is None else _entry_value(entry, cos, sin)
+            if route == "real":  # real for every angle: its imaginary parts are zeros
+                value = np.real(value)
+            if np.shape(value) != (batch,) or value.dtype != halves.dtype:
+                value = np.broadcast_to(value, batch).astype(halves.dtype)
+            matrix.append(value)
+        mix_halves(halves, *matrix)
+
+    @functools.cached_property
+    def route(self) -> str:
+        """How :meth:`forward` applies U to complex amplitudes: ``"real"`` (U real for every
+        angle: RY), ``"diagonal"`` (RZ, P) or ``"mix"``."""
+        if self.entries[1] is None and self.entries[2] is None:
+            return "diagonal"
+        real = all(entry is None or not np.any(np.imag(entry)) for entry in self.entries)
+        return "real" if real else "mix"
 
     def astype(self, dtype: np.dtype) -> QubitRotation:
         if dtype != np.float64:
