@@ -18,10 +18,11 @@ import torch
 from helpers.analysis.landscape.invariant import angle_periods
 from helpers.analysis.results import Results
 from helpers.config import Config
-from helpers.declare import FRACTION, QUANTUM_MODELS, Analysis, Parameter
+from helpers.declare import FRACTION, MODEL_NAMES, QUANTUM_MODELS, Analysis, Parameter
 from helpers.model.backbone import FEATURE_DIM
 from helpers.model.checkpoints import load_trained_heads, read_metrics
 from helpers.model.heads import DressedQuantumHead, build_head
+from helpers.model.train import trained_before
 from helpers.quantum import QuantumLayer
 from helpers.quantum.circuits import CircuitSpec
 
@@ -86,9 +87,12 @@ def per_seed(metrics: dict, name: str, seeds: list[int]) -> list[float]:
 
 
 def test_accuracy_by_seed(cfg: Config) -> dict[str, dict[int, float]]:
-    """Every trained model's test accuracy, by seed (from its ``metrics.json``)."""
+    """Every trained model's test accuracy, by seed (from its ``metrics.json``): the run's
+    ``models``, and any other declared model a notebook trained for this very run (notebook
+    09's unentangled control; its checkpoint's training fingerprint must match ``cfg``)."""
     found = {}
-    for kind in cfg.models:
+    extra = [k for k in MODEL_NAMES if k not in cfg.models and trained_before(cfg, k) is not None]
+    for kind in [*cfg.models, *extra]:
         metrics = read_metrics(cfg, kind)
         if metrics is not None:
             found[kind] = {int(row["seed"]): row["test_accuracy"] for row in metrics["per_seed"]}

@@ -18,11 +18,13 @@ from helpers.present.style import MODEL_COLOURS, PALETTE, themed
 Study = Mapping[int, Mapping[str, HeadLens]]
 
 
-def model_colour(kind: str, order: Sequence[str] = ("product", "unentangled", "classical")):
-    """The model's colour: the project's for the hybrid and the classical twin, else a palette's."""
-    if kind in MODEL_COLOURS:
-        return MODEL_COLOURS[kind]
-    return PALETTE[(list(order).index(kind) + 2) % len(PALETTE)]
+CONTROL_COLOURS = {"product": PALETTE[2], "unentangled": PALETTE[4]}  # green, purple
+
+
+def model_colour(kind: str) -> object:
+    """The model's colour: the project's for the hybrid and the classical twin, distinct ones
+    for the controls."""
+    return MODEL_COLOURS.get(kind) or CONTROL_COLOURS.get(kind, PALETTE[5])
 
 
 @themed
@@ -91,13 +93,13 @@ def plot_multi_body_share(study: Study, title: str) -> Figure:
             values = np.array([getattr(seeds[kind], field) for seeds in study.values()])
             mean = np.nanmean(values)
             error = np.nanstd(values, ddof=1) / np.sqrt(len(values)) if len(values) > 1 else 0.0
-            label = ("initial" if hatch else "trained") if i == 0 else None
+            label = ("whole head at initialisation" if hatch else "trained") if i == 0 else None
             ax.bar(i + offset, mean, 0.38, yerr=error, color=model_colour(kind), hatch=hatch,
                    alpha=0.55 if hatch else 0.9, edgecolor="black", label=label)  # fmt: skip
             ax.scatter(np.full(len(values), i + offset), values, s=14, color="black", zorder=3)
     ax.set_xticks(range(len(kinds)), kinds)
     ax.set(xlabel="model", ylabel="Var(f − f_additive) / Var(f), logits", title=title)
-    ax.legend(title="weights")
+    ax.legend(title="head")
     fig.tight_layout()
     return fig
 
@@ -229,7 +231,7 @@ def plot_saturation(study: Study, title: str) -> Figure:
 def plot_capacity(
     capacity: Capacity, gradients: Mapping[str, GradientVariance], title: str
 ) -> Figure:
-    """The normalised local effective dimension against data size, and the barren-plateau
+    """The local effective dimension against data size, and the barren-plateau
     check against depth and width.
 
     Args:
@@ -238,7 +240,7 @@ def plot_capacity(
         title: The figure's title.
 
     Returns:
-        Three panels: d / P (mean ± SE over seeds, log n; the Fisher's rank / P dotted), the
+        Three panels: d (mean ± SE over seeds, log n; the Fisher's rank dotted), the
         gradient variance against depth for both weight distributions, and against width.
 
     Example:
@@ -252,10 +254,9 @@ def plot_capacity(
         colour = model_colour(kind)
         left.plot(sizes, mean, color=colour, label=f"{kind} (P = {capacity.parameters[kind]})")
         left.fill_between(sizes, mean - error, mean + error, color=colour, alpha=0.25)
-        left.axhline(np.mean(capacity.ranks[kind]) / capacity.parameters[kind], color=colour,
-                     linestyle=":", linewidth=1)  # fmt: skip
+        left.axhline(np.mean(capacity.ranks[kind]), color=colour, linestyle=":", linewidth=1)
     left.set_xscale("log")
-    left.set(xlabel="data size n", ylabel="d / P (dotted: rank F / P)",
+    left.set(xlabel="data size n", ylabel="d (dotted: rank of F)",
              title="local effective dimension, after the pre-net")  # fmt: skip
     left.legend(title="model", fontsize="small")
     for name, found in gradients.items():
@@ -266,7 +267,10 @@ def plot_capacity(
         )
     middle.set(xlabel="circuit depth", ylabel="Var ∂⟨O_0⟩/∂w", title="gradients against depth")
     right.set(xlabel="qubits", ylabel="Var ∂⟨O_0⟩/∂w", title="against width, deepest depth")
-    for ax in (middle, right):
+    if "width" not in gradients:  # a user's circuit of fixed width
+        right.text(0.5, 0.5, "fixed-width circuit:\nno width sweep", ha="center",
+                   transform=right.transAxes)  # fmt: skip
+    for ax in (middle, right) if "width" in gradients else (middle,):
         ax.set_yscale("log")
         ax.legend(title="weights", fontsize="small")
     fig.suptitle(title)

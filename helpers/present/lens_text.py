@@ -22,6 +22,8 @@ def _verdict(results: Results, name: str) -> str:
     decision = decisions[name]
     if decision.outcome == "not testable":
         return "not testable"
+    if not np.isfinite(decision.low):  # every difference exactly 0: the exact test's interval
+        return "identical on every unit compared: no difference, none to test"
     interval = f"{decision.confidence:.0%} CI [{decision.low:+.3g}, {decision.high:+.3g}]"
     words = {
         "different": "a difference"
@@ -52,12 +54,16 @@ def describe_shares(results: Results) -> str:
     name = "multi-body share of the hybrid's decision, against none"
     if name in results.decisions():
         start = results.number("multi-body share of the decision at initialisation", model="hybrid")
-        lines.append(f"- the hybrid at initialisation: {format_value(start['mean'], start['se'])}")
+        lines.append(
+            "- the hybrid's whole head at initialisation (pre-net, circuit and post-net): "
+            + format_value(start["mean"], start["se"])
+        )
         lines.append(f"- the hybrid's share against 0: {_verdict(results, name)}")
     return (
-        "Share of each head's decision (its logits, centred over the classes) that the best "
-        "additive description, fitted on the training images, leaves unexplained on the test "
-        "images:\n" + "\n".join(lines)
+        "Share of each head's decision (its logits, centred over the classes) that its circuit's "
+        "additive surrogate (the least-squares sum of one-input functions, fitted to the "
+        "circuit's outputs on the training and validation images) leaves unexplained on the "
+        "test images:\n" + "\n".join(lines)
     )
 
 
@@ -81,11 +87,13 @@ def describe_ablation(results: Results) -> str:
         name.replace("fitted additive surrogate", "uniform-measure ANOVA part")
     ]
     return (
-        f"With its circuit replaced by the additive surrogate fitted on the training images, the "
+        f"With its circuit replaced by its additive surrogate (fitted on the training and "
+        f"validation images), the "
         f"hybrid's test accuracy goes from {fitted.mean_a:.3f} to {fitted.mean_b:.3f} (change "
         f"{fitted.difference:+.3f} over {fitted.n} seeds × {fitted.n_images} images): "
-        f"{_verdict(results, name)}. This is what the circuit contributes beyond the best sum of "
-        "one-input functions. Removing instead the Fourier terms of order ≥ 2 of the "
+        f"{_verdict(results, name)}. This is what the circuit contributes beyond the "
+        "least-squares sum of one-input functions fitted to its outputs. Removing instead the "
+        "Fourier terms of order ≥ 2 of the "
         "uniform-measure (torus) expansion, which the encoding's range (−π/2, π/2) never fully "
         f"reaches, gives {uniform.mean_b:.3f} ({uniform.difference:+.3f}, exploratory)."
     )
@@ -140,7 +148,12 @@ def describe_control_distance(results: Results, q_depth: int, equal_at: list[int
     name = "RMS distance from the product control"
     rows = {r["part"]: r for r in results.numbers if r["name"] == name}
     parts = ", ".join(f"{part} {format_value(r['mean'], r['se'])}" for part, r in rows.items())
-    text = f"{name} of the hybrid's outputs, mean ± SE over seeds: {parts}."
+    text = (
+        f"{name} of the hybrid's outputs, mean ± SE over seeds: {parts}. The parts are not "
+        "orthogonal on data and need not add up; the additive part includes what the "
+        "multi-qubit gates make of single inputs (a CNOT ladder carries one input's sine onto "
+        "other qubits), and the linear post-net can absorb much of an additive difference."
+    )
     if q_depth in equal_at:
         return text + (
             f" At depth {q_depth} the circuit with every weight at 0 *is* its control (depths "
@@ -171,17 +184,18 @@ def describe_saturation(study: Mapping[int, Mapping[str, HeadLens]], kind: str =
     error = shares.std(ddof=1) / math.sqrt(len(shares)) if len(shares) > 1 else math.nan
     text = (
         f"{format_value(shares.mean(), error)} of the {kind}'s circuit inputs have |tanh| ≥ 0.99 "
-        f"(mean over {len(shares)} seeds); on {every.mean():.0%} of the images every input does."
+        f"(mean over {len(shares)} seeds); on {every.mean():.0%} of the images every input does "
+        f"({every[0]:.0%} for the first seed, whose table follows)."
     )
-    if every.mean() > MOSTLY_SATURATED:
+    if every[0] > MOSTLY_SATURATED:
         return text + (
             " On those images each sine is ±1 and the circuit acts as a Boolean function of the "
-            "inputs' signs: the table below (the first seed's hybrid) is what it computes there."
+            "inputs' signs: the table below is what it computes there."
         )
     return text + (
-        " Most images keep some input inside the range: there the circuit is not just a Boolean "
-        "function of the signs, and the table below (the first seed's hybrid) gives only the "
-        "corner each image is nearest."
+        " Most of the first seed's images keep some input inside the range: there the circuit is "
+        "not just a Boolean function of the signs, and the table below gives only the corner "
+        "each image is nearest."
     )
 
 

@@ -111,19 +111,19 @@ def test_capacity_is_taken_after_the_pre_net_and_compared_exploratorily(study):
     capacity = effective_dimensions(heads, fit_features, sizes)
     assert capacity.parameters == {"hybrid": 9 + 3 * 2 + 2, "classical": 3 * 2 + 2}
     assert capacity.curves["hybrid"].shape == (3, 5)
-    ranks = np.array(capacity.ranks["hybrid"]) / capacity.parameters["hybrid"]
-    assert np.all(ranks <= 1) and np.all(
-        (capacity.curves["hybrid"] > 0) & (capacity.curves["hybrid"] < 1.2)
-    )
+    ranks = np.array(capacity.ranks["hybrid"])
+    assert np.all(ranks <= capacity.parameters["hybrid"]) and capacity.rank_cap == 200
+    assert capacity.capped() == []
+    assert np.all((capacity.curves["hybrid"] > 0) & (capacity.curves["hybrid"] < 1.2 * 17))
     gap = np.abs(capacity.curves["hybrid"] - ranks[:, None])
-    assert np.all(gap[:, -1] < gap[:, 1])  # d / P tends to rank F / P as n grows
+    assert np.all(gap[:, -1] < gap[:, 1])  # d tends to rank F as n grows
     results = lens_results(lenses, labels, CLASSES, 0.05, 0.02, 0.05)
     gradient = GradientVariance("mari", 3, (1, 2), np.array([0.1, 0.05]), np.array([0.01, 0.01]),
                                 np.array([0.1, 0.05]), np.array([0.01, 0.01]), 32)  # fmt: skip
     add_capacity(results, capacity, 2, {"uniform": gradient})
-    stated = results.number("normalised effective dimension", model="classical")
+    stated = results.number("effective dimension", model="classical")
     assert stated["mean"] == pytest.approx(capacity.curves["classical"][:, 2].mean())
-    assert "normalised effective dimension, hybrid vs classical" in results.exploratory
+    assert "effective dimension, hybrid vs classical" in results.exploratory
     assert results.number("gradient variance, uniform weights", depth=2)["mean"] == 0.05
 
 

@@ -5,8 +5,9 @@ pre-net (94 % of its trace on the CIFAR runs) and, estimated from N images, has 
 N·(C − 1), far below the ~2,000 parameters: the effective dimension then measures the number of
 images. It is therefore taken over what follows the pre-net, the part where the heads differ
 (the circuit's weights and the post-net; the classical twin's post-net), with the pre-net
-frozen at its trained weights, on the training and validation features (N·(C − 1) far above
-P). The classical twin's ReLU units are first put in one gauge (each unit's incoming weights
+frozen at its trained weights, on the training and validation features (:attr:`Capacity.rank_cap`
+says whether N·(C − 1) is above each head's P; a wide classical twin, ``551_512_n``, may not
+be). The classical twin's ReLU units are first put in one gauge (each unit's incoming weights
 and bias scaled to unit norm, its outgoing weights scaled back: the same function), since a
 Fisher is not invariant to that rescaling. "Local" is Qiskit ML's sense: at the trained point
 θ* alone, not Abbas et al.'s average over an ε-ball.
@@ -35,21 +36,27 @@ from helpers.analysis.lens.capacity import (
     gradient_variance,
     local_effective_dimension,
 )
-from helpers.config import FAST_MAX_QUBITS, Config
+from helpers.config import CIRCUIT_FAMILIES, FAST_MAX_QUBITS, Config
 from helpers.model.heads import configured_circuit
 from helpers.quantum import QuantumLayer
 
 
 @dataclasses.dataclass(frozen=True)
 class Capacity:
-    """Normalised effective dimensions ``curves[kind]`` ``(seeds, K)`` against ``data_sizes``,
-    the Fisher's numerical ``ranks[kind]`` per seed and the parameter count ``parameters[kind]``
-    (P, the free parameters after the pre-net)."""
+    """Effective dimensions ``curves[kind]`` ``(seeds, K)`` against ``data_sizes``, the Fisher's
+    numerical ``ranks[kind]`` per seed, the parameter count ``parameters[kind]`` (P, the free
+    parameters after the pre-net) and ``rank_cap``, N·(C − 1): no Fisher from N inputs and C
+    classes has a higher rank (a head with P above it is measured by the data, not itself)."""
 
     data_sizes: np.ndarray
     curves: dict[str, np.ndarray]
     ranks: dict[str, list[int]]
     parameters: dict[str, int]
+    rank_cap: int
+
+    def capped(self) -> list[str]:
+        """The heads whose P exceeds :attr:`rank_cap`."""
+        return [kind for kind, p in self.parameters.items() if p > self.rank_cap]
 
 
 def capacity_head(head: nn.Module) -> nn.Module:
@@ -91,8 +98,8 @@ def effective_dimensions(
     features: torch.Tensor,
     data_sizes: np.ndarray,
 ) -> Capacity:
-    """Every head's normalised local effective dimension d / P against data size, over the
-    parameters after its pre-net, under one likelihood (the softmax of its logits).
+    """Every head's local effective dimension d against data size, over the parameters after
+    its pre-net, under one likelihood (the softmax of its logits).
 
     Args:
         heads_by_seed: ``{seed: {kind: head}}``, every model (classical included).
@@ -109,19 +116,20 @@ def effective_dimensions(
     curves: dict[str, list[np.ndarray]] = {}
     ranks: dict[str, list[int]] = {}
     parameters: dict[str, int] = {}
+    classes = 0
     for heads in heads_by_seed.values():
         for kind, head in heads.items():
             fisher = np.asarray(fisher_information(capacity_head(head), features))
             parameters[kind] = len(fisher)
-            curves.setdefault(kind, []).append(
-                local_effective_dimension(fisher, data_sizes) / len(fisher)
-            )
+            classes = max(classes, head.post_net.out_features)
+            curves.setdefault(kind, []).append(local_effective_dimension(fisher, data_sizes))
             ranks.setdefault(kind, []).append(fisher_rank(fisher))
     return Capacity(
         data_sizes=np.asarray(data_sizes, dtype=float),
         curves={kind: np.stack(values) for kind, values in curves.items()},
         ranks=ranks,
         parameters=parameters,
+        rank_cap=len(features) * (classes - 1),
     )
 
 
@@ -162,14 +170,21 @@ def gradient_study(cfg: Config, depths: Sequence[int], draws: int) -> dict[str, 
         draws: Weight draws per point.
 
     Returns:
-        ``{"uniform": ..., "heads' start": ...}`` against depth at ``cfg.n_qubits``, and
-        ``"width"``: uniform weights at the deepest depth for 2, 4, ... qubits (up to the run's
-        width + 4, at most the fast simulator's limit); each ``depths`` field then holds widths.
+        ``{"uniform": ..., "heads' start": ...}`` against depth at ``cfg.n_qubits``, and for a
+        built-in family ``"width"``: uniform weights at the deepest depth for 2, 4, ... qubits
+        (up to the run's width + 4, at most the fast simulator's limit; its ``depths`` field
+        then holds the widths). A user's circuit builder may fix its width: none then.
 
     Example:
         >>> gradients = gradient_study(cfg, [1, 2, 4, 8], 200)  # doctest: +SKIP
     """
     at_width = lambda depth: configured_circuit(cfg, depth)  # noqa: E731
+    found = {
+        "uniform": gradient_variance(at_width, depths, draws, cfg.seed),
+        "heads' start": gradient_variance(at_width, depths, draws, cfg.seed, spread=cfg.q_delta),
+    }
+    if cfg.circuit not in CIRCUIT_FAMILIES:  # a user's builder may fix its width
+        return found
     deepest = max(depths)
     widths = range(2, min(cfg.n_qubits + 4, FAST_MAX_QUBITS) + 1, 2)
     by_width = [
@@ -181,7 +196,7 @@ def gradient_study(cfg: Config, depths: Sequence[int], draws: int) -> dict[str, 
         )
         for width in widths
     ]
-    width = dataclasses.replace(
+    found["width"] = dataclasses.replace(
         by_width[0],
         depths=tuple(widths),
         **{
@@ -189,8 +204,4 @@ def gradient_study(cfg: Config, depths: Sequence[int], draws: int) -> dict[str, 
             for field in ("variances", "ses", "first", "first_ses")
         },
     )
-    return {
-        "uniform": gradient_variance(at_width, depths, draws, cfg.seed),
-        "heads' start": gradient_variance(at_width, depths, draws, cfg.seed, spread=cfg.q_delta),
-        "width": width,
-    }
+    return found

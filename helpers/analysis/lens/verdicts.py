@@ -228,7 +228,8 @@ def add_capacity(
     results: Results, capacity: Capacity, at: int, gradients: Mapping[str, GradientVariance]
 ) -> None:
     """The effective dimensions at one data size (exploratory comparisons between models over
-    seeds, beside each Fisher's rank) and the gradient variances, added to ``results``.
+    seeds, in dimensions: a head's d counts the directions n data resolve, whatever its P) beside
+    each Fisher's rank, and the gradient variances, added to ``results``.
 
     Args:
         results: The lens's results (:func:`lens_results`).
@@ -247,12 +248,11 @@ def add_capacity(
     chosen = {kind: values[:, at] for kind, values in capacity.curves.items()}
     for kind, values in chosen.items():
         parameters = capacity.parameters[kind]
-        results.add("normalised effective dimension", values, "seeds", model=kind,
-                    data_size=size, parameters=parameters)  # fmt: skip
-        results.add("effective dimension", values * parameters, "seeds", model=kind,
-                    data_size=size, parameters=parameters)  # fmt: skip
-        results.add("Fisher rank", capacity.ranks[kind], "seeds", model=kind)
-    results.compare_models("normalised effective dimension", chosen, "seeds", exploratory=True)
+        results.add("effective dimension", values, "seeds", model=kind, data_size=size,
+                    parameters=parameters)  # fmt: skip
+        results.add("Fisher rank", capacity.ranks[kind], "seeds", model=kind,
+                    parameters=parameters)  # fmt: skip
+    results.compare_models("effective dimension", chosen, "seeds", exploratory=True)
     for name, found in gradients.items():
         axis = "width" if name == "width" else "depth"
         for point, variance, error in zip(found.depths, found.variances, found.ses, strict=True):
