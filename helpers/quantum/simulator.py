@@ -39,6 +39,7 @@ from helpers.quantum.operators import (
     UnsupportedCircuitError,
     affine_angle,
     apply_local,
+    real_overlaps,
     rotation,
 )
 
@@ -285,15 +286,18 @@ class CompiledCircuit:
             cos, sin = self._half_angle_trig(values[rows], n_prefix_rotations)
             phi = self._initial_states(len(rows), complex_amplitudes)
             phi = self._forward(phi, 0, cut, cos, sin)
-            lam = np.einsum("jac,cb->ajb", operators, phi)  # (V† O_j V) φ: (D, J, B)
-            evs.append(np.einsum("ab,ajb->bj", phi.conj(), lam).real)
+            # (V† O_j V) φ as (D, J, B): one matrix product per observable where complex (BLAS)
+            lam = (
+                np.ascontiguousarray(np.matmul(operators, phi).transpose(1, 0, 2))
+                if complex_amplitudes
+                else np.einsum("jac,cb->ajb", operators, phi)
+            )
+            evs.append(real_overlaps(lam, phi).T)
             if not with_jacobian:
                 continue
             jac = (jac_forms.T @ form_features(phi, pairs)).T
             jac = jac.reshape(len(rows), n_obs, self.n_parameters)
-            jac += self._adjoint(phi, np.ascontiguousarray(lam), 0, cut, cos, sin).transpose(
-                2, 1, 0
-            )
+            jac += self._adjoint(phi, lam, 0, cut, cos, sin).transpose(2, 1, 0)
             jacs.append(jac)
         return np.concatenate(evs), (np.concatenate(jacs) if with_jacobian else None)
 
