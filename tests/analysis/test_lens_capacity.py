@@ -27,6 +27,7 @@ from helpers.analysis.lens.capacity import (
     local_effective_dimension,
 )
 from helpers.model.heads import DressedQuantumHead, classical_head
+from helpers.quantum import QuantumLayer
 from helpers.quantum.circuits import build_circuit
 
 SIZES = np.array([100, 1000, 10**5])
@@ -282,3 +283,15 @@ def test_gradient_study_sweeps_depth_from_both_starts_and_width_at_the_deepest_d
     assert not np.allclose(found["heads' start"].variances, found["uniform"].variances)
     width = found["width"]
     assert width.variances[0] > width.variances[-1] + 3 * (width.ses[0] + width.ses[-1])
+
+
+def test_the_trained_qnns_effective_dimension_matches_qiskit_ml_under_its_likelihood():
+    from helpers.analysis.lens.capacity_study import qiskit_cross_check
+
+    layer = QuantumLayer(
+        3, 2, initial_weights=torch.randn(6, generator=torch.Generator().manual_seed(2))
+    )
+    angles = np.random.default_rng(3).uniform(-np.pi / 2, np.pi / 2, (40, 3))
+    ours, theirs = qiskit_cross_check(layer, angles, [1e3, 1e5])
+    np.testing.assert_allclose(ours, theirs, rtol=1e-6)
+    assert 0 < ours[0] < ours[1] <= 6 * 1.2

@@ -55,7 +55,15 @@ class Capacity:
     rank_cap: int
 
     def capped(self) -> list[str]:
-        """The heads whose P exceeds :attr:`rank_cap`."""
+        """The heads whose P exceeds :attr:`rank_cap`.
+
+        Returns:
+            Their model names (empty when every head is measured by itself, not the data).
+
+        Example:
+            >>> capacity.capped()  # doctest: +SKIP
+            []
+        """
         return [kind for kind, p in self.parameters.items() if p > self.rank_cap]
 
 
