@@ -2,21 +2,27 @@
 
 Files are created like ``open(path, "w")`` creates them (mode ``0o666`` minus the umask), so a
 shared results folder stays readable. Cache entries are read back with :func:`load_cached`, which
-discards an unreadable entry so that it is rebuilt.
+discards an unreadable entry so that it is rebuilt. Processes that share a cache (the points of a
+sweep) compute one entry at a time under :func:`exclusive`, and :func:`record_computed` logs what
+each computed, so a sweep can count the work it shared.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import secrets
+import socket
+import time
 import warnings
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 from typing import IO, Any
 
 import torch
+from filelock import FileLock
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -100,3 +106,45 @@ def load_cached(path: str | os.PathLike, keys: Collection[str]) -> dict[str, Any
         path.unlink(missing_ok=True)
         return None
     return entry
+
+
+@contextlib.contextmanager
+def exclusive(path: str | os.PathLike) -> Iterator[None]:
+    """Hold the lock of the entry ``path`` (a hidden ``.NAME.lock`` beside it) for the block,
+    across processes: one process computes an entry while the others wait, then read it.
+
+    The operating system releases the lock of a process that dies (``flock``), so a point killed
+    while it extracts features never blocks the others. On a cluster, the cache folder must be on
+    a file system whose locks every node sees.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(path.with_name(f".{path.name}.lock")):
+        yield
+
+
+COMPUTED_LOG = "computed.jsonl"  # <cache_dir>/computed.jsonl: one line per entry computed
+
+
+def record_computed(folder: str | os.PathLike, what: str, **details: Any) -> None:
+    """Append one line to ``<folder>/computed.jsonl``: ``what`` was computed (e.g. the features
+    of a split, a head trained or reused), when, by which process, with ``details``."""
+    line = {"what": what, "time": time.time(), "host": socket.gethostname(), "pid": os.getpid()}
+    data = (json.dumps({**line, **details}, default=str) + "\n").encode()
+    path = Path(folder) / COMPUTED_LOG
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o666)
+    try:
+        os.write(fd, data)  # one write of one line: appends from processes do not interleave
+    finally:
+        os.close(fd)
+
+
+def read_computed(folder: str | os.PathLike, since: float = 0.0) -> list[dict[str, Any]]:
+    """The lines :func:`record_computed` wrote to ``<folder>/computed.jsonl`` at or after
+    ``since`` (a ``time.time()``), oldest first; none when there is no log."""
+    path = Path(folder) / COMPUTED_LOG
+    if not path.is_file():
+        return []
+    lines = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return [line for line in lines if line["time"] >= since]

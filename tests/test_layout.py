@@ -14,7 +14,7 @@ MAX_LINES = 400
 # Each floor imports only its own floor and those below. Top-level modules of ``helpers`` are on
 # floor 0, except the thin entry points, which belong to the top floor.
 FLOORS = {"quantum": 1, "model": 2, "analysis": 3, "present": 4, "run": 5}
-ENTRY_POINTS = ("pipeline", "report", "deck")
+ENTRY_POINTS = ("pipeline", "report", "deck", "sweep")
 
 
 def _module_name(path: Path) -> str:

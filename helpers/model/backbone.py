@@ -15,7 +15,7 @@ from torchvision import models
 
 from helpers.config import Config
 from helpers.fingerprints import fingerprint
-from helpers.io import error_summary, load_cached, save_torch
+from helpers.io import error_summary, exclusive, load_cached, record_computed, save_torch
 from helpers.model.data import (
     SMOKE_COMMAND,
     DecodeError,
@@ -193,6 +193,26 @@ class Features:
     classes: list[str]
 
 
+def _extract_into(
+    cfg: Config, backbone: nn.Module, dataset: Dataset, split: str, path: Path
+) -> dict[str, torch.Tensor]:
+    """Extract a split's features, write them to the cache entry ``path`` and log it."""
+    start = time.perf_counter()
+    feats, labels = extract_features(
+        backbone,
+        dataset,
+        batch_size=images_per_batch(
+            cfg.memory_budget_mb, "inference", cfg.image_size, run_device(cfg)
+        ),
+        desc=f"{split} features",
+        num_workers=loader_workers(),
+    )
+    save_torch({"features": feats, "labels": labels}, path)
+    seconds = time.perf_counter() - start
+    record_computed(cfg.cache_path, "features", entry=path.name, split=split, seconds=seconds)
+    return {"features": feats, "labels": labels}
+
+
 def feature_cache_path(cfg: Config, split: str, n_samples: int) -> Path:
     """Where the features of one split are cached: keyed by every field that changes them."""
     key = fingerprint(cfg, "features", split=split, n_samples=n_samples, feature_dim=FEATURE_DIM)
@@ -206,29 +226,24 @@ def cached_features(cfg: Config, backbone: nn.Module | None = None) -> Features:
     ``val_fraction`` or the carving seed extracts nothing new.
 
     The backbone is built only when a split is not cached yet; a second run extracts nothing. An
-    unreadable cache file is discarded with a warning and extracted again.
+    unreadable cache file is discarded with a warning and extracted again. Runs sharing the cache
+    (a sweep's points) extract each split once: one holds the entry's lock
+    (:func:`helpers.io.exclusive`) while the others wait and then read it; each extraction is
+    logged in ``<cache_dir>/computed.jsonl``.
     """
     splits = load_splits(cfg)
     loaded: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
     for name, dataset in (("train", splits.pool), ("test", splits.test)):
         path = feature_cache_path(cfg, name, len(dataset))
         cached = load_cached(path, ("features", "labels"))
-        if cached is not None:
-            loaded[name] = (cached["features"], cached["labels"])
-            continue
-        if backbone is None:
-            backbone = load_backbone(cfg.weights_source, cfg.seed).to(run_device(cfg))
-        feats, labels = extract_features(
-            backbone,
-            dataset,
-            batch_size=images_per_batch(
-                cfg.memory_budget_mb, "inference", cfg.image_size, run_device(cfg)
-            ),
-            desc=f"{name} features",
-            num_workers=loader_workers(),
-        )
-        save_torch({"features": feats, "labels": labels}, path)
-        loaded[name] = (feats, labels)
+        if cached is None:
+            with exclusive(path):
+                cached = load_cached(path, ("features", "labels"))  # another run's, meanwhile
+                if cached is None:
+                    if backbone is None:
+                        backbone = load_backbone(cfg.weights_source, cfg.seed).to(run_device(cfg))
+                    cached = _extract_into(cfg, backbone, dataset, name, path)
+        loaded[name] = (cached["features"], cached["labels"])
     pool, pool_labels = loaded["train"]
     train, val = splits.train.indices, splits.val.indices
     return Features(

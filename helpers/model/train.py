@@ -21,7 +21,7 @@ from torch.nn.utils import parameters_to_vector
 from helpers.config import Config, set_seed
 from helpers.estimates import mean_and_error
 from helpers.fingerprints import describe
-from helpers.io import save_json, save_torch
+from helpers.io import exclusive, record_computed, save_json, save_torch
 from helpers.model.backbone import Features, cached_features
 from helpers.model.checkpoints import (
     CheckpointMismatchError,
@@ -34,6 +34,7 @@ from helpers.model.checkpoints import (
     save_checkpoint,
     save_run_config,
 )
+from helpers.model.head_cache import cached_heads_path, restore_heads, store_heads
 from helpers.model.heads import build_head
 from helpers.progress import progress
 
@@ -217,7 +218,10 @@ def trained_before(cfg: Config, kind: str) -> dict[int, nn.Module] | None:
 def train(cfg: Config, kind: str, features: Features | None = None) -> TrainingResult:
     """Train a ``kind`` head once per seed in ``cfg.seeds`` on cached features and write its
     artifacts, unless the run already holds heads trained with exactly this configuration
-    (:func:`trained_before`, the training fingerprint): then those are read back.
+    (:func:`trained_before`, the training fingerprint) or the head cache does
+    (:mod:`helpers.model.head_cache`, shared by runs on one ``cache_dir``): then those are read
+    back. Runs asking for the same heads at once train them once (the entry's lock); what was
+    trained or reused is logged in ``<cache_dir>/computed.jsonl``.
 
     Args:
         cfg: The run's configuration (head, epochs, learning rate, seeds, ``artifacts_dir``).
@@ -234,10 +238,22 @@ def train(cfg: Config, kind: str, features: Features | None = None) -> TrainingR
     """
     directory = run_dir(cfg, kind)
     features = features if features is not None else cached_features(cfg)
-    heads = trained_before(cfg, kind)
-    if heads is not None:
-        save_run_config(cfg)
-        return TrainingResult(kind, heads, read_metrics(cfg, kind), features, directory)
+    with exclusive(cached_heads_path(cfg, kind)):
+        heads = trained_before(cfg, kind)
+        if heads is None and restore_heads(cfg, kind):
+            heads = trained_before(cfg, kind)
+        if heads is not None:
+            save_run_config(cfg)
+            return TrainingResult(kind, heads, read_metrics(cfg, kind), features, directory)
+        result = _train_heads(cfg, kind, features, directory)
+        entry = store_heads(cfg, kind)
+    seconds = result.metrics["train_seconds"]
+    record_computed(cfg.cache_path, "heads trained", kind=kind, entry=entry.name, seconds=seconds)
+    return result
+
+
+def _train_heads(cfg: Config, kind: str, features: Features, directory: Path) -> TrainingResult:
+    """Train every seed's ``kind`` head and write its artifacts into ``directory``."""
     heads, per_seed, trajectories = {}, [], {}
     for seed in cfg.seeds:
         heads[seed], metrics, trajectories[seed] = _train_seed(cfg, kind, seed, features)

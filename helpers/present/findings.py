@@ -59,14 +59,15 @@ class Verdict:
         )
 
 
-def _compared(row: Mapping[str, Any]) -> Compared:
+def compared_of(row: Mapping[str, Any]) -> Compared:
+    """The comparison a ``results.json`` row records."""
     kind = RatioComparison if "ratio" in row else Comparison
     fields = set(kind.__dataclass_fields__) - {"names"}
     return kind.from_dict({k: v for k, v in row.items() if k in fields | {"name_a", "name_b"}})
 
 
 def _verdict(row: Mapping[str, Any], family: tuple[int, int] | None) -> Verdict:
-    comparison = _compared(row)
+    comparison = compared_of(row)
     p = "p_value" if family is None else "holm_p"
     equivalence = "equivalence_p" if family is None else "holm_equivalence_p"
     decision = Decision(

@@ -34,7 +34,8 @@ def parse_value(text: str) -> Any:
         return text
 
 
-def _unknown(name: str) -> str:
+def unknown_name(name: str) -> str:
+    """Why ``name`` is not a parameter, with the closest valid name and the valid ones."""
     close = get_close_matches(name, Config.field_names(), n=1)
     what = parameters().get(close[0]) if close else None
     hint = f"did you mean {close[0]!r}{f' ({what.help})' if what else ''}? " if close else ""
@@ -72,7 +73,7 @@ def run_parameters(
     parameters: dict[str, Any] = dict(recorded or {})
     parameters.update(smoke_overrides() if smoke else {})
     parameters["artifacts_dir"] = str((output_dir / "artifacts").resolve())
-    problems = [_unknown(name) for name, _ in overrides if name not in Config.field_names()]
+    problems = [unknown_name(name) for name, _ in overrides if name not in Config.field_names()]
     parameters.update(
         {name: parse_value(value) for name, value in overrides if name in Config.field_names()}
     )

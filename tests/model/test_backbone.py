@@ -6,6 +6,7 @@ import torch
 from torchvision import models
 
 from helpers.config import Config
+from helpers.io import read_computed
 from helpers.model import backbone
 from helpers.model.data import load_splits
 
@@ -106,6 +107,8 @@ def test_feature_cache_second_run_extracts_nothing(smoke_cfg, monkeypatch):
 
     monkeypatch.setattr(backbone, "load_backbone", no_backbone)
     second = backbone.cached_features(smoke_cfg)
+    logged = [(line["what"], line["split"]) for line in read_computed(smoke_cfg.cache_path)]
+    assert logged == [("features", "train"), ("features", "test")]  # the first run's, once
     assert torch.equal(first.train, second.train) and torch.equal(
         first.val_labels, second.val_labels
     )

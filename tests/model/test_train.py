@@ -5,7 +5,8 @@ import pytest
 import torch
 
 from helpers.config import Config
-from helpers.model import checkpoints, train
+from helpers.io import read_computed
+from helpers.model import checkpoints, head_cache, train
 
 VOLATILE = ("train_seconds", "train_samples_per_second", "seconds")
 
@@ -25,8 +26,9 @@ def _stable(metrics):
 def test_identical_seeds_give_identical_models_and_other_seeds_other_ones(smoke_cfg, kind):
     cfg = Config(**{**smoke_cfg.to_dict(), "seeds": [4, 7]})
     first = train.train(cfg, kind)
-    elsewhere = Config(**{**cfg.to_dict(), "artifacts_dir": f"{cfg.artifacts_dir}_again"})
-    second = train.train(elsewhere, kind)  # trained again: no checkpoint there
+    again = {"artifacts_dir": f"{cfg.artifacts_dir}_again", "cache_dir": f"{cfg.cache_dir}_again"}
+    elsewhere = Config(**{**cfg.to_dict(), **again})
+    second = train.train(elsewhere, kind)  # trained again: no checkpoint there, nor cached heads
     assert {**_stable(first.metrics), "config": None} == {**_stable(second.metrics), "config": None}
     for seed in (4, 7):
         for a, b in zip(
@@ -109,3 +111,40 @@ def test_heads_are_reused_exactly_when_nothing_that_shapes_them_changed(smoke_cf
             assert torch.equal(a, b)
     train.train(Config(**{**smoke_cfg.to_dict(), "lr": 0.01}), "hybrid")  # shapes the head
     assert len(trained) == len(smoke_cfg.seeds)
+
+
+def test_another_run_on_the_same_cache_reuses_the_heads_and_says_so(smoke_cfg, monkeypatch):
+    first = train.train(smoke_cfg, "classical")
+    trained = []
+    monkeypatch.setattr(train, "_train_seed", lambda *a: trained.append(a))
+    other = Config(**{**smoke_cfg.to_dict(), "artifacts_dir": f"{smoke_cfg.artifacts_dir}_2"})
+    again = train.train(other, "classical")  # another run folder, the same cache: not trained
+    assert trained == []
+    assert {**_stable(again.metrics), "config": None, "reused_from": None} == {
+        **_stable(first.metrics),
+        "config": None,
+        "reused_from": None,
+    }
+    written = json.loads((other.artifacts_path / "classical" / "metrics.json").read_text())
+    assert written["config"] == other.to_dict()  # this run's configuration, not the first's
+    assert written["reused_from"] == str(head_cache.cached_heads_path(smoke_cfg, "classical"))
+    for seed in smoke_cfg.seeds:
+        for a, b in zip(
+            first.heads[seed].parameters(), again.heads[seed].parameters(), strict=True
+        ):
+            assert torch.equal(a, b)
+    assert train.trained_before(other, "classical") is not None
+    logged = [(line["what"], line.get("kind")) for line in read_computed(smoke_cfg.cache_path)]
+    logged = [entry for entry in logged if entry[0] != "features"]
+    assert logged == [("heads trained", "classical"), ("heads reused", "classical")]
+
+
+def test_a_damaged_cached_head_is_discarded_and_trained_again(smoke_cfg):
+    train.train(smoke_cfg, "classical")
+    entry = head_cache.cached_heads_path(smoke_cfg, "classical")
+    (entry / "checkpoint.pt").write_bytes(b"cut short")
+    other = Config(**{**smoke_cfg.to_dict(), "artifacts_dir": f"{smoke_cfg.artifacts_dir}_2"})
+    with pytest.warns(UserWarning, match="discarding the unreadable cached heads"):
+        again = train.train(other, "classical")
+    assert "reused_from" not in again.metrics
+    assert (entry / "checkpoint.pt").stat().st_size > 100  # stored again
