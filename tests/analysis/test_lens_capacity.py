@@ -295,3 +295,4 @@ def test_the_trained_qnns_effective_dimension_matches_qiskit_ml_under_its_likeli
     ours, theirs = qiskit_cross_check(layer, angles, [1e3, 1e5])
     np.testing.assert_allclose(ours, theirs, rtol=1e-6)
     assert 0 < ours[0] < ours[1] <= 6 * 1.2
+    assert qiskit_cross_check(QuantumLayer(3, 0), angles, [1e3]) is None  # no weights: no check

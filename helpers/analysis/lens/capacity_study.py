@@ -143,7 +143,7 @@ def effective_dimensions(
 
 def qiskit_cross_check(
     layer: QuantumLayer, angles: np.ndarray, data_sizes: Sequence[float]
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray] | None:
     """The trained QNN's local effective dimension by this project and by Qiskit ML's
     ``LocalEffectiveDimension``, under Qiskit's likelihood (each ⟨O_j⟩ read as the two outcomes
     (1 ± ⟨O_j⟩)/2), over the circuit's weights, at the trained weights.
@@ -154,11 +154,14 @@ def qiskit_cross_check(
         data_sizes: The data sizes n.
 
     Returns:
-        The two effective dimensions per n (equal to rounding when both are right).
+        The two effective dimensions per n (equal to rounding when both are right), or None
+        when the circuit has no weights (e.g. Mari's at depth 0): nothing to compare.
 
     Example:
         >>> ours, qiskit = qiskit_cross_check(head.q_layer, angles, [1e3, 1e5])  # doctest: +SKIP
     """
+    if layer.weight.numel() == 0:
+        return None
     fisher = fisher_information(layer, torch.from_numpy(angles), likelihood="expectations")
     ours = np.atleast_1d(local_effective_dimension(fisher, data_sizes))
     weights = layer.weight.detach().double().numpy()[None]
@@ -167,6 +170,25 @@ def qiskit_cross_check(
     )
     theirs = np.array([float(reference.get_effective_dimension(int(n))) for n in data_sizes])
     return ours, theirs
+
+
+def cross_check_text(check: tuple[np.ndarray, np.ndarray] | None) -> str:
+    """:func:`qiskit_cross_check`'s result in words.
+
+    Args:
+        check: The two effective dimensions, or None.
+
+    Returns:
+        Both values per n, or why there are none.
+
+    Example:
+        >>> cross_check_text(None)
+        'QNN effective dimension: the circuit has no weights at this depth, nothing to check'
+    """
+    if check is None:
+        return "QNN effective dimension: the circuit has no weights at this depth, nothing to check"
+    ours, theirs = (np.round(values, 6) for values in check)
+    return f"QNN effective dimension, this project {ours}, Qiskit ML {theirs}"
 
 
 def gradient_study(cfg: Config, depths: Sequence[int], draws: int) -> dict[str, GradientVariance]:
