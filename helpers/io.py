@@ -128,7 +128,8 @@ COMPUTED_LOG = "computed.jsonl"  # <cache_dir>/computed.jsonl: one line per entr
 
 def record_computed(folder: str | os.PathLike, what: str, **details: Any) -> None:
     """Append one line to ``<folder>/computed.jsonl``: ``what`` was computed (e.g. the features
-    of a split, a head trained or reused), when, by which process, with ``details``."""
+    of a split, a head trained or reused), when, by which process, with ``details`` (e.g.
+    ``run``, the run's artifacts folder, which a sweep filters on)."""
     line = {"what": what, "time": time.time(), "host": socket.gethostname(), "pid": os.getpid()}
     data = (json.dumps({**line, **details}, default=str) + "\n").encode()
     path = Path(folder) / COMPUTED_LOG
@@ -142,9 +143,15 @@ def record_computed(folder: str | os.PathLike, what: str, **details: Any) -> Non
 
 def read_computed(folder: str | os.PathLike, since: float = 0.0) -> list[dict[str, Any]]:
     """The lines :func:`record_computed` wrote to ``<folder>/computed.jsonl`` at or after
-    ``since`` (a ``time.time()``), oldest first; none when there is no log."""
+    ``since`` (a ``time.time()``), oldest first; none when there is no log. A line cut short
+    (a file system without atomic appends) is skipped."""
     path = Path(folder) / COMPUTED_LOG
     if not path.is_file():
         return []
-    lines = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    return [line for line in lines if line["time"] >= since]
+    lines = []
+    for text in path.read_text(errors="replace").splitlines():
+        with contextlib.suppress(ValueError):
+            line = json.loads(text)
+            if isinstance(line, dict) and line.get("time", -1) >= since:
+                lines.append(line)
+    return lines

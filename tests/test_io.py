@@ -3,6 +3,8 @@
 import os
 import re
 import stat
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -61,3 +63,26 @@ def test_load_cached_discards_an_unreadable_entry_with_a_warning(tmp_path, conte
     with pytest.warns(UserWarning, match=rf"{re.escape(str(path))} \(.*{reason}.*computed again"):
         assert io.load_cached(path, ("x",)) is None
     assert not path.exists()
+
+
+LOCKED = """
+import sys, time
+from helpers.io import exclusive, record_computed
+folder = sys.argv[1]
+with exclusive(folder + "/entry.pt"):
+    record_computed(folder, "enter")
+    time.sleep(0.5)
+    record_computed(folder, "leave")
+"""
+
+
+def test_one_process_at_a_time_holds_an_entry_and_the_log_keeps_every_line(tmp_path):
+    processes = [subprocess.Popen([sys.executable, "-c", LOCKED, str(tmp_path)]) for _ in range(3)]
+    assert [process.wait(timeout=60) for process in processes] == [0, 0, 0]
+    with (tmp_path / io.COMPUTED_LOG).open("a") as log:
+        log.write('{"what": "features", "ti')  # a line cut short is skipped
+    lines = io.read_computed(tmp_path)
+    assert [line["what"] for line in lines] == ["enter", "leave"] * 3  # never interleaved
+    pids = [line["pid"] for line in lines]
+    assert pids[0::2] == pids[1::2] and len(set(pids)) == 3
+    assert io.read_computed(tmp_path, since=lines[2]["time"]) == lines[2:]

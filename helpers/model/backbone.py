@@ -209,7 +209,14 @@ def _extract_into(
     )
     save_torch({"features": feats, "labels": labels}, path)
     seconds = time.perf_counter() - start
-    record_computed(cfg.cache_path, "features", entry=path.name, split=split, seconds=seconds)
+    record_computed(
+        cfg.cache_path,
+        "features",
+        run=str(cfg.artifacts_path),
+        entry=path.name,
+        split=split,
+        seconds=seconds,
+    )
     return {"features": feats, "labels": labels}
 
 

@@ -67,5 +67,7 @@ def restore_heads(cfg: Config, kind: str) -> bool:
         {**metrics, "config": cfg.to_dict(), "reused_from": str(entry)}, target / "metrics.json"
     )
     save_torch({**checkpoint, "config": cfg.to_dict()}, target / "checkpoint.pt")
-    record_computed(cfg.cache_path, "heads reused", kind=kind, entry=entry.name)
+    record_computed(
+        cfg.cache_path, "heads reused", run=str(cfg.artifacts_path), kind=kind, entry=entry.name
+    )
     return True

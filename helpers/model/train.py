@@ -248,7 +248,14 @@ def train(cfg: Config, kind: str, features: Features | None = None) -> TrainingR
         result = _train_heads(cfg, kind, features, directory)
         entry = store_heads(cfg, kind)
     seconds = result.metrics["train_seconds"]
-    record_computed(cfg.cache_path, "heads trained", kind=kind, entry=entry.name, seconds=seconds)
+    record_computed(
+        cfg.cache_path,
+        "heads trained",
+        run=str(cfg.artifacts_path),
+        kind=kind,
+        entry=entry.name,
+        seconds=seconds,
+    )
     return result
 
 

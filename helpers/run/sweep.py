@@ -36,8 +36,8 @@ from helpers.run.executor import SIGNALS, Interrupted
 from helpers.run.pipeline import command_line, notebooks
 from helpers.run.preflight import run_parameters
 from helpers.run.sweep_grid import Grid, as_overrides, grid_from_arguments, grid_problems
-from helpers.run.sweep_page import write_sweep
-from helpers.run.sweep_point import PointRun, kill_leftover, point_record, run_point, stopped_reason
+from helpers.run.sweep_page import SWEEP_JSON, SWEEP_PAGE, write_sweep
+from helpers.run.sweep_point import PointRun, run_point, stop_series, stopped_reason
 
 RETRIES = 1  # a failed point runs once more
 PROGRESS_SECONDS = 30.0  # a progress line at least this often
@@ -70,12 +70,14 @@ class Options:
         return [*only, *([] if self.report else ["--no-report"])]
 
 
-def _resources(cfg: Config, options: Options) -> dict[str, float]:
-    """A point's Ray resources from its configuration: CPUs, a GPU when it runs on one, memory
-    (its batch budget and the processes around it)."""
+def _resources(cfg: Config, options: Options, gpus_there: bool) -> dict[str, float]:
+    """A point's Ray resources from its configuration: CPUs, a GPU when it runs on one
+    (``cuda``, or ``auto`` where the cluster has GPUs), memory (its batch budget and the
+    processes around it)."""
     gpus = options.gpus_per_point
     if gpus is None:
-        gpus = 1.0 if cfg.device.startswith("cuda") else 0.0
+        wants = cfg.device.startswith("cuda") or (cfg.device == "auto" and gpus_there)
+        gpus = 1.0 if wants else 0.0
     memory = (cfg.memory_budget_mb + POINT_MEMORY_MB) * 2**20
     return {"num_cpus": options.cpus_per_point, "num_gpus": gpus, "memory": memory}
 
@@ -96,11 +98,33 @@ def prepare(grid: Grid, output_dir: Path, options: Options) -> list[PointRun]:
         cfg = Config(**run_parameters(options.smoke, as_overrides(parameters), folder))
         command = [*command_line(folder, parameters, smoke=options.smoke)]
         command += options.pipeline_arguments()
-        run = json.loads(
-            json.dumps({"parameters": parameters, "smoke": options.smoke, "only": options.only})
-        )
-        runs.append(PointRun(point, folder, command, run, _resources(cfg, options)))
+        run = {"parameters": parameters, "smoke": options.smoke, "only": options.only,
+               "report": options.report}  # fmt: skip
+        runs.append(PointRun(point, folder, command, json.loads(json.dumps(run)), cfg))
     return runs
+
+
+def _unschedulable(runs: list[PointRun], options: Options) -> list[str]:
+    """The points no node of the Ray cluster can hold (CPUs, GPUs, memory), one line each:
+    Ray would keep them pending for ever."""
+    import ray
+
+    nodes = [node["Resources"] for node in ray.nodes() if node.get("Alive")]
+    gpus_there = any(node.get("GPU", 0) > 0 for node in nodes)
+    problems = []
+    for run in runs:
+        asked = _resources(run.cfg, options, gpus_there)
+        needs = {"CPU": asked["num_cpus"], "GPU": asked["num_gpus"], "memory": asked["memory"]}
+        if not any(all(node.get(k, 0) >= v for k, v in needs.items() if v) for node in nodes):
+            largest = {k: max((node.get(k, 0) for node in nodes), default=0) for k in needs}
+            problems.append(
+                f"point {run.point.name} asks Ray for {needs['CPU']:g} CPU, {needs['GPU']:g} GPU "
+                f"and {needs['memory'] / 2**30:.1f} GiB, more than any node has (at most "
+                f"{largest['CPU']:g} CPU, {largest['GPU']:g} GPU, "
+                f"{largest['memory'] / 2**30:.1f} GiB): lower --cpus-per-point, "
+                "--gpus-per-point or memory_budget_mb."
+            )
+    return problems
 
 
 def _minutes(seconds: float) -> str:
@@ -126,8 +150,8 @@ def _signals_noted() -> Iterator[list[int]]:
 class Scheduler:
     """Runs the points on Ray, a few at a time, retrying each once, and says how it goes."""
 
-    def __init__(self, runs: list[PointRun], options: Options) -> None:
-        self.runs, self.options = runs, options
+    def __init__(self, runs: list[PointRun], options: Options, slots: int) -> None:
+        self.runs, self.options, self.slots = runs, options, slots
         self.queue = [run for run in runs if not run.is_complete()]
         self.total, self.kept = len(runs), len(runs) - len(self.queue)
         self.running: dict[Any, PointRun] = {}
@@ -144,7 +168,7 @@ class Scheduler:
         elapsed = time.time() - self.start
         left = len(self.queue) + len(self.running)
         seconds = [run.attempts[-1]["seconds"] for run in self.finished]
-        parallel = min(self.options.workers or left or 1, left or 1)
+        parallel = max(1, min(self.slots, left))
         estimate = (
             f", about {_minutes(sum(seconds) / len(seconds) * left / parallel)} left"
             if seconds and left
@@ -157,15 +181,14 @@ class Scheduler:
         )
         self.last_line = time.time()
 
-    def _submit(self, remote: Any) -> None:
-        limit = self.options.workers or len(self.runs)
-        while self.queue and len(self.running) < limit:
+    def _submit(self, remote: Any, gpus_there: bool) -> None:
+        while self.queue and len(self.running) < self.slots:
             run = self.queue.pop(0)
-            if run.attempts:
-                kill_leftover(run.folder)
-            task = remote.options(**run.resources).remote(
+            resources = _resources(run.cfg, self.options, gpus_there)
+            task = remote.options(**resources).remote(
                 run.command, str(run.folder), self.options.cpus_per_point
             )
+            run.submitted = time.time()
             self.running[task] = run
             self.say(f"started {run.point.name} (attempt {len(run.attempts) + 1})")
 
@@ -176,8 +199,10 @@ class Scheduler:
             result = ray.get(task)
         except ray.exceptions.RayError as exc:
             died = isinstance(exc, ray.exceptions.WorkerCrashedError | ray.exceptions.NodeDiedError)
+            if died:
+                stop_series(run.folder)  # what outlived its worker, before any retry starts
             error = "the Ray worker running it died" if died else error_summary(exc)
-            return {"outcome": "failed", "error": error, "seconds": 0.0}
+            return {"outcome": "failed", "error": error, "seconds": time.time() - run.submitted}
         if result["returncode"] == 0:
             return {**result, "outcome": "complete"}
         return {
@@ -208,13 +233,14 @@ class Scheduler:
         import ray
 
         remote = ray.remote(max_retries=0)(run_point)
+        gpus_there = ray.cluster_resources().get("GPU", 0) > 0
         self.say(
             f"{self.total} points, {self.kept} complete already (kept), {len(self.queue)} to run"
         )
         try:
             with _signals_noted() as stop:
                 while self.queue or self.running:
-                    self._submit(remote)
+                    self._submit(remote, gpus_there)
                     done, _ = ray.wait(list(self.running), num_returns=1, timeout=WAIT_SECONDS)
                     for task in done:
                         self._finish(task)
@@ -225,23 +251,33 @@ class Scheduler:
         except Interrupted:
             for task, run in self.running.items():
                 ray.cancel(task, force=True)
-                kill_leftover(run.folder)
+                stop_series(run.folder)
                 run.attempts.append({"outcome": "interrupted", "error": "the sweep was stopped",
-                                     "seconds": time.time() - self.start})  # fmt: skip
+                                     "seconds": time.time() - run.submitted})  # fmt: skip
                 run.write("interrupted")
             raise
 
 
-def _start_ray(options: Options) -> None:
-    """Join ``options.address``'s cluster, or start Ray here with a core per point's CPUs."""
+def _start_ray(options: Options) -> int:
+    """Join ``options.address``'s cluster, or start Ray here with a core per point's CPUs;
+    return how many points run at once (``--workers``, else what the CPUs hold)."""
     import ray
 
     quiet = {"include_dashboard": False, "log_to_driver": False, "logging_level": logging.ERROR}
     if options.address:
         ray.init(address=options.address, **quiet)
-        return
+        cpus = int(ray.cluster_resources().get("CPU", 1))
+        return options.workers or max(1, cpus // options.cpus_per_point)
     workers = options.workers or max(1, (os.cpu_count() or 1) // options.cpus_per_point)
     ray.init(num_cpus=workers * options.cpus_per_point, object_store_memory=2**27, **quiet)
+    return workers
+
+
+def _computed(runs: list[PointRun], output_dir: Path, since: float) -> list[dict[str, Any]]:
+    """What this sweep's points computed since it started, from every cache they use."""
+    caches = {run.cfg.cache_path for run in runs}
+    lines = [line for cache in caches for line in read_computed(cache, since=since)]
+    return [line for line in lines if str(line.get("run", "")).startswith(str(output_dir))]
 
 
 def sweep(
@@ -270,16 +306,23 @@ def sweep(
     output_dir = Path(output_dir).resolve()
     runs = prepare(grid, output_dir, options)
     started = time.time()
-    _start_ray(options)
+    slots = _start_ray(options)
     import ray
 
+    problems = _unschedulable(runs, options)
+    if problems:
+        ray.shutdown()
+        raise SweepError(problems)
     try:
-        Scheduler(runs, options).run()
+        Scheduler(runs, options, slots).run()
     finally:
         ray.shutdown()
-        cache = Config(**run_parameters(options.smoke, as_overrides(grid.fixed), output_dir))
-        page = write_sweep(output_dir, grid, [point_record(r.folder) for r in runs],
-                           read_computed(cache.cache_path, since=started))  # fmt: skip
+        page = output_dir / SWEEP_PAGE
+        try:
+            write_sweep(output_dir, grid, [run.current_record() for run in runs],
+                        _computed(runs, output_dir, started))  # fmt: skip
+        except Exception as exc:  # the points' own folders are written; say why the pages are not
+            print(f"[sweep] the sweep pages could not be written: {error_summary(exc)}")
     return page
 
 
@@ -330,5 +373,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"[sweep] stopped by {exc}; start it again to run what is missing", file=sys.stderr)
         return exc.exit_code
     print(f"[sweep] results: {page}")
-    records = [point_record(args.output_dir.resolve() / p.folder) for p in grid.points()]
-    return 0 if all(r and r["status"] == "complete" for r in records) else 1
+    try:
+        points = json.loads((page.parent / SWEEP_JSON).read_text())["points"]
+    except (OSError, ValueError):  # the pages could not be written (said above)
+        return 1
+    return 0 if all(point and point["status"] == "complete" for point in points) else 1

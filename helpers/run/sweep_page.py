@@ -13,6 +13,7 @@ from typing import Any
 from helpers.io import save_json, save_text
 from helpers.present.style import figure_base64
 from helpers.present.sweep import measure_figure
+from helpers.run.report import REPORT_NAME
 from helpers.run.sweep_grid import Grid
 from helpers.run.sweep_results import summarise
 
@@ -29,14 +30,20 @@ def _cell(text: Any, css: str = "") -> str:
     return f'<td class="{css}">{html.escape(str(text))}</td>'
 
 
-def _points_table(records: Sequence[Mapping[str, Any] | None], names: Sequence[str]) -> str:
+def _points_table(
+    records: Sequence[Mapping[str, Any] | None], names: Sequence[str], output_dir: Path
+) -> str:
     rows = ["<tr><th>point</th><th>status</th><th>attempts</th><th>minutes</th><th>error</th></tr>"]
     for name, record in zip(names, records, strict=True):
         if record is None:
             rows.append(f"<tr>{_cell(name)}{_cell('not run')}<td></td><td></td><td></td></tr>")
             continue
-        folder = html.escape(record["folder"])
-        link = f'<td><a href="{folder}/report.html">{html.escape(name)}</a></td>'
+        report = f"{record['folder']}/{REPORT_NAME}"
+        link = (
+            f'<td><a href="{html.escape(report)}">{html.escape(name)}</a></td>'
+            if (output_dir / report).is_file()
+            else _cell(name)
+        )
         status, minutes = record["status"], f"{record['seconds'] / 60:.1f}"
         rows.append(
             f"<tr>{link}{_cell(status, 'failed' if status != 'complete' else '')}"
@@ -120,9 +127,13 @@ def write_sweep(
         f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>Sweep</title>"
         f"<style>{STYLE}</style></head><body><h1>Sweep over {html.escape(swept)}</h1>"
         f"<p>Fixed parameters: {html.escape(fixed)}. Every number is in {SWEEP_JSON}.</p>"
-        f"<h2>Findings</h2><ul>{findings}</ul><h2>Points</h2>{_points_table(records, names)}"
-        "<h2>Verdicts at every point</h2><p>Each analysis's comparisons at all points form one "
-        "family, Holm-corrected over the sweep; the difference (b − a) is in brackets.</p>"
+        f"<h2>Findings</h2><ul>{findings}</ul>"
+        f"<h2>Points</h2>{_points_table(records, names, output_dir)}"
+        "<h2>Verdicts at every point</h2><p>Each analysis's distinct comparisons at all points "
+        "form one family, Holm-corrected over the sweep (a comparison repeated on the same heads "
+        "at several points counts once); as in the notebooks, the analyses are separate "
+        "families, not corrected together. The trend sentences are descriptive, not tests. "
+        "The difference (b − a) is in brackets.</p>"
         f"{_verdict_tables(summary['verdicts'], names)}"
         f"<h2>Every measure against the swept parameters</h2>{_figures(summary)}</body></html>"
     )

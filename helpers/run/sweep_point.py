@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from helpers.config import PROJECT_ROOT
+from helpers.config import PROJECT_ROOT, Config
 from helpers.io import save_json
 from helpers.run.sweep_grid import Point
 
@@ -55,12 +55,13 @@ def run_point(command: list[str], folder: str, threads: int) -> dict[str, Any]:
             stdout=log,
             stderr=subprocess.STDOUT,
             env=env,
+            start_new_session=True,  # its own process group, stopped as one (stop_series)
             preexec_fn=_die_with_parent if sys.platform == "linux" else None,
         )
         attempt = {"host": socket.gethostname(), "worker_pid": os.getpid(), "pid": process.pid}
         save_json(attempt, directory / ATTEMPT_FILE)
         returncode = process.wait()
-    return {"returncode": returncode, "seconds": time.time() - start, **attempt}
+    return {"returncode": returncode, "started": start, "seconds": time.time() - start, **attempt}
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:
@@ -88,12 +89,13 @@ def stopped_reason(folder: Path, returncode: int) -> str:
     return " ".join(said[-4:]) or f"its series exited with status {returncode} (see {LOG_FILE})"
 
 
-def kill_leftover(folder: Path) -> None:
-    """Stop an attempt's series that outlived its Ray worker (on this machine only)."""
+def stop_series(folder: Path) -> None:
+    """Stop the process group of an attempt's series whose Ray worker died or was cancelled
+    (on this machine only; the series dies with its worker on Linux, this covers the rest)."""
     attempt = _read_json(folder / ATTEMPT_FILE)
     if attempt and attempt.get("host") == socket.gethostname():
         with contextlib.suppress(OSError, ValueError, KeyError):
-            os.kill(int(attempt["pid"]), signal.SIGKILL)
+            os.killpg(int(attempt["pid"]), signal.SIGKILL)  # its group: the series' own pid
 
 
 @dataclasses.dataclass
@@ -103,14 +105,21 @@ class PointRun:
     point: Point
     folder: Path
     command: list[str]
-    run: dict[str, Any]  # what makes a complete point reusable: parameters, smoke, notebooks
-    resources: dict[str, float]
+    run: dict[str, Any]  # what makes a point's record this sweep's: parameters, notebooks, ...
+    cfg: Config
     attempts: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    submitted: float = 0.0
+
+    def current_record(self) -> dict[str, Any] | None:
+        """The folder's ``point.json`` if it records this point as this sweep runs it (the
+        same parameters, notebooks and settings), else None: another sweep's record is stale."""
+        record = point_record(self.folder)
+        return record if record and record.get("run") == self.run else None
 
     def is_complete(self) -> bool:
-        """Whether the folder already holds this point, complete, with the same parameters."""
-        record = point_record(self.folder)
-        return bool(record) and record["status"] == "complete" and record["run"] == self.run
+        """Whether the folder already holds this point, complete, as this sweep runs it."""
+        record = self.current_record()
+        return bool(record) and record["status"] == "complete"
 
     def write(self, status: str) -> dict[str, Any]:
         """Write the point's ``point.json`` (``complete``, ``failed`` or ``interrupted``)."""

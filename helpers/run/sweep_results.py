@@ -22,6 +22,7 @@ from scipy import stats
 
 from helpers.analysis.family import Family
 from helpers.analysis.results import RESULTS_FILE
+from helpers.analysis.stats import Compared
 from helpers.present.findings import compared_of
 from helpers.present.tables import conclusion
 
@@ -70,33 +71,41 @@ def measures(points: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     return list(series.values())
 
 
+def _same_test(analysis: str, name: str, comparison: Compared) -> str:
+    """A comparison's identity by content: the same test on the same data at several points
+    (e.g. product vs classical across depths, or any comparison when only an analysis
+    parameter of another notebook is swept) is one hypothesis, not one per point."""
+    return json.dumps([analysis, name, comparison.to_dict()], sort_keys=True, default=str)
+
+
 def verdicts(points: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Every comparison at every complete point, with its notebook's outcome (``in_point``)
-    and, for the family's comparisons, the outcome corrected over the sweep (``outcome``)."""
+    and, for the family's comparisons, the outcome corrected over the sweep (``outcome``):
+    each analysis's distinct comparisons at all points form one Holm family; ``points_sharing``
+    counts the points where the very same comparison (same data, same numbers) recurs."""
     families: dict[str, Family] = defaultdict(Family)
-    rows = []
+    rows, sharing = [], defaultdict(int)
     for point in points:
         for analysis, results in point["results"].items():
             for kind in ("comparisons", "exploratory"):
                 for row in results.get(kind, []):
                     comparison = compared_of(row)
+                    test = _same_test(analysis, row["name"], comparison)
                     if kind == "comparisons":
-                        families[analysis].add(f"{row['name']} @ {point['name']}", comparison)
+                        sharing[test] += 1
+                        if test not in families[analysis].comparisons:
+                            families[analysis].add(test, comparison)
                     rows.append({
                         "analysis": analysis, "name": row["name"], "point": point["name"],
                         "exploratory": kind == "exploratory", "comparison": comparison,
                         "comparative": row.get("comparative", "higher"),
-                        "in_point": row["outcome"],
+                        "in_point": row["outcome"], "test": test,
                     })  # fmt: skip
     decided = {analysis: family.decisions() for analysis, family in families.items()}
     found = []
     for row in rows:
-        comparison = row.pop("comparison")
-        decision = (
-            None
-            if row["exploratory"]
-            else decided[row["analysis"]][f"{row['name']} @ {row['point']}"]
-        )
+        comparison, test = row.pop("comparison"), row.pop("test")
+        decision = None if row["exploratory"] else decided[row["analysis"]][test]
         found.append({
             **row, "difference": getattr(comparison, "difference", math.nan),
             "name_a": comparison.names[0], "name_b": comparison.names[1],
@@ -107,6 +116,7 @@ def verdicts(points: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
             "high": decision.high if decision else math.nan,
             "confidence": decision.confidence if decision else math.nan,
             "family_size": families[row["analysis"]].size if decision else 0,
+            "points_sharing": sharing[test] if decision else 1,
         })  # fmt: skip
     return found
 
@@ -115,26 +125,33 @@ def _places(names: Sequence[str]) -> str:
     return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
-def verdict_findings(rows: Sequence[Mapping[str, Any]], n_points: int) -> list[str]:
-    """One sentence per family comparison across the points: where it concluded what, after
-    the sweep's correction."""
+def verdict_findings(
+    rows: Sequence[Mapping[str, Any]], n_complete: int, n_points: int
+) -> list[str]:
+    """One sentence per family comparison across the complete points: where it concluded
+    what, after the sweep's correction; a comparison identical at every point is said once."""
     by_name: dict[tuple[str, str], list[Mapping[str, Any]]] = defaultdict(list)
     for row in rows:
         if not row["exploratory"]:
             by_name[(row["analysis"], row["name"])].append(row)
+    every = "at every point" if n_complete == n_points else (
+        f"at every complete point ({n_complete} of {n_points})"
+    )  # fmt: skip
     sentences = []
     for (_analysis, name), found in by_name.items():
         groups: dict[str, list[str]] = defaultdict(list)
         for row in found:
             groups[row["conclusion"]].append(row["point"])
         parts = [
-            f"{'at every point' if len(where) == n_points else _places(where)}: {words}"
+            f"{every if len(where) == n_complete else _places(where)}: {words}"
             for words, where in groups.items()
         ]
+        same = len(found) > 1 and all(row["points_sharing"] == len(found) for row in found)
+        note = "; the same comparison on the same heads at each point" if same else ""
         size = found[0]["family_size"]
         sentences.append(
-            f"{name} — {'; '.join(parts)} (Holm-corrected over the sweep's {size} comparisons "
-            "of this analysis)."
+            f"{name} — {'; '.join(parts)} (Holm-corrected over the {size} distinct "
+            f"comparisons of this analysis in the sweep{note})."
         )
     return sentences
 
@@ -145,26 +162,42 @@ def _matches(series: Mapping[str, Any], analysis: str, name: str, labels: Mappin
     )
 
 
-def trend_finding(series: Mapping[str, Any], parameter: str, x: Sequence[Any]) -> str:
+def _spread(counts: Sequence[int]) -> str:
+    low, high = min(counts), max(counts)
+    return f"{low}" if low == high else f"{low}-{high}"
+
+
+def trend_finding(series: Mapping[str, Any], parameter: str, x: Sequence[Any]) -> str | None:
     """A key measure of one model along the swept ``parameter`` (its values ``x``), in words:
     first and last value, highest and lowest, and (numeric values, three points or more)
-    Spearman's ρ of the means against them, descriptive (no test)."""
-    values = series["values"]
-    means = np.array([v["mean"] for v in values], dtype=float)
+    Spearman's ρ of the means against them, descriptive (no test: the points share seeds and
+    data); "constant" when it does not move; None with fewer than two defined values."""
+    kept = [(v, at) for v, at in zip(series["values"], x, strict=True) if math.isfinite(v["mean"])]
+    if len(kept) < 2:
+        return None
+    values, x = [v for v, _ in kept], [at for _, at in kept]
+    means = np.array([v["mean"] for v in values])
+    unit = f"{series['unit']}, n = {_spread([v['n'] for v in values])}"
 
     def at(i: int) -> str:
-        return f"{means[i]:.3g} ± {values[i]['se']:.2g} at {parameter}={x[i]}"
+        error = values[i]["se"]
+        spread = f" ± {error:.2g}" if math.isfinite(error) else " (SE n/a)"
+        return f"{means[i]:.3g}{spread} at {parameter}={x[i]}"
 
     who = f"{series['model']} model's " if series["model"] else ""
-    text = (
-        f"The {who}{series['name']} (mean ± SE over {series['unit']}) goes from {at(0)} to {at(-1)}"
-    )
+    head = f"The {who}{series['name']} (mean ± SE over {unit})"
+    if np.ptp(means) == 0:
+        return f"{head} is {means[0]:.3g} at every {parameter} with a value."
+    text = f"{head} goes from {at(0)} to {at(-1)}"
     if len(values) > 2:
-        text += f"; highest {at(int(np.nanargmax(means)))}, lowest {at(int(np.nanargmin(means)))}"
+        text += f"; highest {at(int(np.argmax(means)))}, lowest {at(int(np.argmin(means)))}"
     numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in x)
-    if numeric and len(values) >= 3 and np.ptp(means) > 0:
+    if numeric and len(values) >= 3:
         rho = stats.spearmanr(np.asarray(x, dtype=float), means).statistic
-        text += f" (Spearman ρ = {rho:+.2f} over {len(values)} points, descriptive)"
+        text += (
+            f" (Spearman ρ of the means {rho:+.2f} over {len(values)} points; descriptive, not "
+            "a test: the points share seeds and data)"
+        )
     return text + "."
 
 
@@ -203,7 +236,8 @@ def trend_findings(
                     continue
                 x = [run[order[v["point"]]]["values"][first] for v in values]
                 sentence = trend_finding({**series, "values": values}, first, x)
-                sentences.append(f"{sentence[:-1]}, {label}." if label else sentence)
+                if sentence:
+                    sentences.append(f"{sentence[:-1]}, {label}." if label else sentence)
     return sentences
 
 
@@ -245,7 +279,7 @@ def summarise(
     if unfinished:
         status += "; " + "; ".join(f"{r['name']} {r['status']}: {r['error']}" for r in unfinished)
     findings = [status + ".", work_finding(computed)]
-    findings += verdict_findings(compared, len(complete)) if complete else []
+    findings += verdict_findings(compared, len(complete), len(records)) if complete else []
     findings += trend_findings(swept, complete, found) if complete else []
     return {
         "grid": dict(swept),

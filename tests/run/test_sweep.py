@@ -66,6 +66,8 @@ def test_a_two_by_two_grid_runs_four_points_sharing_features_and_heads(tmp_path)
         assert (folder / "02_hybrid_train.ipynb").is_file()
         assert (folder / "artifacts" / "accuracy" / "results.json").is_file()
     assert "4/4 complete, 0 failed" in result.stdout and "elapsed" in result.stdout
+    first, second = (_record(out / point.folder)["attempts"][0] for point in points[:2])
+    assert second["started"] < first["started"] + first["seconds"]  # the two ran at once
     computed = read_computed(cache)
     extracted = Counter(line["entry"] for line in computed if line["what"] == "features")
     assert len(extracted) == 2 and set(extracted.values()) == {1}  # train pool and test, once

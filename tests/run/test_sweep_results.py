@@ -3,6 +3,8 @@ findings that say what the numbers say (null results included), and its page."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -12,7 +14,7 @@ from helpers.analysis.stats import paired_comparison
 from helpers.io import save_json
 from helpers.run.sweep_grid import Grid
 from helpers.run.sweep_page import write_sweep
-from helpers.run.sweep_results import summarise
+from helpers.run.sweep_results import summarise, trend_finding
 
 SEEDS = 6
 NAME = "test accuracy, hybrid vs classical"
@@ -83,8 +85,8 @@ def test_verdicts_are_corrected_over_the_whole_sweep_and_worded_point_by_point(s
     assert (
         f"{NAME} — q_depth=0: equivalent within ±0.02; q_depth=1: hybrid more accurate; "
         "q_depth=2: inconclusive at this sample size (neither a difference nor equivalence "
-        "within ±0.02 detected) (Holm-corrected over the sweep's 3 comparisons of this "
-        "analysis)." in summary["findings"]
+        "within ±0.02 detected) (Holm-corrected over the 3 distinct comparisons of this analysis "
+        "in the sweep)." in summary["findings"]
     )
 
 
@@ -127,8 +129,9 @@ def test_trends_and_failures_are_said_with_the_numbers(swept):
     first, last = hybrid
     trend = next(f for f in findings if f.startswith("The hybrid model's test accuracy"))
     assert trend == (
-        f"The hybrid model's test accuracy (mean ± SE over seeds) goes from {first['mean']:.3g} ± "
-        f"{first['se']:.2g} at q_depth=0 to {last['mean']:.3g} ± {last['se']:.2g} at q_depth=1."
+        "The hybrid model's test accuracy (mean ± SE over seeds, n = 6) goes from "
+        f"{first['mean']:.3g} ± {first['se']:.2g} at q_depth=0 to "
+        f"{last['mean']:.3g} ± {last['se']:.2g} at q_depth=1."
     )
     assert not any("q_depth=2" in f for f in findings[1:])  # a failed point states nothing
 
@@ -139,3 +142,55 @@ def test_the_page_shows_findings_points_verdicts_and_figures(swept):
     assert "hybrid more accurate (+0.103)" in page and 'class="different"' in page
     assert page.count("data:image/png;base64,") == 1  # one analysis, one figure
     assert "not run" in page and (root / "sweep.json").is_file()
+
+
+def test_a_comparison_repeated_on_the_same_heads_counts_once_and_is_said_once(swept):
+    grid, records, root = swept
+    for point in grid.points():  # every point holds the depth-1 comparison: the same test
+        save_json(
+            _point_results(1).to_dict(), root / point.folder / "artifacts/accuracy" / RESULTS_FILE
+        )
+    folders = [root / p.folder for p in grid.points()]
+    summary = summarise(grid.swept, grid.fixed, records, folders, [])
+    assert {row["family_size"] for row in summary["verdicts"]} == {1}
+    assert {row["points_sharing"] for row in summary["verdicts"]} == {3}
+    assert (
+        f"{NAME} — at every point: hybrid more accurate (Holm-corrected over the 1 distinct "
+        "comparisons of this analysis in the sweep; the same comparison on the same heads at each "
+        "point)." in summary["findings"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("means", "ses", "said"),
+    [
+        ([math.nan, math.nan, math.nan], [math.nan] * 3, None),
+        ([0.6, 0.6, 0.6], [0.01] * 3, "is 0.6 at every q_depth with a value."),
+        (
+            [0.5, math.nan, 0.7],
+            [math.nan] * 3,
+            "goes from 0.5 (SE n/a) at q_depth=0 to 0.7 (SE n/a) at q_depth=2.",
+        ),
+    ],
+)
+def test_trend_sentences_hold_for_undefined_constant_and_single_seed_values(means, ses, said):
+    values = [{"point": f"q_depth={i}", "mean": m, "se": e, "n": 1}
+              for i, (m, e) in enumerate(zip(means, ses, strict=True))]  # fmt: skip
+    series = {"model": "hybrid", "name": "Meyer-Wallach Q", "unit": "seeds", "values": values}
+    sentence = trend_finding(series, "q_depth", [0, 1, 2])
+    assert sentence == said if said is None else sentence.endswith(said), sentence
+
+
+def test_a_record_of_another_sweep_is_stale_not_complete(tmp_path):
+    from helpers.config import Config
+    from helpers.run.sweep_point import PointRun
+
+    point = Grid({"q_depth": [1]}).points()[0]
+    run = {"parameters": {"q_depth": 1, "epochs": 5}, "smoke": True, "only": [], "report": False}
+    earlier = PointRun(point, tmp_path, [], {**run, "parameters": {"q_depth": 1, "epochs": 2}},
+                       Config())  # fmt: skip
+    earlier.attempts.append({"outcome": "complete", "seconds": 1.0})
+    earlier.write("complete")
+    now = PointRun(point, tmp_path, [], run, Config())
+    assert now.current_record() is None and not now.is_complete()
+    assert earlier.is_complete()
