@@ -28,6 +28,7 @@ from qiskit.circuit import Parameter, ParameterExpression, QuantumCircuit
 from qiskit.quantum_info import Operator
 
 from helpers.config import FAST_MAX_QUBITS
+from helpers.quantum.chains import Operation, fuse_chains, rotations_of
 from helpers.quantum.forms import form_coefficients, form_features, hermitian_matrices, probe_states
 from helpers.quantum.observables import CompiledObservables
 from helpers.quantum.operators import (
@@ -59,13 +60,13 @@ class CompiledCircuit:
     n_qubits: int
     n_parameters: int
     initial_state: np.ndarray  # after the leading fixed gates, shape (2**n,)
-    operations: tuple[FixedBlock | Rotation, ...]
+    operations: tuple[Operation, ...]
     real: bool
 
     @functools.cached_property
     def _rotations(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Parameter index, slope and offset of every rotation's half angle ``sθ/2``."""
-        rotations = [op for op in self.operations if isinstance(op, Rotation)]
+        rotations = [rot for op in self.operations for rot in rotations_of(op)]
         return (
             np.array([op.param for op in rotations], dtype=int),
             np.array([op.coeff * op.scale / 2 for op in rotations]),
@@ -76,10 +77,15 @@ class CompiledCircuit:
         self, values: np.ndarray, count: int | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         """cos and sin of the half angles of the first ``count`` rotations (default all):
-        two ``(count, B)`` arrays."""
+        two ``(count, B)`` arrays. An angle shared by every row (a QNN's weight) is evaluated
+        once."""
         params, slope, offset = (part[:count] for part in self._rotations)
         half = values[:, params].T * slope[:, None] + offset[:, None]
-        return np.cos(half), np.sin(half)
+        shared = np.all(half == half[:, :1], axis=1)
+        cos, sin = np.empty_like(half), np.empty_like(half)
+        for rows, angles in ((shared, half[shared, :1]), (~shared, half[~shared])):
+            cos[rows], sin[rows] = np.cos(angles), np.sin(angles)
+        return cos, sin
 
     def _chunks(self, rows: np.ndarray) -> list[np.ndarray]:
         """``rows`` split into parameter sets evaluated together (:data:`CHUNK_AMPLITUDES`)."""
@@ -95,12 +101,14 @@ class CompiledCircuit:
         return values
 
     @functools.cached_property
-    def _rotation_slots(self) -> tuple[int, ...]:
-        """For every operation, its index among the rotations (−1 for fixed blocks)."""
+    def _rotation_slots(self) -> tuple[slice | None, ...]:
+        """For every operation, the rows of its rotations among all rotations (None for fixed
+        blocks)."""
         slots, count = [], 0
         for op in self.operations:
-            slots.append(count if isinstance(op, Rotation) else -1)
-            count += isinstance(op, Rotation)
+            width = len(rotations_of(op))
+            slots.append(slice(count, count + width) if width else None)
+            count += width
         return tuple(slots)
 
     def _forward(
@@ -111,7 +119,7 @@ class CompiledCircuit:
         for op, slot in zip(
             self.operations[start:stop], self._rotation_slots[start:stop], strict=True
         ):
-            if slot >= 0:
+            if slot is not None:
                 op.forward(state, cos[slot], sin[slot], buffer, scratch)
             else:
                 state, buffer = op.apply(state, buffer), state
@@ -139,14 +147,15 @@ class CompiledCircuit:
         sweep[:, n_obs] = state
         buffer, scratch = np.empty_like(sweep), np.empty_like(sweep)
         jac = np.zeros((self.n_parameters, n_obs, state.shape[1]))
-        _, slope, _ = self._rotations
+        params, slope, _ = self._rotations
         slots = self._rotation_slots
-        first = next((i for i in range(start, stop) if slots[i] >= 0), stop)
+        first = next((i for i in range(start, stop) if slots[i] is not None), stop)
         for index in range(stop - 1, first - 1, -1):
             op, slot = self.operations[index], slots[index]
-            if slot >= 0:
-                overlap = op.adjoint_step(sweep, n_obs, cos[slot], sin[slot], buffer, scratch)
-                jac[op.param] += (2 * slope[slot]) * overlap
+            if slot is not None:
+                overlaps = op.adjoint_step(sweep, n_obs, cos[slot], sin[slot], buffer, scratch)
+                for k, overlap in zip(range(slot.start, slot.stop), overlaps, strict=True):
+                    jac[params[k]] += (2 * slope[k]) * overlap
             else:
                 sweep, buffer = op.apply(sweep, buffer, adjoint=True), sweep
         return jac
@@ -237,8 +246,8 @@ class CompiledCircuit:
         """First operation after which every rotation's parameter is the same for all rows."""
         shared = np.all(values == values[:1], axis=0)
         last = -1
-        for index, (op, slot) in enumerate(zip(self.operations, self._rotation_slots, strict=True)):
-            if slot >= 0 and not shared[op.param]:
+        for index, op in enumerate(self.operations):
+            if any(not shared[rot.param] for rot in rotations_of(op)):
                 last = index
         return last + 1
 
@@ -259,7 +268,7 @@ class CompiledCircuit:
         complex_amplitudes = not (self.real and observables.real)
         n_probes = dim * dim * (2 if complex_amplitudes else 1)
         cut = self._shared_suffix_start(values)
-        suffix_has_rotations = any(slot >= 0 for slot in self._rotation_slots[cut:])
+        suffix_has_rotations = any(slot is not None for slot in self._rotation_slots[cut:])
         if dim > HEISENBERG_MAX_DIM or len(values) < 2 * n_probes or not suffix_has_rotations:
             return None
         probes, pairs = probe_states(dim, complex_amplitudes)
@@ -280,7 +289,7 @@ class CompiledCircuit:
                 probe_jac.transpose(2, 1, 0).reshape(len(probe_jac[0, 0]), -1), pairs
             )
         operators = hermitian_matrices(pulled_back, pairs, dim)  # V† O_j V: (J, D, D)
-        n_prefix_rotations = sum(slot >= 0 for slot in self._rotation_slots[:cut])
+        n_prefix_rotations = sum(len(rotations_of(op)) for op in self.operations[:cut])
         evs, jacs = [], []
         for rows in self._chunks(np.arange(len(values))):
             cos, sin = self._half_angle_trig(values[rows], n_prefix_rotations)
@@ -376,6 +385,6 @@ def compile_circuit(
         n_qubits=n,
         n_parameters=len(params),
         initial_state=initial.real.copy() if real else initial,
-        operations=tuple(op.astype(dtype) for op in operations),
+        operations=fuse_chains(op.astype(dtype) for op in operations),
         real=real,
     )
