@@ -70,16 +70,16 @@ class QubitChain:
             ]
         )
 
-    def matrices(self, cos: np.ndarray, sin: np.ndarray, batch: int) -> tuple[np.ndarray, ...]:
-        """Every gate's matrix ``(G, 4, B)`` and their product ``(4, B)`` (entry 2i+j), for
-        half angles ``(G, B)`` or ``(G, 1)``; computed once where every column has the same."""
-        if np.all(cos == cos[:, :1]) and np.all(sin == sin[:, :1]):
-            cos, sin = cos[:, :1], sin[:, :1]
-        gates = np.empty((len(self.rotations), 4, cos.shape[1]), dtype=self._entries.dtype)
-        product = np.empty((4, cos.shape[1]), dtype=self._entries.dtype)
+    @functools.cached_property
+    def _diagonal(self) -> bool:
+        return bool(np.all(self._kinds == DIAGONAL))
+
+    def _matrices(self, cos: np.ndarray, sin: np.ndarray, width: int) -> tuple[np.ndarray, ...]:
+        """Every gate's matrix ``(G, 4, width)`` and their product ``(4, width)`` (entry 2i+j)
+        for half angles ``(G, B)``: each column's repeated ``width // B`` times."""
+        gates = np.empty((len(self.rotations), 4, width), dtype=self._entries.dtype)
+        product = np.empty((4, width), dtype=self._entries.dtype)
         chain_matrices(self._entries, cos, sin, gates, product)
-        if cos.shape[1] != batch:
-            gates, product = np.repeat(gates, batch, axis=2), np.repeat(product, batch, axis=1)
         return gates, product
 
     def forward(
@@ -98,11 +98,11 @@ class QubitChain:
         """
         batch = state.shape[-1]
         columns = state[0].size // batch  # 1 for a state, J + 1 for an adjoint sweep
-        _, product = self.matrices(cos, sin, batch)
-        if np.iscomplexobj(state) and not np.iscomplexobj(product):
-            product, state, batch = np.repeat(product, 2, axis=1), state.view(np.float64), 2 * batch
+        if np.iscomplexobj(state) and not np.iscomplexobj(self._entries):
+            state, batch = state.view(np.float64), 2 * batch
+        _, product = self._matrices(cos, sin, batch)
         halves = state.reshape(-1, 2, columns << self.qubit, batch)
-        if np.all(self._kinds == DIAGONAL):
+        if self._diagonal:
             halves[:, 0] *= product[0]
             halves[:, 1] *= product[3]
         else:
@@ -121,7 +121,7 @@ class QubitChain:
         after it, while the sweep ``[λ.., φ]`` goes back through the chain (in place; ``buffer``
         and ``scratch`` are not used)."""
         batch = sweep.shape[-1]
-        gates, _ = self.matrices(cos, sin, batch)
+        gates, _ = self._matrices(cos, sin, batch)
         overlaps = np.zeros((len(self.rotations), n_obs, batch))
         halves = sweep.reshape(-1, 2, 2**self.qubit, n_obs + 1, batch)
         adjoint_chain(halves, n_obs, self._kinds, gates, self._generators, overlaps)

@@ -41,25 +41,43 @@ GENERAL, REAL, DIAGONAL = 0, 1, 2
 def chain_matrices(
     entries: np.ndarray, cos: np.ndarray, sin: np.ndarray, gates: np.ndarray, product: np.ndarray
 ) -> None:
-    """Every gate's matrix ``gates[g, 2i+j, b] = e0 + e1·cos[g, b] + e2·sin[g, b]``
-    (``entries[g, 2i+j]`` = e) and their product ``U_{G−1} ··· U_0`` in ``product`` ``(4, B)``."""
-    n_gates, _, batch = gates.shape
-    for b in range(batch):
+    """Every gate's matrix and their product ``U_{G−1} ··· U_0``, per column.
+
+    ``entries`` ``(G, 4, 3)``: ``U_g[2i+j] = e0 + e1·cos + e2·sin`` of its half angle; ``cos``
+    and ``sin`` ``(G, B)``. Writes ``gates`` ``(G, 4, R·B)`` and ``product`` ``(4, R·B)``, output
+    column ``k`` from angle column ``k // R`` (R = 2 spreads them over the real and imaginary
+    parts of complex amplitudes). Angles the same in every column are evaluated once.
+    """
+    n_gates, _, width = gates.shape
+    batch = cos.shape[1]
+    shared = True
+    for g in range(n_gates):
+        for b in range(batch):
+            shared = shared and cos[g, b] == cos[g, 0] and sin[g, b] == sin[g, 0]
+    spread = width if shared else width // batch
+    for b in range(1 if shared else batch):
         for g in range(n_gates):
             for k in range(4):
-                gates[g, k, b] = (
+                value = (
                     entries[g, k, 0] + entries[g, k, 1] * cos[g, b] + entries[g, k, 2] * sin[g, b]
                 )
-        p00, p01, p10, p11 = gates[0, 0, b], gates[0, 1, b], gates[0, 2, b], gates[0, 3, b]
+                gates[g, k, b * spread : (b + 1) * spread] = value
+        for k in range(4):
+            product[k, b * spread : (b + 1) * spread] = gates[0, k, b * spread]
         for g in range(1, n_gates):
-            u00, u01, u10, u11 = gates[g, 0, b], gates[g, 1, b], gates[g, 2, b], gates[g, 3, b]
-            p00, p01, p10, p11 = (
-                u00 * p00 + u01 * p10,
-                u00 * p01 + u01 * p11,
-                u10 * p00 + u11 * p10,
-                u10 * p01 + u11 * p11,
+            column = b * spread
+            u00, u01, u10, u11 = (
+                gates[g, 0, column],
+                gates[g, 1, column],
+                gates[g, 2, column],
+                gates[g, 3, column],
             )
-        product[0, b], product[1, b], product[2, b], product[3, b] = p00, p01, p10, p11
+            p00, p01 = product[0, column], product[1, column]
+            p10, p11 = product[2, column], product[3, column]
+            product[0, column : column + spread] = u00 * p00 + u01 * p10
+            product[1, column : column + spread] = u00 * p01 + u01 * p11
+            product[2, column : column + spread] = u10 * p00 + u11 * p10
+            product[3, column : column + spread] = u10 * p01 + u11 * p11
 
 
 @numba.njit(cache=True, nogil=True)

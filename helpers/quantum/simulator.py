@@ -3,9 +3,11 @@
 A circuit is compiled once into a :class:`CompiledCircuit`: every run of consecutive fixed gates
 is fused into one full-register operator (a gather when it is a permutation with phases, as CNOT
 layers are, a matrix product otherwise), and every rotation gate ``U(θ) = exp(-iθ/2·G)`` is kept
-with its generator. Evaluating a batch of B parameter sets then costs a few NumPy operations on a
-``(B, 2**n)`` array per gate, and the adjoint method (Jones & Gacon, arXiv:2009.02823) gives the
-exact Jacobian of several observables for about ``2 + n_observables`` times that.
+with its generator, the one-qubit ones on a qubit in chains (:mod:`helpers.quantum.chains`).
+Evaluating a batch of B parameter sets then costs one pass over a ``(2**n, B)`` array per chain
+or fixed block, a few NumPy operations per other gate, and the adjoint method (Jones & Gacon,
+arXiv:2009.02823) gives the exact Jacobian of several observables for about
+``2 + n_observables`` times that.
 
 When the initial state, every fixed block, every rotation and every observable keep amplitudes
 real (Mari's H / RY / CNOT circuit measured in Z does), the simulation runs in float64 instead
@@ -51,6 +53,8 @@ MAX_QUBITS = FAST_MAX_QUBITS
 CHUNK_AMPLITUDES = 2**16
 # The Heisenberg-picture path needs a D×D pulled-back observable; it pays up to 5 qubits.
 HEISENBERG_MAX_DIM = 32
+# Final states of a forward pass kept for the backward pass that follows (16 MB complex).
+KEPT_AMPLITUDES = 2**20
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -62,6 +66,8 @@ class CompiledCircuit:
     initial_state: np.ndarray  # after the leading fixed gates, shape (2**n,)
     operations: tuple[Operation, ...]
     real: bool
+    # the last forward pass's final states (see _final_states)
+    _kept: list = dataclasses.field(default_factory=list, init=False, repr=False)
 
     @functools.cached_property
     def _rotations(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -102,8 +108,7 @@ class CompiledCircuit:
 
     @functools.cached_property
     def _rotation_slots(self) -> tuple[slice | None, ...]:
-        """For every operation, the rows of its rotations among all rotations (None for fixed
-        blocks)."""
+        """Per operation, the rows of its rotations among all of them (None: a fixed block)."""
         slots, count = [], 0
         for op in self.operations:
             width = len(rotations_of(op))
@@ -167,24 +172,43 @@ class CompiledCircuit:
     def states(self, values: np.ndarray) -> np.ndarray:
         """Final statevectors ``(B, 2**n)`` (complex128, Qiskit's little-endian amplitude order)
         for parameter sets ``(B, n_parameters)``, in cache-sized chunks."""
-        values, parts = self._values(values), [np.zeros((0, len(self.initial_state)))]
-        for chunk in self._chunks(values) if len(values) else ():
+        values = self._values(values)
+        parts = [state.T for state in self._final_states(values, False)] if len(values) else []
+        return np.concatenate([np.zeros((0, len(self.initial_state))), *parts]).astype(complex)
+
+    def _final_states(self, values: np.ndarray, complex_amplitudes: bool) -> list[np.ndarray]:
+        """The final state ``(D, B)`` of every chunk of ``values``, kept (up to
+        :data:`KEPT_AMPLITUDES`) for the next call, which reuses them for the same rows: a layer's
+        backward pass skips the forward pass (efficient_su2, 4 qubits, batch 4096: -25% time)."""
+        chunks = self._chunks(values)
+        key = (complex_amplitudes, tuple(len(chunk) for chunk in chunks))
+        kept = self._kept[:]  # one snapshot, whatever other threads do
+        if kept and kept[0][1] == key and np.array_equal(kept[0][0], values):
+            return kept[0][2]
+        states = []
+        for chunk in chunks:
             cos, sin = self._half_angle_trig(chunk)
-            state = self._initial_states(len(chunk), complex_amplitudes=False)
-            parts.append(self._forward(state, 0, len(self.operations), cos, sin).T)
-        return np.concatenate(parts).astype(np.complex128)
+            state = self._initial_states(len(chunk), complex_amplitudes)
+            states.append(self._forward(state, 0, len(self.operations), cos, sin))
+        keep = values.shape[0] * len(self.initial_state) <= KEPT_AMPLITUDES
+        self._kept[:] = [(values.copy(), key, states)] if keep else []
+        return states
 
     def expectation_values(
         self, values: np.ndarray, observables: CompiledObservables
     ) -> np.ndarray:
-        """``<O_j>`` for every parameter set and observable: shape ``(B, J)``."""
+        """``<O_j>`` for every parameter set and observable: shape ``(B, J)``.
+
+        Through the final states, kept for a backward pass (see :meth:`_final_states`); through
+        the Heisenberg picture (:meth:`_heisenberg`) for batches too large to keep.
+        """
         values = self._values(values)
-        heisenberg = self._heisenberg(values, observables, with_jacobian=False)
-        if heisenberg is not None:
-            return heisenberg[0]
-        return np.concatenate(
-            [self._chunk_values(chunk, observables) for chunk in self._chunks(values)]
-        )
+        if len(values) * len(self.initial_state) > KEPT_AMPLITUDES:
+            heisenberg = self._heisenberg(values, observables, with_jacobian=False)
+            if heisenberg is not None:
+                return heisenberg[0]
+        states = self._final_states(values, not observables.real)
+        return np.concatenate([observables.expectation(state) for state in states])
 
     def jacobian(
         self, values: np.ndarray, observables: CompiledObservables
@@ -214,23 +238,14 @@ class CompiledCircuit:
         """
         values = self._values(values)
         cotangent = np.asarray(cotangent, dtype=np.float64).reshape(len(values), observables.count)
-        rows = self._chunks(np.arange(len(values)))
-        return np.concatenate([self._chunk_vjp(values[r], observables, cotangent[r]) for r in rows])
-
-    def _chunk_vjp(
-        self, values: np.ndarray, observables: CompiledObservables, cotangent: np.ndarray
-    ) -> np.ndarray:
-        cos, sin = self._half_angle_trig(values)
-        state = self._initial_states(len(values), not observables.real)
-        state = self._forward(state, 0, len(self.operations), cos, sin)
-        combined = np.einsum("ajb,bj->ab", observables.apply(state), cotangent)[:, None, :]
-        jac = self._adjoint(state, combined, 0, len(self.operations), cos, sin)
-        return jac[:, 0, :].T
-
-    def _chunk_values(self, values: np.ndarray, observables: CompiledObservables) -> np.ndarray:
-        state = self._initial_states(len(values), not observables.real)
-        cos, sin = self._half_angle_trig(values)
-        return observables.expectation(self._forward(state, 0, len(self.operations), cos, sin))
+        states = self._final_states(values, not observables.real)
+        parts = []
+        for rows, state in zip(self._chunks(np.arange(len(values))), states, strict=True):
+            cos, sin = self._half_angle_trig(values[rows])
+            combined = np.einsum("ajb,bj->ab", observables.apply(state), cotangent[rows])
+            jac = self._adjoint(state, combined[:, None, :], 0, len(self.operations), cos, sin)
+            parts.append(jac[:, 0, :].T)
+        return np.concatenate(parts)
 
     def _chunk_jacobian(
         self, values: np.ndarray, observables: CompiledObservables
@@ -277,14 +292,8 @@ class CompiledCircuit:
         n_obs = observables.count
         pulled_back = form_coefficients(observables.expectation(probe_out), pairs)
         if with_jacobian:
-            probe_jac = self._adjoint(
-                probe_out,
-                observables.apply(probe_out),
-                cut,
-                len(self.operations),
-                cos_shared,
-                sin_shared,
-            )
+            seeds, stop = observables.apply(probe_out), len(self.operations)
+            probe_jac = self._adjoint(probe_out, seeds, cut, stop, cos_shared, sin_shared)
             jac_forms = form_coefficients(
                 probe_jac.transpose(2, 1, 0).reshape(len(probe_jac[0, 0]), -1), pairs
             )
