@@ -3,6 +3,7 @@
 A one-qubit gate with a different 2×2 matrix per parameter set is one pass over the register:
 every amplitude pair is read once and written once, where NumPy needs four passes and two
 temporaries (three for a real matrix on complex amplitudes, which it also promotes to complex).
+A chain of such gates on one qubit is one pass too, forward and in the adjoint sweep.
 Compiled functions are cached on disk (``cache=True``), so only the first process compiles.
 """
 
@@ -19,8 +20,8 @@ def mix_halves(
     """In place, for every column b: ``(h0, h1) ← (u00 h0 + u01 h1, u10 h0 + u11 h1)``.
 
     ``halves`` ``(A, 2, C, B)`` is the register viewed around one qubit (see
-    :class:`helpers.quantum.operators.QubitRotation`); the entries are ``(B,)`` arrays of the
-    same dtype.
+    :class:`helpers.quantum.chains.QubitChain`); the entries are ``(B,)`` arrays of the same
+    dtype.
     """
     outer, _, inner, batch = halves.shape
     for a in range(outer):
