@@ -56,7 +56,7 @@ def chain_matrices(
         for b in range(batch):
             shared = shared and cos[g, b] == cos[g, 0] and sin[g, b] == sin[g, 0]
     spread = width if shared else width // batch
-    for b in range(1 if shared else batch):
+    for b in range((1 if shared else batch) if width else 0):  # nothing to write for no columns
         for g in range(n_gates):
             for k in range(4):
                 value = (
