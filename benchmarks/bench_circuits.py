@@ -1,15 +1,16 @@
 """Speed of every circuit family's quantum layer beside PennyLane on the same circuit.
 
-``python benchmarks/bench_circuits.py [--qubits 4 6] [--depth 6]``, single-threaded: forward +
-backward samples/s of each family (:mod:`helpers.quantum.circuits`) through Qiskit ML's
-``TorchConnector`` with this project's fast backend, and of the same circuit as a PennyLane
-``default.qubit`` QNode (backprop, inputs broadcast over the batch, weights passed once; gate by
-gate from the Qiskit circuit) when PennyLane is installed (``pip install -e '.[bench]'``; it is
-not a runtime dependency), checked to give the same outputs and input gradients first. Each
-cell is the median of three measurements alternating between the two. PennyLane computes in
-complex128; the fast simulator in float64 where every gate keeps amplitudes real (all families
-but ``efficient_su2``), which is part of its lead. Results are printed and written as JSON
-(default ``benchmarks/results/bench_circuits.json``).
+``python benchmarks/bench_circuits.py [--qubits 4 6] [--depth 6] [--families NAME ...]``,
+single-threaded: forward + backward samples/s of each family (default: all;
+:mod:`helpers.quantum.circuits`) through Qiskit ML's ``TorchConnector`` with this project's fast
+backend, and of the same circuit as a PennyLane ``default.qubit`` QNode (backprop, inputs
+broadcast over the batch, weights passed once; gate by gate from the Qiskit circuit) when
+PennyLane is installed (``pip install -e '.[bench]'``; it is not a runtime dependency), checked
+to give the same outputs and input gradients first. Each cell is the median of three
+measurements alternating between the two. PennyLane computes in complex128; the fast simulator
+in float64 where every gate keeps amplitudes real (all families but ``efficient_su2``), which is
+part of its lead. Results are printed and written as JSON (default
+``benchmarks/results/bench_circuits.json``).
 """
 
 from __future__ import annotations
@@ -136,13 +137,16 @@ def main() -> None:
     )
     parser.add_argument("--qubits", type=int, nargs="+", default=[4, 6])
     parser.add_argument("--depth", type=int, default=6)
+    parser.add_argument(
+        "--families", nargs="+", choices=list(FAMILIES), default=list(FAMILIES), metavar="NAME"
+    )
     add_output_option(parser, "bench_circuits")
     args = parser.parse_args()
     results: dict = {"machine": machine(), "depth": args.depth, "rows": []}
     print(f"Forward + backward samples/s, depth {args.depth}, single thread")
     print(f"{'family':<18}{'qubits':>7}" + "".join(
         f"{f'fast {b}':>12}{f'PennyLane {b}':>16}{'ratio':>8}" for b in BATCHES))  # fmt: skip
-    for family in FAMILIES:
+    for family in args.families:
         for n_qubits in args.qubits:
             spec = build_circuit(family, n_qubits, args.depth)
             torch.manual_seed(0)

@@ -2,7 +2,8 @@
 
 A rotation gate ``U(θ) = exp(-iθ/2·G)`` is kept with its generator; a run of parameter-free
 gates is fused into one full-register operator, applied as a gather when it is a permutation
-with phases (CNOT layers are); a one-qubit rotation acts on the register's two halves. Arrays
+with phases (CNOT layers are); one-qubit rotations act on the register's two halves
+(:mod:`helpers.quantum.chains`). Arrays
 are laid out amplitude-first: a state is (D, B), the adjoint sweep (D, J+1, B), so that permuting
 amplitudes copies contiguous rows of B values and every update runs in place.
 """
@@ -10,13 +11,10 @@ amplitudes copies contiguous rows of B values and every update runs in place.
 from __future__ import annotations
 
 import dataclasses
-import functools
 from collections.abc import Sequence
 
 import numpy as np
 from qiskit.circuit import Parameter, ParameterExpression
-
-from helpers.quantum.kernels import mix_halves
 
 ATOL = 1e-12
 
@@ -138,10 +136,11 @@ def real_overlaps(lam: np.ndarray, phi: np.ndarray) -> np.ndarray:
 class Rotation:
     """``U(θ) = exp(−iθ/2·G) = 1 + (cos − 1)·K² + sin·M`` with ``G = s·K``, ``M = −iK``.
 
-    cos and sin are of the half angle ``sθ/2``, θ = ``coeff·values[param] + offset``, one value
-    per parameter set (shape ``(B,)``). K has eigenvalues in {−1, 0, 1} and is a monomial; K² is
-    diagonal (``k2``, None when it is the identity). Applied in place to states ``(D, B)`` and
-    adjoint sweeps ``(D, J+1, B)``.
+    cos and sin are of the half angle ``sθ/2``, θ = ``coeff·values[param] + offset``: shape
+    ``(1, B)``, one value per parameter set (B may be 1: one for every column), as one row of
+    a :class:`~helpers.quantum.chains.QubitChain`'s. K has eigenvalues in {−1, 0, 1} and is a
+    monomial; K² is diagonal (``k2``, None when it is the identity). Applied in place to states
+    ``(D, B)`` and adjoint sweeps ``(D, J+1, B)``.
     """
 
     param: int
@@ -192,12 +191,12 @@ class Rotation:
         buffer: np.ndarray,
         scratch: np.ndarray,
     ) -> np.ndarray:
-        """``Re <λ_j| M |φ>`` ``(J, B)`` for the sweep ``[λ.., φ]``, then ``sweep ← U† sweep``
+        """``Re <λ_j| M |φ>`` ``(1, J, B)`` for the sweep ``[λ.., φ]``, then ``sweep ← U† sweep``
         (``U† = U(−θ)``: the forward update with −sin)."""
         rotated = self.rotate(sweep[:, n_obs], buffer[:, n_obs])
         overlap = real_overlaps(sweep[:, :n_obs], rotated)
         self.forward(sweep, cos, -sin, buffer, scratch)
-        return overlap
+        return overlap[None]
 
     def is_real(self) -> bool:
         return bool(np.allclose(self.m.phase.imag, 0, atol=ATOL))
@@ -211,87 +210,18 @@ Entry = tuple[complex, complex, complex]
 _ONE: Entry = (1, 0, 0)
 
 
-def _entry_value(entry: Entry, cos: np.ndarray, sin: np.ndarray) -> np.ndarray:
-    constant, cos_part, sin_part = entry
-    if constant == 0 and sin_part == 0 and cos_part == 1:
-        return cos
-    if constant == 0 and cos_part == 0:
-        return sin if sin_part == 1 else sin_part * sin
-    return constant + cos_part * cos + sin_part * sin
-
-
 @dataclasses.dataclass(frozen=True)
 class QubitRotation(Rotation):
-    """A one-qubit rotation, applied to the two halves of the register without a gather.
+    """A one-qubit rotation with its 2×2 matrix, applied (with its neighbours on the same qubit)
+    by a :class:`~helpers.quantum.chains.QubitChain` to the two halves of the register.
 
-    The register is viewed as ``(2**(n−q−1), 2, 2**q, ...)``. The forward pass mixes the halves
-    by U's 2×2 matrix (``entries`` U00, U01, U10, U11, one value per parameter set; the
-    off-diagonals None when U is diagonal) in one compiled pass (:func:`mix_halves`) where
-    :class:`Rotation` takes five; the adjoint sweep applies U(−θ) = U† the same way. M = −iK
-    (non-zero entries ``generator``, ``(i, j, M_ij)``) is applied half by half.
+    ``entries``: U00, U01, U10, U11 as :data:`Entry` (None where zero for every angle);
+    ``generator``: the non-zero entries ``(i, j, M_ij)`` of M = −iK.
     """
 
     qubit: int = 0
     entries: tuple[Entry | None, ...] = (_ONE, None, None, _ONE)
     generator: tuple[tuple[int, int, complex], ...] = ()
-
-    def _halves(self, array: np.ndarray) -> np.ndarray:
-        return array.reshape((-1, 2, 2**self.qubit, *array.shape[1:]))  # a view: contiguous
-
-    def rotate(self, state: np.ndarray, out: np.ndarray) -> np.ndarray:
-        halves, out_halves = self._halves(state), self._halves(out)
-        if len(self.generator) < 2:
-            out.fill(0)
-        for i, j, value in self.generator:
-            np.multiply(halves[:, j], value, out=out_halves[:, i])
-        return out
-
-    def forward(
-        self,
-        state: np.ndarray,
-        cos: np.ndarray,
-        sin: np.ndarray,
-        buffer: np.ndarray,
-        scratch: np.ndarray,
-    ) -> None:
-        """``state ← U state`` in place, in one pass over the register.
-
-        Complex amplitudes take the cheapest exact route (:attr:`route`): a real matrix (RY)
-        mixes the real and imaginary parts alike, as reals (:func:`mix_halves` on the float
-        view); a diagonal one (RZ, P) multiplies each half by its phase; any other is mixed in
-        complex arithmetic.
-        """
-        route = self.route if np.iscomplexobj(state) else "mix"
-        batch = state.shape[-1]
-        columns = state[0].size // batch  # 1 for a state, J + 1 for an adjoint sweep
-        if route == "real":  # (a batch of one angle shared by every row is spread first)
-            cos, sin = np.broadcast_to(cos, batch), np.broadcast_to(sin, batch)
-            cos, sin, batch = np.repeat(cos, 2), np.repeat(sin, 2), 2 * batch
-            state = state.view(np.float64)
-        halves = state.reshape(-1, 2, columns << self.qubit, batch)
-        if route == "diagonal":
-            for k, entry in ((0, self.entries[0]), (1, self.entries[3])):
-                if entry != _ONE:
-                    np.multiply(halves[:, k], _entry_value(entry, cos, sin), out=halves[:, k])
-            return
-        matrix = []
-        for entry in self.entries:
-            value = 0.0 if entry is None else _entry_value(entry, cos, sin)
-            if route == "real":  # real for every angle: its imaginary parts are zeros
-                value = np.real(value)
-            if np.shape(value) != (batch,) or value.dtype != halves.dtype:
-                value = np.broadcast_to(value, batch).astype(halves.dtype)
-            matrix.append(value)
-        mix_halves(halves, *matrix)
-
-    @functools.cached_property
-    def route(self) -> str:
-        """How :meth:`forward` applies U to complex amplitudes: ``"real"`` (U real for every
-        angle: RY), ``"diagonal"`` (RZ, P) or ``"mix"``."""
-        if self.entries[1] is None and self.entries[2] is None:
-            return "diagonal"
-        real = all(entry is None or not np.any(np.imag(entry)) for entry in self.entries)
-        return "real" if real else "mix"
 
     def astype(self, dtype: np.dtype) -> QubitRotation:
         if dtype != np.float64:

@@ -93,7 +93,7 @@ def test_heisenberg_path_matches_the_adjoint_sweep(case, seed):
     values = shared_weight_values(np.random.default_rng(seed), n_rows, len(inputs), len(weights))
     fast = program._heisenberg(values, compiled, with_jacobian=True)
     has_shared_suffix = any(
-        slot >= 0 for slot in program._rotation_slots[program._shared_suffix_start(values) :]
+        slot is not None for slot in program._rotation_slots[program._shared_suffix_start(values) :]
     )
     assert (fast is not None) == has_shared_suffix
     evs, jac = program.jacobian(values, compiled)
