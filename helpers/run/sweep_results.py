@@ -26,6 +26,7 @@ from helpers.analysis.stats import Compared
 from helpers.present.findings import compared_of
 from helpers.present.tables import conclusion
 
+ROUNDING = 1e-12  # below this (absolute, or relative to a series' size) values are equal
 VALUE_KEYS = ("name", "mean", "se", "n", "unit", "model")
 # The measures the findings follow across the grid (others are in sweep.json and the figures).
 KEY_MEASURES = (
@@ -44,30 +45,49 @@ def point_results(folder: Path) -> dict[str, dict[str, Any]]:
     return found
 
 
-def _labels(row: Mapping[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in row.items() if key not in VALUE_KEYS}
+def _properties(points: Sequence[Mapping[str, Any]]) -> set[tuple[str, str, str]]:
+    """The numeric labels that describe a number rather than name it: ``(analysis, name,
+    label)`` whose value is single at every point but may change between points (a head's
+    parameter count, the data size an effective dimension is read at). A label with several
+    values at one point (a gradient variance's depth) names series, and stays in the key."""
+    values: dict[tuple[str, str, str, str], set[str]] = defaultdict(set)
+    counts: dict[tuple[str, str, str, str], int] = defaultdict(int)
+    for point in points:
+        for analysis, results in point["results"].items():
+            for row in results.get("numbers", []):
+                for label, value in row.items():
+                    if label not in VALUE_KEYS and isinstance(value, int | float):
+                        key = (point["name"], analysis, row["name"], f"{label}:{row.get('model')}")
+                        values[key].add(json.dumps(value))
+                        counts[key] += 1
+    several = {key[1:] for key, found in values.items() if len(found) > 1 or counts[key] > 1}
+    found = {key[1:] for key in values}
+    return {(a, n, label.split(":")[0]) for a, n, label in found - several}
 
 
 def measures(points: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Every stated number as a series over the complete ``points`` (each a ``point.json``
-    record with its ``results``): analysis, name, labels, model, unit and one value per point."""
+    record with its ``results``): analysis, name, labels, model, unit and one value per point
+    (with its describing labels, e.g. ``parameters``, which may change between points)."""
+    described = _properties(points)
     series: dict[str, dict[str, Any]] = {}
     for point in points:
         for analysis, results in point["results"].items():
             for row in results.get("numbers", []):
-                labels = _labels(row)
+                labels, properties = {}, {}
+                for label, value in row.items():
+                    if label not in VALUE_KEYS:
+                        own = (analysis, row["name"], label) in described
+                        (properties if own else labels)[label] = value
                 key = json.dumps([analysis, row["name"], labels, row.get("model")], sort_keys=True)
                 entry = series.setdefault(key, {
                     "analysis": analysis, "name": row["name"], "labels": labels,
                     "model": row.get("model"), "unit": row["unit"], "values": [],
                 })  # fmt: skip
-                value = {
-                    "point": point["name"],
-                    "mean": row["mean"],
-                    "se": row["se"],
-                    "n": row["n"],
-                }
-                entry["values"].append(value)
+                entry["values"].append({
+                    "point": point["name"], "mean": row["mean"], "se": row["se"], "n": row["n"],
+                    **({"labels": properties} if properties else {}),
+                })  # fmt: skip
     return list(series.values())
 
 
@@ -186,8 +206,13 @@ def trend_finding(series: Mapping[str, Any], parameter: str, x: Sequence[Any]) -
 
     who = f"{series['model']} model's " if series["model"] else ""
     head = f"The {who}{series['name']} (mean ± SE over {unit})"
-    if np.ptp(means) == 0:
-        return f"{head} is {means[0]:.3g} at every {parameter} with a value."
+    where = f"every {parameter}" if len(kept) == len(series["values"]) else (
+        f"every {parameter} where it is defined ({len(kept)} of {len(series['values'])})"
+    )  # fmt: skip
+    if np.abs(means).max() <= ROUNDING:
+        return f"{head} is 0 to rounding (at most {np.abs(means).max():.1g}) at {where}."
+    if np.ptp(means) <= ROUNDING * np.abs(means).max():
+        return f"{head} is {means[0]:.3g} at {where}."
     text = f"{head} goes from {at(0)} to {at(-1)}"
     if len(values) > 2:
         text += f"; highest {at(int(np.argmax(means)))}, lowest {at(int(np.argmin(means)))}"

@@ -14,7 +14,7 @@ from helpers.analysis.stats import paired_comparison
 from helpers.io import save_json
 from helpers.run.sweep_grid import Grid
 from helpers.run.sweep_page import write_sweep
-from helpers.run.sweep_results import summarise, trend_finding
+from helpers.run.sweep_results import measures, summarise, trend_finding
 
 SEEDS = 6
 NAME = "test accuracy, hybrid vs classical"
@@ -165,12 +165,14 @@ def test_a_comparison_repeated_on_the_same_heads_counts_once_and_is_said_once(sw
     ("means", "ses", "said"),
     [
         ([math.nan, math.nan, math.nan], [math.nan] * 3, None),
-        ([0.6, 0.6, 0.6], [0.01] * 3, "is 0.6 at every q_depth with a value."),
+        ([0.6, 0.6, 0.6], [0.01] * 3, "is 0.6 at every q_depth."),
+        ([3e-15, 2e-15, 4e-15], [1e-16] * 3, "is 0 to rounding (at most 4e-15) at every q_depth."),
         (
             [0.5, math.nan, 0.7],
             [math.nan] * 3,
             "goes from 0.5 (SE n/a) at q_depth=0 to 0.7 (SE n/a) at q_depth=2.",
         ),
+        ([0.5, math.nan, 0.5], [0.1] * 3, "is 0.5 at every q_depth where it is defined (2 of 3)."),
     ],
 )
 def test_trend_sentences_hold_for_undefined_constant_and_single_seed_values(means, ses, said):
@@ -194,3 +196,19 @@ def test_a_record_of_another_sweep_is_stale_not_complete(tmp_path):
     now = PointRun(point, tmp_path, [], run, Config())
     assert now.current_record() is None and not now.is_complete()
     assert earlier.is_complete()
+
+
+def test_a_label_that_describes_a_number_does_not_split_its_series():
+    def point(name, parameters):
+        rows = [{"name": "effective dimension", "model": "hybrid", "parameters": parameters,
+                 "mean": 1.0, "se": 0.1, "n": 5, "unit": "seeds"}]  # fmt: skip
+        rows += [{"name": "gradient variance", "depth": depth, "mean": 0.1, "se": 0.0, "n": 200,
+                  "unit": "weight draws"} for depth in (1, 2)]  # fmt: skip
+        return {"name": name, "results": {"lens": {"numbers": rows}}}
+
+    found = measures([point("q_depth=1", 10), point("q_depth=2", 14)])
+    dimension = [s for s in found if s["name"] == "effective dimension"]
+    assert len(dimension) == 1 and dimension[0]["labels"] == {}
+    assert [v["labels"] for v in dimension[0]["values"]] == [{"parameters": 10}, {"parameters": 14}]
+    gradients = [s for s in found if s["name"] == "gradient variance"]
+    assert sorted(s["labels"]["depth"] for s in gradients) == [1, 2]  # names series: kept
