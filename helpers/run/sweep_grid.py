@@ -75,9 +75,6 @@ class Grid:
         """The parameters a point's series runs with: the fixed ones, then its swept values."""
         return {**self.fixed, **point.values}
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"grid": self.swept, "parameters": self.fixed}
-
 
 def grid_from_arguments(
     pairs: Sequence[Sequence[str]], fixed: Sequence[tuple[str, str]], path: Path | None = None
